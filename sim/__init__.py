@@ -1,0 +1,42 @@
+"""prisonflow: agent-based simulation of prison-to-army recruitment flows.
+
+import sim
+scenario = sim.load_scenario("ukraine_2024", {"regimes.UA_2024.approval_capacity_per_day": 80})
+result = sim.run(scenario, seed=1)
+result.timeseries, result.summary
+"""
+
+from __future__ import annotations
+
+from .results import Result
+from .scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario
+
+__version__ = "0.1.0"
+ENGINES = ("vector", "agents")
+
+
+def run(
+    scenario: Scenario | str,
+    *,
+    engine: str = "vector",
+    seed: int = 0,
+    population: int | None = None,
+    days: int | None = None,
+) -> Result:
+    """Run one scenario once. `population` scales the initial stock; `days` the horizon."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
+    if population is not None and population < 1:
+        raise ValueError(f"population must be at least 1, got {population}")
+    if days is not None and days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    if engine == "vector":
+        from .vector import simulate
+    elif engine == "agents":
+        from .model import simulate
+    else:
+        raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    return simulate(scenario, seed=seed, population=population, days=days)
+
+
+__all__ = ["Result", "Scenario", "ScenarioError", "bundled_scenarios", "load_scenario", "run"]

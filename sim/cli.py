@@ -1,0 +1,182 @@
+"""Command-line interface (`prisonflow`, or `python -m sim`): a thin layer over the library.
+
+Every input error ends the program with exit status 2 and one line on stderr naming the
+file, the key and what is allowed; no traceback, and nothing half-written on disk.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import ENGINES, __version__
+from .manifest import run_manifest
+from .scenario import ScenarioError, bundled_scenarios, load_scenario, parse_value
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate prison-to-army recruitment flows under Ukrainian and Russian rules.",
+)
+console = Console()
+
+HEADLINE = (
+    ("applications", "applications"),
+    ("released_to_army", "released to army"),
+    ("deployed_total", "deployed (total)"),
+    ("peak_deployed", "deployed (peak)"),
+    ("killed", "killed"),
+    ("wounded_discharged", "wounded, discharged"),
+    ("deserted", "deserted"),
+    ("captured", "captured"),
+    ("service_completed", "service completed"),
+    ("returned_to_custody", "returned to custody"),
+    ("reoffended", "reoffended"),
+    ("days_to_first_release", "days to first release"),
+    ("killed_per_1000_recruits", "killed per 1,000 recruits"),
+    ("share_violent_among_recruits", "violent offenders among recruits"),
+    ("prison_population_change_pct", "prison population change, %"),
+)
+
+
+class UsageError(Exception):
+    """Bad command-line input (reported as one line, exit 2)."""
+
+
+def fail(message: str) -> None:
+    """Report an input error on one line and exit with status 2."""
+    print(f"prisonflow: error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def parse_overrides(pairs: list[str] | None) -> dict:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--set {pair!r}: expected key=value, e.g. scenario.end_date=2025-01-31"
+            )
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def _format(name: str, value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if name.startswith("share_"):
+        return f"{100 * value:.1f}%"
+    if name.endswith("_pct") or name.endswith("_per_1000_recruits"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def summary_table(title: str, summaries: dict[str, dict]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for name in summaries:
+        table.add_column(name, justify="right")
+    for key, label in HEADLINE:
+        table.add_row(label, *(_format(key, s[key]) for s in summaries.values()))
+    return table
+
+
+@app.command("scenarios")
+def scenarios_cmd() -> None:
+    """List the bundled scenarios."""
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("name")
+    table.add_column("country")
+    table.add_column("period")
+    table.add_column("title")
+    for name in bundled_scenarios():
+        try:
+            s = load_scenario(name)
+        except ScenarioError as exc:
+            fail(str(exc))
+        m = s.scenario
+        table.add_row(name, m.country, f"{m.start_date} to {m.end_date}", m.title)
+    console.print(table)
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+    engine: Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")] = "vector",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    population: Annotated[
+        int | None, typer.Option(help="Initial population (default: the scenario's).")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Days to simulate (default: to end date).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: results/runs/NAME-seedN).")
+    ] = None,
+) -> None:
+    """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
+    import sim
+
+    if engine not in ENGINES:
+        fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    if population is not None and population < 1:
+        fail(f"--population: must be a whole number >= 1, got {population}")
+    if days is not None and days < 1:
+        fail(f"--days: must be a whole number >= 1, got {days}")
+    try:
+        scn = load_scenario(scenario, parse_overrides(set_))
+    except (ScenarioError, UsageError) as exc:
+        fail(str(exc))
+    out = out or Path("results") / "runs" / f"{scn.name}-{engine}-seed{seed}"
+    started = time.time()
+    with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
+        result = sim.run(scn, engine=engine, seed=seed, population=population, days=days)
+    manifest = run_manifest(scn, result, argv=sys.argv, started=started)
+    from .results import write_run
+
+    write_run(result, out, manifest)
+    last = result.timeseries["date"].iloc[-1]
+    title = (
+        f"{scn.name}: {scn.scenario.start_date} to {last:%Y-%m-%d}, "
+        f"{result.n_agents:,} people, {engine} engine, seed {seed}"
+    )
+    console.print(summary_table(title, {scn.name: result.summary}))
+    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv)")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"prisonflow {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point: usage errors exit 2 with one line, never a traceback."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (ScenarioError, UsageError) as exc:
+        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        code = 2
+    except click.exceptions.ClickException as exc:
+        print(f"prisonflow: error: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except click.exceptions.Abort:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,161 @@
+"""Synthetic population: everyone in custody at the start plus everyone admitted later.
+
+People are stored as a struct of arrays with small dtypes (the Starsim layout). The whole
+custody path is drawn once, on entry: when a suspect's investigation ends, when a case
+comes to court and ends (conviction or acquittal), and when the sentence ends. Day 0 is
+the scenario's start date; `NEVER` marks an event that does not happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.special import ndtri
+
+from .distributions import Empirical, categorical
+from .random import Streams
+from .scenario import Scenario
+from .taxonomy import CONVICTED, OFFENCES, STATUSES, SUSPECT
+
+NEVER = np.int32(1 << 29)
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass
+class Population:
+    """People as parallel arrays; index = agent id."""
+
+    n_initial: int
+    admit_day: np.ndarray  # int32; -1 for people already in custody at day 0
+    status0: np.ndarray  # uint8; legal status on entry (taxonomy.STATUSES)
+    investigation_end: np.ndarray  # int32; suspect -> defendant (suspects only)
+    trial_end: np.ndarray  # int32; day the case ends (conviction or acquittal)
+    sentence_end: np.ndarray  # int32; day custody ends; NEVER for life sentences
+    sentence_years: np.ndarray  # float32; sentence imposed (0 if acquitted, inf if life)
+    offence: np.ndarray  # uint8; taxonomy.OFFENCES
+    male: np.ndarray  # bool
+    age0: np.ndarray  # float32; age in years at day 0 (may be < 18 for later admissions)
+    former_official: np.ndarray  # bool
+    infectious: np.ndarray  # bool; HIV, TB or hepatitis carrier
+    fitness: np.ndarray  # float32 in (0, 1); medical fitness score
+    motivation: np.ndarray  # float32; individual propensity to volunteer, mean 1
+    facility: np.ndarray  # int32; colony or detention centre
+    facility_climate: np.ndarray  # float32 per facility; shared propensity (peers), mean 1
+
+    @property
+    def n(self) -> int:
+        return len(self.admit_day)
+
+    @property
+    def custody_start(self) -> np.ndarray:
+        return np.maximum(self.admit_day, 0)
+
+    def nbytes(self) -> int:
+        return sum(
+            getattr(self, f.name).nbytes
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        )
+
+    def subset(self, idx: np.ndarray) -> dict:
+        """Attributes of some agents as a dict of arrays (for inspection and tests)."""
+        return {
+            f.name: getattr(self, f.name)[idx]
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray) and f.name != "facility_climate"
+        }
+
+
+def _years_to_days(years: np.ndarray) -> np.ndarray:
+    return np.rint(years * DAYS_PER_YEAR).astype(np.int32)
+
+
+def synthesize(
+    scenario: Scenario, seed: int, size: int | None = None, n_days: int | None = None
+) -> Population:
+    """Draw the initial stock (`size`, default the scenario's) and all admissions."""
+    p = scenario.population
+    n_days = scenario.n_days if n_days is None else n_days
+    n0 = p.initial_size if size is None else int(size)
+    streams = Streams(seed)
+    # Admissions scale with the population so a scaled-down run keeps the same turnover.
+    rate = p.admissions_per_day * n0 / p.initial_size
+    daily = streams.generator("population.admissions").poisson(rate, n_days)
+    admit_day = np.concatenate(
+        [np.full(n0, -1, np.int32), np.repeat(np.arange(n_days, dtype=np.int32), daily)]
+    )
+    n = len(admit_day)
+    ids = np.arange(n, dtype=np.uint64)
+    initial = admit_day < 0
+    start = np.maximum(admit_day, 0)
+
+    def u(name: str) -> np.ndarray:
+        return streams.uniform(f"population.{name}", ids)
+
+    status0 = np.where(
+        initial,
+        categorical(u("status"), p.status_shares, STATUSES),
+        categorical(u("status"), p.admission_status_shares, STATUSES),
+    ).astype(np.uint8)
+    offence = categorical(u("offence"), p.offence_shares, OFFENCES)
+
+    convicted = status0 == CONVICTED
+    # The stock at day 0 over-represents long sentences (length-biased sampling).
+    u_sent = u("sentence")
+    sentence_years = np.where(
+        initial & convicted,
+        p.sentence_years.sample(u_sent, length_biased=True)
+        if isinstance(p.sentence_years, Empirical)
+        else p.sentence_years.sample(u_sent),
+        p.sentence_years.sample(u_sent),
+    ).astype(np.float32)
+    life = u("life") < p.life_sentence_share
+    acquitted = ~convicted & (u("acquittal") < p.acquittal_share)
+
+    # Case progress: suspect -> defendant -> convicted, or pretrial -> convicted.
+    u_resid = u("case_residual")  # for people mid-case at day 0
+    investigation = p.investigation_days.days(u("investigation"))
+    trial = p.trial_days.days(u("trial"))
+    suspect = status0 == SUSPECT
+    investigation_left = np.where(initial, np.rint(u_resid * investigation), investigation)
+    investigation_end = np.where(suspect, start + investigation_left, start).astype(np.int32)
+    trial_left = np.where(initial & ~suspect, np.rint(u_resid * trial), trial)
+    trial_end = np.where(convicted, start, investigation_end + trial_left).astype(np.int32)
+
+    served = np.where(initial & convicted, u("served") * sentence_years, 0.0)
+    sentence_end = trial_end + _years_to_days(np.maximum(sentence_years - served, 0.0))
+    sentence_end = np.where(acquitted, trial_end, sentence_end)
+    sentence_end = np.where(life & ~acquitted, NEVER, sentence_end).astype(np.int32)
+    sentence_years = np.where(acquitted, 0.0, np.where(life, np.inf, sentence_years))
+
+    age_entry = np.clip(p.age_years.sample(u("age")), p.min_age_years, p.max_age_years)
+    age0 = (age_entry - start / DAYS_PER_YEAR).astype(np.float32)
+
+    sigma = p.motivation_sigma
+    motivation = np.exp(sigma * ndtri(u("motivation")) - sigma * sigma / 2).astype(np.float32)
+    facility = np.minimum(u("facility") * p.facilities, p.facilities - 1).astype(np.int32)
+    fac_ids = np.arange(p.facilities, dtype=np.uint64)
+    cs = p.facility_climate_sigma
+    climate = np.exp(
+        cs * ndtri(streams.uniform("population.facility_climate", fac_ids)) - cs * cs / 2
+    ).astype(np.float32)
+
+    return Population(
+        n_initial=n0,
+        admit_day=admit_day,
+        status0=status0,
+        investigation_end=investigation_end,
+        trial_end=trial_end,
+        sentence_end=sentence_end,
+        sentence_years=sentence_years.astype(np.float32),
+        offence=offence,
+        male=u("sex") < p.male_share,
+        age0=age0,
+        former_official=u("former_official") < p.former_official_share,
+        infectious=u("infectious") < p.infectious_carrier_share,
+        fitness=u("fitness").astype(np.float32),
+        motivation=motivation,
+        facility=facility,
+        facility_climate=climate,
+    )

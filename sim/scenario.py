@@ -1,0 +1,451 @@
+"""Scenario schema and loading: TOML files validated into typed, immutable objects.
+
+A scenario is a population, a timeline of regimes (each country's rules with the dates
+they were in force), a horizon and an optional war end. Files may `extend` other files
+and override their keys; users may override any key with dotted paths
+(`regimes.UA_2024.court_hearings_per_day=80`). Every inconsistency is reported as one
+`ScenarioError` naming the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .distributions import DIST_KINDS, Distribution
+from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
+
+Prob = Annotated[float, Field(ge=0, le=1)]
+Rate = Annotated[float, Field(ge=0)]
+Hazard = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+Status = Literal["convicted", "pretrial", "suspect", "defendant"]
+Offence = Literal[OFFENCES]  # type: ignore[valid-type]
+Sex = Literal[SEXES]  # type: ignore[valid-type]
+
+SHARE_TOLERANCE = 1e-3
+
+
+class ScenarioError(ValueError):
+    """A scenario input is invalid; the message is one line: file: key: what is allowed."""
+
+    def __init__(self, file: str | os.PathLike | None, key: str | None, message: str):
+        self.file = str(file) if file is not None else "<scenario>"
+        self.key = key
+        self.message = message
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_shares(shares: dict[str, float], what: str) -> None:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"{what}: shares must sum to 1, got {total:.4f}")
+
+
+class Population(_Strict):
+    """Who is in custody at the start, who is admitted later, and their attributes."""
+
+    initial_size: Annotated[int, Field(ge=1)]
+    facilities: Annotated[int, Field(ge=1, le=60000)]
+    admissions_per_day: Rate
+    status_shares: dict[Status, Prob]
+    admission_status_shares: dict[Status, Prob]
+    offence_shares: dict[Offence, Prob]
+    sentence_years: Distribution
+    life_sentence_share: Prob
+    acquittal_share: Prob
+    investigation_days: Distribution
+    trial_days: Distribution
+    male_share: Prob
+    age_years: Distribution
+    min_age_years: Annotated[float, Field(ge=14, le=100)] = 18.0
+    max_age_years: Annotated[float, Field(ge=14, le=100)] = 80.0
+    former_official_share: Prob
+    infectious_carrier_share: Prob
+    motivation_sigma: Annotated[float, Field(ge=0, le=5)]
+    facility_climate_sigma: Annotated[float, Field(ge=0, le=5)]
+    reoffend_per_day: Hazard
+    reoffence_sentence_days: Distribution
+
+    @model_validator(mode="after")
+    def _shares(self):
+        _check_shares(self.status_shares, "status_shares")
+        _check_shares(self.admission_status_shares, "admission_status_shares")
+        _check_shares(self.offence_shares, "offence_shares")
+        if self.max_age_years <= self.min_age_years:
+            raise ValueError("max_age_years: must be greater than min_age_years")
+        return self
+
+
+class Regime(_Strict):
+    """One country's rules for some legal statuses, in force between two dates."""
+
+    label: str
+    start_date: dt.date
+    end_date: dt.date | None = None
+    statuses: list[Status] = Field(min_length=1)
+    # eligibility
+    excluded_offences: list[Offence] = []
+    max_remaining_sentence_days: Annotated[int, Field(ge=0)] | None = None
+    admits_life_sentences: bool = False
+    admits_former_officials: bool = False
+    sexes: list[Sex] = Field(default=["male", "female"], min_length=1)
+    min_age_years: Annotated[float, Field(ge=14, le=100)] = 18.0
+    max_age_years: Annotated[float, Field(ge=14, le=100)] = 60.0
+    # volunteering
+    applications_per_day: Hazard
+    launch_boost: Rate = 0.0
+    launch_decay_days: Annotated[float, Field(gt=0)] = 7.0
+    sentence_elasticity: Annotated[float, Field(ge=-5, le=5)] = 0.0
+    recruiter_visit_interval_days: Count = 0
+    recruiter_visit_multiplier: Rate = 1.0
+    # screening
+    screening_days: Distribution
+    excludes_infectious_carriers: bool = True
+    min_fitness: Prob = 0.0
+    psych_reject_prob: Prob = 0.0
+    polygraph_reject_prob: Prob = 0.0
+    commander_refusal_prob: Prob = 0.0
+    # approval
+    approval: Literal["court", "administrative"]
+    approval_capacity_per_day: Count = 0
+    approval_refusal_prob: Prob = 0.0
+    approval_days: Distribution
+    training_places: Count = 0
+    # service
+    training_days: Distribution
+    contract: Literal["fixed", "until_war_end"]
+    contract_days: Count = 0
+    overrides_existing_contracts: bool = False
+    release_type: Literal["pardon", "parole", "case_dismissed"]
+    max_service_age_years: Annotated[float, Field(ge=14, le=100)] = 65.0
+    killed_per_day: Hazard
+    wounded_discharged_per_day: Hazard
+    deserted_per_day: Hazard
+    captured_per_day: Hazard
+    award_release_per_day: Hazard = 0.0
+    awol_caught_per_day: Hazard
+    awol_added_sentence_days: Distribution
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.end_date is not None and self.end_date <= self.start_date:
+            raise ValueError(
+                f"end_date: {self.end_date} must come after start_date {self.start_date}"
+            )
+        if self.contract == "fixed" and self.contract_days <= 0:
+            raise ValueError("contract_days: contract = 'fixed' needs contract_days > 0")
+        if self.max_age_years <= self.min_age_years:
+            raise ValueError("max_age_years: must be greater than min_age_years")
+        return self
+
+    @property
+    def hazards_per_day(self) -> tuple[float, ...]:
+        return tuple(getattr(self, h) for h in DEPLOYMENT_HAZARDS)
+
+
+class Meta(_Strict):
+    name: str
+    title: str = ""
+    description: str = ""
+    country: Literal["UA", "RU", "other"]
+    extends: str | list[str] | None = None
+    start_date: dt.date
+    end_date: dt.date
+    war_end_date: dt.date | None = None
+    abstract: bool = False
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.end_date <= self.start_date:
+            raise ValueError(
+                f"end_date: {self.end_date} must come after start_date {self.start_date}"
+            )
+        return self
+
+
+class Scenario(_Strict):
+    """A validated scenario. `source_file` and `sources` are provenance, not model inputs."""
+
+    scenario: Meta
+    population: Population
+    regimes: dict[str, Regime] = Field(min_length=1)
+    sources: dict[str, str] = {}
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _timeline(self):
+        # Per legal status, regimes must not overlap: at any date one set of rules applies.
+        for status in STATUSES:
+            spans = sorted(
+                (r.start_date, r.end_date or dt.date.max, rid)
+                for rid, r in self.regimes.items()
+                if status in r.statuses
+            )
+            for (_s0, e0, a), (s1, _e1, b) in zip(spans, spans[1:], strict=False):
+                if s1 < e0:
+                    raise ValueError(
+                        f"regimes {a} and {b} overlap for status '{status}' "
+                        f"({b} starts {s1} before {a} ends {'never' if e0 == dt.date.max else e0})"
+                    )
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def n_days(self) -> int:
+        return (self.scenario.end_date - self.scenario.start_date).days + 1
+
+    def day_of(self, date: dt.date | None) -> int | None:
+        return None if date is None else (date - self.scenario.start_date).days
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (for manifests)."""
+        return self.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def scenarios_dir() -> Path:
+    """Where bundled scenarios live (override with PRISONFLOW_SCENARIOS)."""
+    env = os.environ.get("PRISONFLOW_SCENARIOS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Runnable bundled scenarios by name (bases under scenarios/base are not listed)."""
+    return {p.stem: p for p in sorted(scenarios_dir().glob("*.toml"))}
+
+
+def _resolve_path(name_or_path: str | os.PathLike, relative_to: Path | None = None) -> Path:
+    text = str(name_or_path)
+    candidates = []
+    if text.endswith(".toml") or os.sep in text or "/" in text:
+        p = Path(text)
+        if not p.is_absolute() and relative_to is not None:
+            candidates.append(relative_to / p)
+        candidates.append(p)
+        if not text.endswith(".toml"):
+            candidates.append(scenarios_dir() / f"{text}.toml")
+    else:
+        candidates.append(scenarios_dir() / f"{text}.toml")
+        if relative_to is not None:
+            candidates.append(relative_to / f"{text}.toml")
+    for c in candidates:
+        if c.is_file():
+            return c
+    if not (text.endswith(".toml") or "/" in text):
+        known = ", ".join(bundled_scenarios()) or "none"
+        raise ScenarioError(text, None, f"unknown scenario name; bundled scenarios: {known}")
+    raise ScenarioError(text, None, "file not found")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(path, None, f"cannot read file: {exc.strerror}") from None
+
+
+def _deep_merge(base: dict, child: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and "dist" not in v:
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a file and merge in the files it extends (bases first, then the file)."""
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(path, "scenario.extends", f"cyclic extends: {cycle}")
+    raw = _read_toml(path)
+    meta = raw.get("scenario", {})
+    extends = meta.get("extends") if isinstance(meta, dict) else None
+    if extends is None:
+        return raw
+    if isinstance(extends, str):
+        extends = [extends]
+    if not isinstance(extends, list) or not all(isinstance(e, str) for e in extends):
+        raise ScenarioError(path, "scenario.extends", "must be a scenario name or a list of names")
+    merged: dict[str, Any] = {}
+    for base_name in extends:
+        try:
+            base_path = _resolve_path(base_name, relative_to=path.parent)
+        except ScenarioError as exc:
+            raise ScenarioError(path, "scenario.extends", f"'{base_name}': {exc.message}") from None
+        base = _load_raw(base_path, (*chain, path))
+        base.get("scenario", {}).pop("abstract", None)
+        merged = _deep_merge(merged, base)
+    return _deep_merge(merged, raw)
+
+
+def parse_value(text: str) -> Any:
+    """Parse a CLI override value as a TOML value, falling back to a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], file: str) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if not all(parts):
+            raise ScenarioError(file, dotted, "override keys are dotted paths like a.b.c")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                raise ScenarioError(file, ".".join(parts[: i + 1]), "is a value, not a table")
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that owns a location (for listing allowed keys)."""
+    model: type[BaseModel] = Scenario
+    parts, i = loc[:-1], 0
+    while i < len(parts):
+        if model is Scenario and parts[i] == "regimes":
+            model, i = Regime, i + 2  # the part after "regimes" is a regime id
+            continue
+        field = model.model_fields.get(parts[i]) if isinstance(parts[i], str) else None
+        ann = field.annotation if field is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model, i = ann, i + 1
+    return model
+
+
+def _describe(err: dict) -> tuple[str, str]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in DIST_KINDS))
+    # Discriminated unions put the tag in loc; drop it and function-validator tags.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    key = ".".join(str(p) for p in loc)
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(loc)
+        allowed = (
+            ", ".join(k for k in parent.model_fields if k != "source_file")
+            if parent is not None
+            else ""
+        )
+        if (
+            parent is None
+            and len(loc) >= 2
+            and loc[-2]
+            in (
+                "status_shares",
+                "admission_status_shares",
+            )
+        ):
+            allowed = ", ".join(STATUSES)
+        return key, "unknown key" + (f"; allowed keys: {allowed}" if allowed else "")
+    if kind == "missing":
+        return key, "required key is missing"
+    if kind in ("less_than_equal", "greater_than_equal", "greater_than", "less_than"):
+        field = loc[-1] if loc else ""
+        if isinstance(field, str) and (field.endswith("_prob") or field.endswith("_share")):
+            return key, f"must be a probability in [0, 1], got {got}"
+        if isinstance(field, str) and field.endswith("_per_day") and "le" in err.get("ctx", {}):
+            return key, f"must be a daily hazard in [0, 1], got {got}"
+        if any(isinstance(p, str) and p.endswith("_days") for p in loc):
+            return key, f"durations in days must be positive ({err['msg'].lower()}), got {got}"
+        return key, f"{err['msg'].lower()}, got {got}"
+    if kind == "literal_error":
+        return key, f"{err['msg'].lower()}, got {got!r}"
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return key, f"distribution 'dist' must be one of {', '.join(DIST_KINDS)}, got {got!r}"
+    if kind == "value_error":
+        message = err["msg"].removeprefix("Value error, ")
+        field, sep, rest = message.partition(": ")
+        if sep and field.isidentifier():
+            return ".".join(filter(None, (key, field))), rest
+        return key, message
+    return key, f"{err['msg'].lower()}, got {got!r}"
+
+
+def _share_keys_error(raw: dict, file: str) -> None:
+    pop = raw.get("population", {})
+    if not isinstance(pop, dict):
+        return
+    for key, names in (
+        ("status_shares", STATUSES),
+        ("admission_status_shares", STATUSES),
+        ("offence_shares", OFFENCES),
+    ):
+        table = pop.get(key)
+        if isinstance(table, dict):
+            for k in table:
+                if k not in names:
+                    raise ScenarioError(
+                        file,
+                        f"population.{key}.{k}",
+                        f"unknown category; allowed: {', '.join(names)}",
+                    )
+
+
+def _check_sources(raw: dict, file: str) -> None:
+    sources = raw.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ScenarioError(file, "sources", "must be a table of dotted key = citation")
+    for dotted in sources:
+        node: Any = raw
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ScenarioError(
+                    file, f"sources.{dotted}", "cites a key that is not in the scenario"
+                )
+            node = node[part]
+
+
+def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
+    _share_keys_error(raw, file)
+    try:
+        scn = Scenario.model_validate({**raw, "source_file": file})
+    except ValidationError as exc:
+        key, message = _describe(exc.errors()[0])
+        raise ScenarioError(file, key or None, message) from None
+    _check_sources(raw, file)
+    return scn
+
+
+def load_scenario(
+    name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None
+) -> Scenario:
+    """Load a bundled scenario by name, or a TOML file by path, with dotted-key overrides."""
+    path = _resolve_path(name_or_path)
+    raw = _load_raw(path)
+    file = str(path)
+    if overrides:
+        raw = apply_overrides(raw, overrides, file)
+    if raw.get("scenario", {}).get("abstract"):
+        raise ScenarioError(file, "scenario.abstract", "is a base to extend, not a scenario to run")
+    return validate_raw(raw, file)
