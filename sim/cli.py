@@ -154,6 +154,66 @@ def run_cmd(
     console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv)")
 
 
+@app.command("bench")
+def bench_cmd(
+    quick: Annotated[
+        bool, typer.Option(help="Skip the 10^7-agent run and the Mesa comparison.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Directory for the JSON report.")] = Path(
+        "results/bench"
+    ),
+) -> None:
+    """Measure engine speed, memory and scaling on this machine; write results/bench/*.json."""
+    from . import bench
+
+    sizes = [10_000, 100_000, 1_000_000] + ([] if quick else [10_000_000])
+    report = bench.run_benchmarks(sizes, with_engines=not quick, progress=console.log)
+    path = bench.write_report(report, out)
+
+    table = Table(
+        title=f"scale: {bench.BENCH_SCENARIO}, {bench.BENCH_DAYS} days", title_justify="left"
+    )
+    for col in (
+        "agents (initial)",
+        "agents (total)",
+        "wall s",
+        "agent-days/s",
+        "peak RSS MiB",
+        "bytes/agent",
+    ):
+        table.add_column(col, justify="right")
+    for r in report["scale"]:
+        table.add_row(
+            f"{r['agents_initial']:,}",
+            f"{r['agents_total']:,}",
+            f"{r['wall_s']:.3f}",
+            bench._fmt_rate(r["agent_days_per_s"]),
+            f"{r['peak_rss_mib']:,.0f}",
+            f"{r['bytes_per_agent']:.0f}",
+        )
+    console.print(table)
+    prof = Table(title="profile (10^6 agents, median, seconds)", title_justify="left")
+    for phase in report["profile"]:
+        prof.add_column(phase, justify="right")
+    prof.add_row(*(f"{v:.3f}" for v in report["profile"].values()))
+    console.print(prof)
+    if "engines" in report:
+        e = report["engines"]
+        console.print(
+            f"engines ({e['agents']:,} agents, {e['days']} days): vector "
+            f"{e['vector']['wall_s']:.3f} s, Mesa {e['agents']['wall_s']:.1f} s; vector is "
+            f"{e['vector_over_agents']:,.0f}x faster per agent-day"
+        )
+    console.print(f"sweep: skipped ({report['sweep']['skipped']})")
+    verdict = Table(title="targets", title_justify="left")
+    for col in ("target", "goal", "measured", ""):
+        verdict.add_column(col)
+    for row in bench.verdicts(report):
+        verdict.add_row(*row)
+    console.print(verdict)
+    console.print(f"wrote {path}")
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,

@@ -6,6 +6,7 @@ common-random-number streams in `sim.random` and stay paired across scenarios.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 import numpy as np
@@ -55,14 +56,25 @@ class Exponential(_Dist):
         return self.mean
 
 
+# Gamma quantiles are tabulated on a grid of normal scores and interpolated: exact
+# inversion (gammaincinv) costs about a microsecond a draw, the table 20 ns, and the
+# interpolation error (< 1e-4 relative) is far below a day for any duration in use.
+_Z_GRID = np.linspace(-8.3, 8.3, 8193)
+
+
+@functools.lru_cache(maxsize=256)
+def _gamma_table(mean: float, sd: float) -> np.ndarray:
+    shape = (mean / sd) ** 2
+    return special.gammaincinv(shape, special.ndtr(_Z_GRID)) * (sd**2 / mean)
+
+
 class Gamma(_Dist):
     dist: Literal["gamma"]
     mean: Pos
     sd: Pos
 
     def sample(self, u):
-        shape = (self.mean / self.sd) ** 2
-        return special.gammaincinv(shape, np.asarray(u)) * (self.sd**2 / self.mean)
+        return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
 
     @property
     def mean_value(self):

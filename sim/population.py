@@ -68,7 +68,7 @@ class Population:
 
 
 def _years_to_days(years: np.ndarray) -> np.ndarray:
-    return np.rint(years * DAYS_PER_YEAR).astype(np.int32)
+    return np.rint(np.maximum(years, 0.0) * DAYS_PER_YEAR).astype(np.int32)
 
 
 def synthesize(
@@ -87,54 +87,64 @@ def synthesize(
     )
     n = len(admit_day)
     ids = np.arange(n, dtype=np.uint64)
-    initial = admit_day < 0
     start = np.maximum(admit_day, 0)
+    stock, inflow = slice(0, n0), slice(n0, n)  # initial stock first, then admissions
 
-    def u(name: str) -> np.ndarray:
-        return streams.uniform(f"population.{name}", ids)
+    def u(name: str, where: slice | np.ndarray = slice(None)) -> np.ndarray:
+        return streams.uniform(f"population.{name}", ids[where])
 
-    status0 = np.where(
-        initial,
-        categorical(u("status"), p.status_shares, STATUSES),
-        categorical(u("status"), p.admission_status_shares, STATUSES),
-    ).astype(np.uint8)
+    status0 = np.empty(n, dtype=np.uint8)
+    status0[stock] = categorical(u("status", stock), p.status_shares, STATUSES)
+    status0[inflow] = categorical(u("status", inflow), p.admission_status_shares, STATUSES)
     offence = categorical(u("offence"), p.offence_shares, OFFENCES)
-
     convicted = status0 == CONVICTED
-    # The stock at day 0 over-represents long sentences (length-biased sampling).
+    suspect = status0 == SUSPECT
+
+    # The stock at day 0 over-represents long sentences (length-biased sampling); people
+    # in it have served a uniform share of their sentence.
     u_sent = u("sentence")
-    sentence_years = np.where(
-        initial & convicted,
-        p.sentence_years.sample(u_sent, length_biased=True)
-        if isinstance(p.sentence_years, Empirical)
-        else p.sentence_years.sample(u_sent),
-        p.sentence_years.sample(u_sent),
-    ).astype(np.float32)
+    sentence_years = np.empty(n, dtype=np.float64)
+    biased = isinstance(p.sentence_years, Empirical)
+    sentence_years[stock] = (
+        p.sentence_years.sample(u_sent[stock], length_biased=True)
+        if biased
+        else p.sentence_years.sample(u_sent[stock])
+    )
+    sentence_years[inflow] = p.sentence_years.sample(u_sent[inflow])
+    served = np.zeros(n, dtype=np.float64)
+    served_mask = convicted.copy()
+    served_mask[inflow] = False
+    served[served_mask] = u("served", served_mask) * sentence_years[served_mask]
+
+    # Case progress: suspect -> defendant -> convicted, or pretrial -> convicted. People
+    # mid-case at day 0 have a uniform share of the stage left.
+    left = np.ones(n, dtype=np.float64)
+    left[stock] = u("case_residual", stock)
+    investigation_end = start.copy()
+    investigation_end[suspect] += np.rint(
+        left[suspect] * p.investigation_days.days(u("investigation", suspect))
+    ).astype(np.int32)
+    trial_end = start.copy()
+    trial_left = np.where(suspect, 1.0, left)[~convicted]
+    trial_end[~convicted] = investigation_end[~convicted] + np.rint(
+        trial_left * p.trial_days.days(u("trial", ~convicted))
+    ).astype(np.int32)
+
     life = u("life") < p.life_sentence_share
     acquitted = ~convicted & (u("acquittal") < p.acquittal_share)
-
-    # Case progress: suspect -> defendant -> convicted, or pretrial -> convicted.
-    u_resid = u("case_residual")  # for people mid-case at day 0
-    investigation = p.investigation_days.days(u("investigation"))
-    trial = p.trial_days.days(u("trial"))
-    suspect = status0 == SUSPECT
-    investigation_left = np.where(initial, np.rint(u_resid * investigation), investigation)
-    investigation_end = np.where(suspect, start + investigation_left, start).astype(np.int32)
-    trial_left = np.where(initial & ~suspect, np.rint(u_resid * trial), trial)
-    trial_end = np.where(convicted, start, investigation_end + trial_left).astype(np.int32)
-
-    served = np.where(initial & convicted, u("served") * sentence_years, 0.0)
-    sentence_end = trial_end + _years_to_days(np.maximum(sentence_years - served, 0.0))
-    sentence_end = np.where(acquitted, trial_end, sentence_end)
-    sentence_end = np.where(life & ~acquitted, NEVER, sentence_end).astype(np.int32)
-    sentence_years = np.where(acquitted, 0.0, np.where(life, np.inf, sentence_years))
+    sentence_end = trial_end + _years_to_days(sentence_years - served)
+    sentence_end[acquitted] = trial_end[acquitted]
+    sentence_end[life & ~acquitted] = NEVER
+    sentence_years[acquitted] = 0.0
+    sentence_years[life & ~acquitted] = np.inf
 
     age_entry = np.clip(p.age_years.sample(u("age")), p.min_age_years, p.max_age_years)
     age0 = (age_entry - start / DAYS_PER_YEAR).astype(np.float32)
 
     sigma = p.motivation_sigma
     motivation = np.exp(sigma * ndtri(u("motivation")) - sigma * sigma / 2).astype(np.float32)
-    facility = np.minimum(u("facility") * p.facilities, p.facilities - 1).astype(np.int32)
+    facility = (u("facility") * p.facilities).astype(np.int32)
+    np.minimum(facility, p.facilities - 1, out=facility)
     fac_ids = np.arange(p.facilities, dtype=np.uint64)
     cs = p.facility_climate_sigma
     climate = np.exp(
@@ -147,7 +157,7 @@ def synthesize(
         status0=status0,
         investigation_end=investigation_end,
         trial_end=trial_end,
-        sentence_end=sentence_end,
+        sentence_end=sentence_end.astype(np.int32),
         sentence_years=sentence_years.astype(np.float32),
         offence=offence,
         male=u("sex") < p.male_share,

@@ -53,29 +53,40 @@ def not_excluded(regime: Regime, pop: Population) -> np.ndarray:
     return ok
 
 
-def age_day(pop: Population, age_years: float) -> np.ndarray:
-    """First day on which each person is at least `age_years` old."""
-    return np.ceil((age_years - pop.age0.astype(np.float64)) * DAYS_PER_YEAR).astype(np.int64)
+def age_day(age0: np.ndarray, age_years: float) -> np.ndarray:
+    """First day on which people aged `age0` at day 0 are at least `age_years` old."""
+    return np.ceil((age_years - age0.astype(np.float64)) * DAYS_PER_YEAR).astype(np.int32)
 
 
 def eligibility_window(
-    regime: Regime, status: int, pop: Population, start_day: int, end_day: int
+    regime: Regime,
+    status: int,
+    pop: Population,
+    start_day: int,
+    end_day: int,
+    among: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """People eligible under `regime` while holding `status`, and their [lo, hi) days.
 
-    `start_day`/`end_day` bound the regime's period in force (clipped to the horizon).
+    `start_day`/`end_day` bound the regime's period in force (clipped to the horizon);
+    `among` optionally restricts the candidates (a boolean mask, e.g. not yet applied).
     """
-    lo, hi = status_segment(pop, status)
-    lo = np.maximum(lo.astype(np.int64), start_day)
-    hi = np.minimum(hi.astype(np.int64), end_day)
+    seg_lo, seg_hi = status_segment(pop, status)
+    ok = (seg_lo < end_day) & (seg_hi > start_day) & (seg_lo < seg_hi)
+    if among is not None:
+        ok &= among
+    ok &= not_excluded(regime, pop)
+    idx = np.flatnonzero(ok)
+    lo = np.maximum(seg_lo[idx], start_day)
+    hi = np.minimum(seg_hi[idx], end_day)
     if status == CONVICTED and regime.max_remaining_sentence_days is not None:
         # Eligible once no more than the limit is left to serve.
-        lo = np.maximum(lo, pop.sentence_end.astype(np.int64) - regime.max_remaining_sentence_days)
-    lo = np.maximum(lo, age_day(pop, regime.min_age_years))
-    hi = np.minimum(hi, age_day(pop, regime.max_age_years))
-    ok = not_excluded(regime, pop) & (lo < hi)
-    idx = np.flatnonzero(ok)
-    return idx, lo[idx].astype(np.int32), hi[idx].astype(np.int32)
+        lo = np.maximum(lo, pop.sentence_end[idx] - regime.max_remaining_sentence_days)
+    age0 = pop.age0[idx]
+    lo = np.maximum(lo, age_day(age0, regime.min_age_years))
+    hi = np.minimum(hi, age_day(age0, regime.max_age_years))
+    keep = lo < hi
+    return idx[keep], lo[keep].astype(np.int32), hi[keep].astype(np.int32)
 
 
 def screening_rejected(

@@ -106,7 +106,9 @@ def _first_day_at_least(
     offset = float(cum[:, -1].max()) + 1.0
     flat = (cum + offset * np.arange(cum.shape[0])[:, None]).ravel()
     target = cum[rows, lo] + need + offset * rows
-    pos = np.searchsorted(flat, target, side="left").astype(np.int64)
+    order = np.argsort(target)  # sorted needles keep the binary searches in cache
+    pos = np.empty(len(target), dtype=np.int64)
+    pos[order] = np.searchsorted(flat, target[order], side="left")
     return pos - rows.astype(np.int64) * width - 1
 
 
@@ -184,9 +186,9 @@ def simulate(
         for r_idx, (rid, regime, start, end) in enumerate(spans):
             if STATUSES[status] not in regime.statuses:
                 continue
-            idx, lo, hi = eligibility_window(regime, status, pop, start, min(end, n_days))
-            fresh = app_day[idx] == NEVER
-            idx, lo, hi = idx[fresh], lo[fresh], hi[fresh]
+            idx, lo, hi = eligibility_window(
+                regime, status, pop, start, min(end, n_days), among=app_day == NEVER
+            )
             if len(idx) == 0:
                 continue
             propensity = (
@@ -395,7 +397,7 @@ def _service_end(regime: Regime, contract, pop: Population, a, war_end: int) -> 
     end = np.full(len(a), min(war_end, NEVER), dtype=np.int64)
     if regime.contract == "fixed":
         end = np.minimum(end, contract + regime.contract_days)
-    age_out = age_day(pop, regime.max_service_age_years)[a]
+    age_out = age_day(pop.age0[a], regime.max_service_age_years)
     return np.minimum(end, np.maximum(age_out, contract))
 
 
