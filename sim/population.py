@@ -68,7 +68,7 @@ class Population:
 
 
 def _years_to_days(years: np.ndarray) -> np.ndarray:
-    return np.rint(np.maximum(years, 0.0) * DAYS_PER_YEAR).astype(np.int32)
+    return np.rint(np.maximum(years, 0.0) * np.float32(DAYS_PER_YEAR)).astype(np.int32)
 
 
 def synthesize(
@@ -86,57 +86,64 @@ def synthesize(
         [np.full(n0, -1, np.int32), np.repeat(np.arange(n_days, dtype=np.int32), daily)]
     )
     n = len(admit_day)
-    ids = np.arange(n, dtype=np.uint64)
     start = np.maximum(admit_day, 0)
     stock, inflow = slice(0, n0), slice(n0, n)  # initial stock first, then admissions
 
-    def u(name: str, where: slice | np.ndarray = slice(None)) -> np.ndarray:
-        return streams.uniform(f"population.{name}", ids[where])
+    def u(name: str, where: slice | np.ndarray = slice(0, n)) -> np.ndarray:
+        """Uniforms for people selected by a slice or an index array (ids made on the fly)."""
+        ids = (
+            np.arange(where.start, where.stop, dtype=np.uint64)
+            if isinstance(where, slice)
+            else where.astype(np.uint64)
+        )
+        return streams.uniform(f"population.{name}", ids)
 
     status0 = np.empty(n, dtype=np.uint8)
     status0[stock] = categorical(u("status", stock), p.status_shares, STATUSES)
     status0[inflow] = categorical(u("status", inflow), p.admission_status_shares, STATUSES)
     offence = categorical(u("offence"), p.offence_shares, OFFENCES)
     convicted = status0 == CONVICTED
-    suspect = status0 == SUSPECT
 
     # The stock at day 0 over-represents long sentences (length-biased sampling); people
     # in it have served a uniform share of their sentence.
-    u_sent = u("sentence")
-    sentence_years = np.empty(n, dtype=np.float64)
+    sentence_years = np.empty(n, dtype=np.float32)
     biased = isinstance(p.sentence_years, Empirical)
     sentence_years[stock] = (
-        p.sentence_years.sample(u_sent[stock], length_biased=True)
+        p.sentence_years.sample(u("sentence", stock), length_biased=True)
         if biased
-        else p.sentence_years.sample(u_sent[stock])
+        else p.sentence_years.sample(u("sentence", stock))
     )
-    sentence_years[inflow] = p.sentence_years.sample(u_sent[inflow])
-    served = np.zeros(n, dtype=np.float64)
-    served_mask = convicted.copy()
-    served_mask[inflow] = False
-    served[served_mask] = u("served", served_mask) * sentence_years[served_mask]
+    sentence_years[inflow] = p.sentence_years.sample(u("sentence", inflow))
+    serving = np.flatnonzero(convicted[stock])
+    remaining_years = sentence_years.copy()
+    remaining_years[serving] *= 1.0 - u("served", serving)
 
     # Case progress: suspect -> defendant -> convicted, or pretrial -> convicted. People
-    # mid-case at day 0 have a uniform share of the stage left.
-    left = np.ones(n, dtype=np.float64)
-    left[stock] = u("case_residual", stock)
+    # mid-case at day 0 have a uniform share of the current stage left.
+    suspects = np.flatnonzero(status0 == SUSPECT)
+    left = np.where(suspects < n0, u("case_residual", suspects), 1.0)
     investigation_end = start.copy()
-    investigation_end[suspect] += np.rint(
-        left[suspect] * p.investigation_days.days(u("investigation", suspect))
+    investigation_end[suspects] += np.rint(
+        left * p.investigation_days.days(u("investigation", suspects))
     ).astype(np.int32)
+    in_case = np.flatnonzero(~convicted)
+    mid_trial = (in_case < n0) & (status0[in_case] != SUSPECT)
+    left = np.where(mid_trial, u("case_residual", in_case), 1.0)
     trial_end = start.copy()
-    trial_left = np.where(suspect, 1.0, left)[~convicted]
-    trial_end[~convicted] = investigation_end[~convicted] + np.rint(
-        trial_left * p.trial_days.days(u("trial", ~convicted))
+    trial_end[in_case] = investigation_end[in_case] + np.rint(
+        left * p.trial_days.days(u("trial", in_case))
     ).astype(np.int32)
+    del left, suspects, in_case, mid_trial, serving
 
     life = u("life") < p.life_sentence_share
     acquitted = ~convicted & (u("acquittal") < p.acquittal_share)
-    sentence_end = trial_end + _years_to_days(sentence_years - served)
+    sentence_end = trial_end + _years_to_days(remaining_years)
+    del remaining_years
     sentence_end[acquitted] = trial_end[acquitted]
     sentence_end[life & ~acquitted] = NEVER
     sentence_years[acquitted] = 0.0
     sentence_years[life & ~acquitted] = np.inf
+    del life, acquitted, convicted
 
     age_entry = np.clip(p.age_years.sample(u("age")), p.min_age_years, p.max_age_years)
     age0 = (age_entry - start / DAYS_PER_YEAR).astype(np.float32)
@@ -145,10 +152,10 @@ def synthesize(
     motivation = np.exp(sigma * ndtri(u("motivation")) - sigma * sigma / 2).astype(np.float32)
     facility = (u("facility") * p.facilities).astype(np.int32)
     np.minimum(facility, p.facilities - 1, out=facility)
-    fac_ids = np.arange(p.facilities, dtype=np.uint64)
     cs = p.facility_climate_sigma
     climate = np.exp(
-        cs * ndtri(streams.uniform("population.facility_climate", fac_ids)) - cs * cs / 2
+        cs * ndtri(streams.uniform("population.facility_climate", np.arange(p.facilities)))
+        - cs * cs / 2
     ).astype(np.float32)
 
     return Population(
@@ -157,8 +164,8 @@ def synthesize(
         status0=status0,
         investigation_end=investigation_end,
         trial_end=trial_end,
-        sentence_end=sentence_end.astype(np.int32),
-        sentence_years=sentence_years.astype(np.float32),
+        sentence_end=sentence_end,
+        sentence_years=sentence_years,
         offence=offence,
         male=u("sex") < p.male_share,
         age0=age0,

@@ -42,11 +42,12 @@ class Streams:
 
     def uniform(self, decision: str, ids: np.ndarray) -> np.ndarray:
         """One uniform draw in (0, 1) per agent id for this decision."""
-        with np.errstate(over="ignore"):
-            x = np.asarray(ids, dtype=np.uint64) * _GOLDEN
-            x += self.key(decision)
-            _mix(x)
-        u = (x >> _S11).astype(np.float64)
+        x = np.multiply(np.asarray(ids, dtype=np.uint64), _GOLDEN, dtype=np.uint64)
+        x += self.key(decision)
+        _mix(x)
+        x >>= _S11
+        u = x.astype(np.float64)
+        del x
         u += 0.5
         u *= _TO_UNIT
         return u

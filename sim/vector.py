@@ -160,6 +160,49 @@ def _status_on(pop: Population, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
     return out
 
 
+def _schedule_applications(
+    pop: Population,
+    streams: Streams,
+    status: int,
+    r_idx: int,
+    rid: str,
+    regime: Regime,
+    start: int,
+    end: int,
+    app_day: np.ndarray,
+    app_regime: np.ndarray,
+    eligible_delta: np.ndarray,
+) -> None:
+    """Application days of people eligible under one regime while holding one status.
+
+    Updates `app_day`, `app_regime` and the eligible-stock deltas in place. People who
+    applied in an earlier window are no longer candidates.
+    """
+    n_days = len(eligible_delta) - 1
+    idx, lo, hi = eligibility_window(regime, status, pop, start, end, among=app_day == NEVER)
+    if len(idx) == 0:
+        return
+    propensity = (
+        pop.motivation[idx].astype(np.float64)
+        * pop.facility_climate[pop.facility[idx]]
+        * sentence_factor(regime, pop.sentence_years[idx])
+    )
+    with np.errstate(divide="ignore"):
+        need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
+        need /= propensity
+    del propensity
+    cum = application_hazard(regime, start, n_days, len(pop.facility_climate), streams, rid)
+    rows = pop.facility[idx] if cum.shape[0] > 1 else None
+    day = _first_day_at_least(cum, rows, lo, need)
+    del need, rows
+    applied = day < hi
+    app_day[idx[applied]] = day[applied]
+    app_regime[idx[applied]] = r_idx
+    stop = np.where(applied, day, hi)
+    eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
+    eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
+
+
 def simulate(
     scenario: Scenario, seed: int = 0, population: int | None = None, days: int | None = None
 ) -> Result:
@@ -175,7 +218,6 @@ def simulate(
     spans = regime_spans(scenario)
     war_end = scenario.day_of(scenario.scenario.war_end_date)
     war_end = NEVER if war_end is None else war_end
-    n_fac = scenario.population.facilities
     ledger = Ledger(n_days)
 
     # --- eligibility and applications --------------------------------------------
@@ -184,29 +226,20 @@ def simulate(
     eligible_delta = np.zeros(n_days + 1, dtype=np.int64)
     for status in STATUS_ORDER:
         for r_idx, (rid, regime, start, end) in enumerate(spans):
-            if STATUSES[status] not in regime.statuses:
-                continue
-            idx, lo, hi = eligibility_window(
-                regime, status, pop, start, min(end, n_days), among=app_day == NEVER
-            )
-            if len(idx) == 0:
-                continue
-            propensity = (
-                pop.motivation[idx].astype(np.float64)
-                * pop.facility_climate[pop.facility[idx]]
-                * sentence_factor(regime, pop.sentence_years[idx])
-            )
-            with np.errstate(divide="ignore"):
-                need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx) / propensity
-            cum = application_hazard(regime, start, n_days, n_fac, streams, rid)
-            rows = pop.facility[idx] if cum.shape[0] > 1 else None
-            day = _first_day_at_least(cum, rows, lo, need)
-            applied = day < hi
-            app_day[idx[applied]] = day[applied]
-            app_regime[idx[applied]] = r_idx
-            stop = np.where(applied, day, hi)
-            eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
-            eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
+            if STATUSES[status] in regime.statuses:
+                _schedule_applications(
+                    pop,
+                    streams,
+                    status,
+                    r_idx,
+                    rid,
+                    regime,
+                    start,
+                    min(end, n_days),
+                    app_day,
+                    app_regime,
+                    eligible_delta,
+                )
     timings["applications"] = time.perf_counter() - lap
     lap = time.perf_counter()
 
