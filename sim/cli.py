@@ -91,9 +91,10 @@ def summary_table(title: str, summaries: dict[str, dict]) -> Table:
 def scenarios_cmd() -> None:
     """List the bundled scenarios."""
     table = Table(show_header=True, header_style="bold")
-    table.add_column("name")
+    # Names are what users type next: never truncate them (output may be a narrow pipe).
+    table.add_column("name", no_wrap=True, min_width=max(map(len, bundled_scenarios()), default=4))
     table.add_column("country")
-    table.add_column("period")
+    table.add_column("period", no_wrap=True, min_width=24)
     table.add_column("title")
     for name in bundled_scenarios():
         try:
@@ -223,10 +224,20 @@ def _root(
         raise typer.Exit(0)
 
 
-def main() -> None:
-    """Console-script entry point: usage errors exit 2 with one line, never a traceback."""
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """click's (ClickException, Abort) classes as typer raises them: typer >= 0.2x ships
+    its own copy of click (`typer._click`), whose exceptions `click.exceptions` misses."""
     import click
 
+    clicks = {click.exceptions.ClickException}
+    clicks |= {c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"}
+    aborts = {click.exceptions.Abort, typer.Abort}
+    return tuple(clicks), tuple(aborts)
+
+
+def main() -> None:
+    """Console-script entry point: usage errors exit 2 with one line, never a traceback."""
+    click_errors, aborts = _click_exceptions()
     try:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
@@ -234,9 +245,11 @@ def main() -> None:
     except (ScenarioError, UsageError) as exc:
         print(f"prisonflow: error: {exc}", file=sys.stderr)
         code = 2
-    except click.exceptions.ClickException as exc:
-        print(f"prisonflow: error: {exc.format_message()}", file=sys.stderr)
+    except click_errors as exc:
+        message = " ".join(exc.format_message().split())
+        if message:  # empty when bare `prisonflow` has just printed the help
+            print(f"prisonflow: error: {message}", file=sys.stderr)
         code = 2
-    except click.exceptions.Abort:
+    except aborts:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

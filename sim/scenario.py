@@ -196,8 +196,9 @@ class Scenario(_Strict):
             for (_s0, e0, a), (s1, _e1, b) in zip(spans, spans[1:], strict=False):
                 if s1 < e0:
                     raise ValueError(
-                        f"regimes {a} and {b} overlap for status '{status}' "
-                        f"({b} starts {s1} before {a} ends {'never' if e0 == dt.date.max else e0})"
+                        f"regimes.{b}.start_date: {b} starts {s1}, before {a} ends "
+                        f"({'never' if e0 == dt.date.max else e0}); regimes for the same "
+                        f"status ('{status}') must not overlap"
                     )
         return self
 
@@ -386,7 +387,7 @@ def _describe(err: dict) -> tuple[str, str]:
     if kind == "value_error":
         message = err["msg"].removeprefix("Value error, ")
         field, sep, rest = message.partition(": ")
-        if sep and field.isidentifier():
+        if sep and all(part.isidentifier() for part in field.split(".")):
             return ".".join(filter(None, (key, field))), rest
         return key, message
     return key, f"{err['msg'].lower()}, got {got!r}"

@@ -375,7 +375,8 @@ def _pipeline(
     times = np.full((len(hazards), len(a)), np.inf)
     for k, (name, h) in enumerate(zip(DEPLOYMENT_HAZARDS, hazards, strict=True)):
         if h > 0:
-            times[k] = streams.exponential(f"deploy.{name}", a) / h
+            with np.errstate(over="ignore"):
+                times[k] = streams.exponential(f"deploy.{name}", a) / h
     first = np.argmin(times, axis=0)
     t_min = times[first, np.arange(len(a))]
     event_day = np.where(
@@ -431,7 +432,8 @@ def _service_end(regime: Regime, contract, pop: Population, a, war_end: int) -> 
     if regime.contract == "fixed":
         end = np.minimum(end, contract + regime.contract_days)
     age_out = age_day(pop.age0[a], regime.max_service_age_years)
-    return np.minimum(end, np.maximum(age_out, contract))
+    # Service cannot end before it starts (war over or age reached before signing).
+    return np.maximum(np.minimum(end, age_out), contract)
 
 
 def _override_terms(spans, r_idx, pop, a, applied, contract, service_end, war_end):
