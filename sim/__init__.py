@@ -22,8 +22,13 @@ def run(
     seed: int = 0,
     population: int | None = None,
     days: int | None = None,
+    record_people: bool = False,
 ) -> Result:
-    """Run one scenario once. `population` scales the initial stock; `days` the horizon."""
+    """Run one scenario once. `population` scales the initial stock; `days` the horizon.
+
+    `record_people` (vector engine) adds `Result.people`, one row per person with the days
+    of application, contract, deployment and exit and the outcome.
+    """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     if population is not None and population < 1:
@@ -36,6 +41,10 @@ def run(
         from .model import simulate
     else:
         raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    if record_people:
+        if engine != "vector":
+            raise ValueError("record_people is available with the vector engine only")
+        return simulate(scenario, seed=seed, population=population, days=days, record_people=True)
     return simulate(scenario, seed=seed, population=population, days=days)
 
 

@@ -48,6 +48,7 @@ class Result:
     recruits_by_offence: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     n_agents: int = 0
+    people: pd.DataFrame | None = None  # per-person events, when asked for (vector engine)
 
 
 def build_timeseries(

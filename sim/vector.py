@@ -95,6 +95,48 @@ class Ledger:
         return counts.reshape(n, N_FLOWS)
 
 
+class PeopleLog:
+    """Per-person event days, kept only when asked for (a flat record, as in Ciw)."""
+
+    OUTCOME_NAMES = (
+        "killed",
+        "wounded_discharged",
+        "deserted",
+        "captured",
+        "award_release",
+        "service_end",
+    )
+
+    def __init__(self, n: int):
+        self.contract_day = np.full(n, NEVER, dtype=np.int32)
+        self.deploy_day = np.full(n, NEVER, dtype=np.int32)
+        self.exit_day = np.full(n, NEVER, dtype=np.int32)
+        self.outcome = np.full(n, -1, dtype=np.int8)
+
+    def table(self, pop: Population, app_day, app_regime, regime_ids, n_days: int):
+        import pandas as pd
+
+        def day(x):
+            return np.where(x < n_days, x, -1).astype(np.int32)
+
+        names = np.array(["", *self.OUTCOME_NAMES], dtype=object)
+        regimes = np.array(["", *regime_ids], dtype=object)
+        return pd.DataFrame(
+            {
+                "id": np.arange(pop.n, dtype=np.int64),
+                "admit_day": pop.admit_day,
+                "status0": np.array(STATUSES, dtype=object)[pop.status0],
+                "offence": pop.offence,
+                "application_day": day(app_day),
+                "regime": regimes[np.where(app_day < n_days, app_regime + 1, 0)],
+                "contract_day": day(self.contract_day),
+                "deploy_day": day(self.deploy_day),
+                "exit_day": day(self.exit_day),
+                "outcome": names[self.outcome + 1],
+            }
+        )
+
+
 def _first_day_at_least(
     cum: np.ndarray, rows: np.ndarray | None, lo: np.ndarray, need: np.ndarray
 ) -> np.ndarray:
@@ -204,9 +246,13 @@ def _schedule_applications(
 
 
 def simulate(
-    scenario: Scenario, seed: int = 0, population: int | None = None, days: int | None = None
+    scenario: Scenario,
+    seed: int = 0,
+    population: int | None = None,
+    days: int | None = None,
+    record_people: bool = False,
 ) -> Result:
-    """Run the vectorised engine once."""
+    """Run the vectorised engine once; `record_people` adds a per-person table of events."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     n_days = scenario.n_days if days is None else int(days)
@@ -251,6 +297,7 @@ def simulate(
 
     # --- the recruitment pipeline, per application regime -------------------------
     recruits_offence = []
+    log = PeopleLog(pop.n) if record_people else None
     for r_idx, (rid, regime, _start, _end) in enumerate(spans):
         a = np.flatnonzero(app_regime == r_idx)
         a = a[app_day[a] < n_days]
@@ -269,6 +316,7 @@ def simulate(
                 n_days,
                 war_end,
                 recruits_offence,
+                log,
             )
     timings["pipeline"] = time.perf_counter() - lap
     lap = time.perf_counter()
@@ -285,7 +333,11 @@ def simulate(
     summary = summarize(ts, by_offence, pop.n_initial)
     timings["output"] = time.perf_counter() - lap
     timings["total"] = time.perf_counter() - t0
+    people = None
+    if log is not None:
+        people = log.table(pop, app_day, app_regime, [sp[0] for sp in spans], n_days)
     return Result(
+        people=people,
         scenario=scenario.name,
         engine="vector",
         seed=seed,
@@ -311,6 +363,7 @@ def _pipeline(
     n_days: int,
     war_end: int,
     recruits_offence: list,
+    log: PeopleLog | None = None,
 ) -> None:
     """Screening, approval, training, deployment and aftermath for applicants `a`."""
     applied = app_day[a].astype(np.int64)
@@ -359,6 +412,8 @@ def _pipeline(
     a, sent, contract, train_days = a[go], sent[go], contract[go], train_days[go]
     ledger.move(contract, AWAITING_COURT, TRAINING, "released_to_army")
     recruits_offence.append(pop.offence[a])
+    if log is not None:
+        log.contract_day[a] = contract
 
     # Service ends by contract term, war end, age, or (for later regimes) changed terms.
     service_end = _service_end(regime, contract, pop, a, war_end)
@@ -386,6 +441,10 @@ def _pipeline(
     ledger.move(service_end[ends], DEPLOYED, VETERANS, "service_completed")
     exit_day = np.where(ends, service_end, event_day)
     outcome = np.where(ends, -1, first)
+    if log is not None:
+        log.deploy_day[a] = deploy
+        log.exit_day[a] = np.minimum(exit_day, NEVER)
+        log.outcome[a] = np.where(exit_day < n_days, np.where(ends, len(OUTCOMES), first), -1)
     for k, (state, flow) in enumerate(OUTCOMES):
         m = outcome == k
         ledger.move(exit_day[m], DEPLOYED, state, flow)
