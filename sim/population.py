@@ -104,17 +104,15 @@ def synthesize(
     offence = categorical(u("offence"), p.offence_shares, OFFENCES)
     convicted = status0 == CONVICTED
 
-    # The stock at day 0 over-represents long sentences (length-biased sampling); people
-    # in it have served a uniform share of their sentence.
-    sentence_years = np.empty(n, dtype=np.float32)
-    biased = isinstance(p.sentence_years, Empirical)
-    sentence_years[stock] = (
-        p.sentence_years.sample(u("sentence", stock), length_biased=True)
-        if biased
-        else p.sentence_years.sample(u("sentence", stock))
-    )
-    sentence_years[inflow] = p.sentence_years.sample(u("sentence", inflow))
+    # Convicts in the stock at day 0 over-represent long sentences (length-biased
+    # sampling) and have served a uniform share of their sentence. Everyone else gets
+    # the sentence distribution of admissions (served later, after the case ends).
+    sentence_years = p.sentence_years.sample(u("sentence")).astype(np.float32)
     serving = np.flatnonzero(convicted[stock])
+    if isinstance(p.sentence_years, Empirical):
+        sentence_years[serving] = p.sentence_years.sample(
+            u("sentence", serving), length_biased=True
+        )
     remaining_years = sentence_years.copy()
     remaining_years[serving] *= 1.0 - u("served", serving)
 

@@ -419,11 +419,9 @@ def _pipeline(
     service_end = _service_end(regime, contract, pop, a, war_end)
     service_end = _override_terms(spans, r_idx, pop, a, app_day[a], contract, service_end, war_end)
     deploy = contract + train_days
-    early = service_end <= deploy
+    early = service_end <= deploy  # service over before training ends
     ledger.move(service_end[early], TRAINING, VETERANS, "service_completed")
-    d = ~early
-    a, sent, contract, deploy, service_end = a[d], sent[d], contract[d], deploy[d], service_end[d]
-    ledger.move(deploy, TRAINING, DEPLOYED, "deployed_total")
+    ledger.move(deploy[~early], TRAINING, DEPLOYED, "deployed_total")
 
     # Competing daily hazards while deployed; each outcome keeps its own stream.
     hazards = regime.hazards_per_day
@@ -437,12 +435,12 @@ def _pipeline(
     event_day = np.where(
         np.isfinite(t_min), deploy + np.floor(np.minimum(t_min, NEVER)).astype(np.int64), NEVER
     )
-    ends = service_end <= event_day
-    ledger.move(service_end[ends], DEPLOYED, VETERANS, "service_completed")
+    ends = early | (service_end <= event_day)
+    ledger.move(service_end[ends & ~early], DEPLOYED, VETERANS, "service_completed")
     exit_day = np.where(ends, service_end, event_day)
     outcome = np.where(ends, -1, first)
     if log is not None:
-        log.deploy_day[a] = deploy
+        log.deploy_day[a] = np.where(early, NEVER, deploy)
         log.exit_day[a] = np.minimum(exit_day, NEVER)
         log.outcome[a] = np.where(exit_day < n_days, np.where(ends, len(OUTCOMES), first), -1)
     for k, (state, flow) in enumerate(OUTCOMES):
