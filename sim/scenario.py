@@ -450,3 +450,54 @@ def load_scenario(
     if raw.get("scenario", {}).get("abstract"):
         raise ScenarioError(file, "scenario.abstract", "is a base to extend, not a scenario to run")
     return validate_raw(raw, file)
+
+
+# --------------------------------------------------------------------------- counterfactuals
+
+# Ukraine holds one pre-trial status; Russia distinguishes suspects (investigation) and
+# defendants (in court). Rules written for one are applied to the other as follows.
+_STATUS_COUNTERPARTS = {"pretrial": ("defendant",), "suspect": (), "defendant": ("pretrial",)}
+
+
+def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
+    """One country's rules applied to another country's prisons.
+
+    Takes the population, start date and horizon of `population` and the regimes of
+    `policy`, with the policy's timeline shifted so that it starts on the population's
+    start date (gaps between regimes and the war end keep their lengths). Regimes that
+    cover Russian defendants also cover Ukrainian pre-trial detainees, and the reverse.
+    """
+    shift = population.scenario.start_date - policy.scenario.start_date
+    regimes = {}
+    for rid, regime in policy.regimes.items():
+        statuses = list(regime.statuses)
+        for s in regime.statuses:
+            statuses += [c for c in _STATUS_COUNTERPARTS.get(s, ()) if c not in statuses]
+        regimes[rid] = regime.model_copy(
+            update={
+                "start_date": regime.start_date + shift,
+                "end_date": None if regime.end_date is None else regime.end_date + shift,
+                "statuses": statuses,
+            }
+        )
+    war_end = policy.scenario.war_end_date
+    meta = population.scenario.model_copy(
+        update={
+            "name": f"{policy.name}_rules_on_{population.name}_population",
+            "title": f"{policy.scenario.title} applied to {population.scenario.title}",
+            "description": (
+                f"Counterfactual: the rules of {policy.name} (shifted by {shift.days} days) "
+                f"on the population of {population.name}."
+            ),
+            "war_end_date": None if war_end is None else war_end + shift,
+        }
+    )
+    sources = {k: v for k, v in population.sources.items() if k.startswith("population.")}
+    sources.update({k: v for k, v in policy.sources.items() if k.startswith("regimes.")})
+    data = {
+        "scenario": meta.model_dump(),
+        "population": population.population.model_dump(),
+        "regimes": {rid: r.model_dump() for rid, r in regimes.items()},
+        "sources": sources,
+    }
+    return validate_raw(data, f"{policy.source_file} x {population.source_file}")

@@ -267,3 +267,24 @@ def test_run_rejects_bad_arguments(ukraine):
         sim.run(ukraine, population=0, days=2)
     with pytest.raises(ValueError, match="days"):
         sim.run(ukraine, population=10, days=0)
+
+
+def test_counterfactual_shifts_rules_onto_other_population():
+    from sim.scenario import counterfactual
+
+    ua = sim.load_scenario("ukraine_2024")
+    wagner = sim.load_scenario("russia_wagner_2022")
+    c = counterfactual(wagner, ua)
+    assert c.population == ua.population
+    assert c.scenario.start_date == ua.scenario.start_date
+    assert c.scenario.end_date == ua.scenario.end_date
+    regime = c.regimes["RU_WAGNER"]
+    assert regime.start_date == ua.scenario.start_date
+    shift = ua.scenario.start_date - wagner.scenario.start_date
+    assert regime.end_date == wagner.regimes["RU_WAGNER"].end_date + shift
+    assert regime.excluded_offences == wagner.regimes["RU_WAGNER"].excluded_offences
+    # Russian rules for defendants reach Ukrainian pre-trial detainees, and the reverse.
+    ru = sim.load_scenario("russia_2022_2025")
+    assert "pretrial" in counterfactual(ru, ua).regimes["RU_DEFENDANTS"].statuses
+    assert counterfactual(ua, ru).regimes["UA_2024"].statuses == ["convicted"]
+    assert sim.run(c, seed=1, population=2000, days=120).summary["applications"] > 0
