@@ -42,6 +42,9 @@ class ScenarioError(ValueError):
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
         super().__init__(where + message)
 
+    def __reduce__(self):  # picklable, so process-pool workers can report it
+        return (type(self), (self.file, self.key, self.message))
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,237 @@
+"""Mesa engine, the world: a day-by-day model of custody and the recruitment pipeline.
+
+The executable specification of the rules `sim.vector` computes in bulk, stated per agent
+and per day so that each rule can be read (and checked) where it applies. The model keeps
+the calendar (which regime is in force for which legal status), the shared queues (court
+hearings with a daily capacity, training places held for the training period) and the
+records; each `PersonAgent` keeps its own path. Both engines start from the same synthetic
+population; the statistical tests compare their outputs in distribution.
+
+A day runs in this order: (1) admissions; (2) every agent's own processes (release at
+sentence end first, then screening verdicts, training, deployment, desertion, reoffending);
+(3) the approval queue; (4) rulings taking effect, training places and contracts;
+(5) applications. Stocks are recorded at the end of the day, flows on the day they happen.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections import defaultdict
+
+import mesa
+import numpy as np
+from mesa import DataCollector
+from mesa.agent import AgentSet
+
+from .agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
+from .population import synthesize
+from .results import Result, build_timeseries, offence_counts, summarize
+from .scenario import Scenario
+from .taxonomy import FLOW_COLUMNS, STATES, STATUSES
+from .vector import regime_spans
+
+N_STATES = len(STATES)
+N_FLOWS = len(FLOW_COLUMNS)
+DAILY = tuple(f"{flow}_today" for flow in FLOW_COLUMNS)  # DataCollector names of daily flows
+
+
+class PrisonFlowModel(mesa.Model):
+    """Custody, regimes and recruitment for one scenario, stepped one day at a time."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int = 0,
+        population: int | None = None,
+        days: int | None = None,
+    ):
+        super().__init__(seed=seed)
+        self.scenario = scenario
+        self.params = scenario.population
+        self.n_days = scenario.n_days if days is None else int(days)
+        self.pop = synthesize(scenario, seed, population, self.n_days)
+        self.spans = regime_spans(scenario)
+        war_end = scenario.day_of(scenario.scenario.war_end_date)
+        self.war_end = NEVER_DAY if war_end is None else war_end
+        self.day = 0
+
+        # Recruiter visits: every `interval` days per facility, from a random phase.
+        n_fac = self.params.facilities
+        self.visit_phase = [
+            np.floor(self.rng.random(n_fac) * r.recruiter_visit_interval_days).astype(int)
+            if r.recruiter_visit_interval_days
+            else None
+            for _rid, r, _s, _e in self.spans
+        ]
+        # Shared queues per application regime.
+        self.hearings: list[list] = [[] for _ in self.spans]  # (arrival, pid, agent)
+        self.placements: list[list] = [[] for _ in self.spans]  # (ruling day, pid, agent)
+        self.in_training = [0] * len(self.spans)  # places held today
+        self.vacated = [defaultdict(int) for _ in self.spans]  # day -> places freed
+
+        # Records: stocks now, flows today, eligible at the end of today.
+        self.stock = [0] * N_STATES
+        self.flows_today = [0] * N_FLOWS
+        self.eligible_today = 0
+        self.recruit_offences: list[int] = []
+        self.absorbed = 0  # agents absorbed since `active` was last pruned
+
+        admit = self.pop.admit_day
+        self.first_admitted = np.searchsorted(admit, np.arange(self.n_days + 1), side="left")
+        self.active = AgentSet([], random=self.random)  # agents not yet absorbed
+        for pid in range(self.pop.n_initial):
+            self._admit(pid)
+
+        reporters = {name: (lambda m, i=i: m.stock[i]) for i, name in enumerate(STATES)}
+        reporters["eligible"] = lambda m: m.eligible_today
+        reporters |= {name: (lambda m, i=i: m.flows_today[i]) for i, name in enumerate(DAILY)}
+        self.datacollector = DataCollector(model_reporters=reporters)
+
+    # ------------------------------------------------------------------ calendar
+
+    def regimes_in_force(self, day: int) -> dict[int, int]:
+        """Legal status code -> position in `spans` of the regime in force for it on `day`."""
+        out = {}
+        for r_idx, (_rid, regime, start, end) in enumerate(self.spans):
+            if start <= day < end:
+                for status in regime.statuses:
+                    out[STATUSES.index(status)] = r_idx
+        return out
+
+    def application_rate(self, r_idx: int, day: int) -> np.ndarray:
+        """Daily application hazard at propensity 1, per facility: base rate, launch wave
+        decaying after the regime starts, times the multiplier on recruiter-visit days."""
+        _rid, regime, start, _end = self.spans[r_idx]
+        since = day - start
+        rate = regime.applications_per_day * (
+            1.0 + regime.launch_boost * math.exp(-since / regime.launch_decay_days)
+        )
+        rates = np.full(self.params.facilities, rate)
+        interval = regime.recruiter_visit_interval_days
+        if interval:
+            offset = since - self.visit_phase[r_idx]
+            visit = (offset >= 0) & (offset % interval == 0)
+            rates[visit] *= regime.recruiter_visit_multiplier
+        return rates
+
+    # ------------------------------------------------------------------ the day
+
+    def _admit(self, pid: int) -> None:
+        agent = PersonAgent(self, pid)
+        self.stock[INCARCERATED] += 1
+        if self.pop.admit_day[pid] >= 0:
+            self.flows_today[FLOW_COLUMNS.index("admissions")] += 1
+        self.active.add(agent)
+
+    def step(self) -> None:
+        """One day."""
+        day = self.day
+        self.flows_today = [0] * N_FLOWS
+        for pid in range(self.first_admitted[day], self.first_admitted[day + 1]):
+            self._admit(int(pid))
+        self.active.do("step")
+        self._hold_hearings(day)
+        self._sign_contracts(day)
+        self._take_applications(day)
+        self.datacollector.collect(self)
+        # Absorbed agents do nothing when stepped; drop them from time to time.
+        if 20 * self.absorbed > len(self.active):
+            self.active = self.active.select(lambda a: a.state not in ABSORBING)
+            self.absorbed = 0
+        self.day += 1
+
+    def join_hearing(self, agent: PersonAgent, day: int) -> None:
+        heapq.heappush(self.hearings[agent.r_idx], (day, agent.pid, agent))
+
+    def wait_for_place(self, agent: PersonAgent) -> None:
+        heapq.heappush(self.placements[agent.r_idx], (agent.ruling_day, agent.pid, agent))
+
+    def _hold_hearings(self, day: int) -> None:
+        """Serve each regime's approval queue in order of arrival, up to its daily capacity
+        (0 = everyone waiting). People released meanwhile have left the queue."""
+        for r_idx, queue in enumerate(self.hearings):
+            capacity = self.spans[r_idx][1].approval_capacity_per_day or math.inf
+            heard = 0
+            while queue and heard < capacity and queue[0][0] <= day:
+                agent = heapq.heappop(queue)[2]
+                if agent.state == AWAITING_COURT:
+                    agent.hear(day)
+                    heard += 1
+
+    def _sign_contracts(self, day: int) -> None:
+        """Approved people whose ruling has taken effect take free training places in order
+        of ruling day (all of them if places are unlimited) and sign the contract."""
+        for r_idx, queue in enumerate(self.placements):
+            places = self.spans[r_idx][1].training_places
+            self.in_training[r_idx] -= self.vacated[r_idx].pop(day, 0)
+            while queue and queue[0][0] <= day:
+                if places and self.in_training[r_idx] >= places:
+                    break
+                agent = heapq.heappop(queue)[2]
+                if agent.state != AWAITING_COURT:
+                    continue
+                self.in_training[r_idx] += 1
+                self.vacated[r_idx][day + agent.train_days] += 1
+                agent.sign_contract(day)
+
+    def _take_applications(self, day: int) -> None:
+        """Eligible people apply with probability 1 - exp(-propensity * rate); those still
+        eligible afterwards are counted."""
+        in_force = self.regimes_in_force(day)
+        rates = {r_idx: self.application_rate(r_idx, day) for r_idx in set(in_force.values())}
+        candidates = []
+        for agent in self.active:
+            if agent.state != INCARCERATED or agent.applied:
+                continue
+            r_idx = in_force.get(agent.legal_status(day))
+            if r_idx is not None and agent.is_eligible(self.spans[r_idx][1], day):
+                candidates.append((agent, r_idx))
+        eligible = 0
+        for (agent, r_idx), u in zip(candidates, self.rng.random(len(candidates)), strict=True):
+            hazard = agent.propensity(r_idx) * rates[r_idx][agent.facility]
+            if u < chance(hazard):
+                agent.apply(r_idx, day)
+            else:
+                eligible += 1
+        self.eligible_today = eligible
+
+    # ------------------------------------------------------------------ outputs
+
+    def result(self, seed: int, timings: dict[str, float]) -> Result:
+        """The canonical time series and summary from the collected daily records."""
+        df = self.datacollector.get_model_vars_dataframe()
+        stocks = df[list(STATES)].to_numpy(dtype=np.int64)
+        flows = df[list(DAILY)].to_numpy(dtype=np.int64)
+        eligible = df["eligible"].to_numpy(dtype=np.int64)
+        ts = build_timeseries(self.scenario.scenario.start_date, stocks, eligible, flows)
+        by_offence = offence_counts(np.asarray(self.recruit_offences, dtype=np.uint8))
+        return Result(
+            scenario=self.scenario.name,
+            engine="agents",
+            seed=seed,
+            timeseries=ts,
+            summary=summarize(ts, by_offence, self.pop.n_initial),
+            recruits_by_offence=by_offence,
+            timings=timings,
+            n_agents=self.pop.n,
+        )
+
+
+def simulate(
+    scenario: Scenario, seed: int = 0, population: int | None = None, days: int | None = None
+) -> Result:
+    """Run the Mesa engine once."""
+    t0 = time.perf_counter()
+    model = PrisonFlowModel(scenario, seed=seed, population=population, days=days)
+    timings = {"population": time.perf_counter() - t0}
+    lap = time.perf_counter()
+    for _ in range(model.n_days):
+        model.step()
+    timings["simulation"] = time.perf_counter() - lap
+    lap = time.perf_counter()
+    result = model.result(seed, timings)
+    timings["output"] = time.perf_counter() - lap
+    timings["total"] = time.perf_counter() - t0
+    return result
