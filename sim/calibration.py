@@ -1,0 +1,327 @@
+"""Calibration and validation against observed data.
+
+Calibration is approximate Bayesian computation with a sequence of tolerances (ABC-SMC,
+population Monte Carlo: Beaumont et al. 2009; Toni et al. 2009). Each particle is a set of
+parameter values; the model is run once per particle with its own seed (the stochastic
+model is its own likelihood); a particle is kept when its distance to the observations is
+within the round's tolerance, and the tolerance shrinks from round to round. The kept
+particles approximate the posterior: we report its median and 90% interval.
+
+The distance respects the observations' qualifiers (an `at_least` point penalises only a
+shortfall, `up_to` only an excess) and weights claims and estimates below observations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from .scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+
+KIND_WEIGHTS = {"observed": 1.0, "estimate": 0.5, "claim": 0.25}
+QUALIFIERS = ("at_least", "about", "up_to", "exact")
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter to fit: a dotted scenario key and its prior range (uniform)."""
+
+    key: str
+    low: float
+    high: float
+    log: bool = False  # uniform on the log scale
+    integer: bool = False
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        if self.log:
+            x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return np.rint(x) if self.integer else x
+
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        if self.log:
+            return (np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+        return (x - self.low) / (self.high - self.low)
+
+
+def _current_value(scn: Scenario, key: str):
+    node = scn.model_dump()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ScenarioError(scn.source_file, key, "is not a key of the scenario")
+        node = node[part]
+    return node
+
+
+def parse_param(text: str, scn: Scenario) -> Param:
+    """`key=low:high`, or `key` alone for a range of a third to three times its value."""
+    key, sep, rng = text.partition("=")
+    key = key.strip()
+    current = _current_value(scn, key)
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ScenarioError(scn.source_file, key, "calibration needs a numeric parameter")
+    if sep:
+        lo_text, colon, hi_text = rng.partition(":")
+        try:
+            low, high = float(lo_text), float(hi_text)
+        except ValueError:
+            raise ScenarioError(
+                "--params", key, f"range must be low:high numbers, got {rng!r}"
+            ) from None
+        if not colon or not low < high:
+            raise ScenarioError(
+                "--params", key, f"range must be low:high with low < high, got {rng!r}"
+            )
+    else:
+        if current <= 0:
+            raise ScenarioError(
+                "--params", key, "give a range key=low:high (value is not positive)"
+            )
+        low, high = current / 3, current * 3
+    integer = isinstance(current, int)
+    for bound in (low, high):  # the bounds must themselves make a valid scenario
+        try:
+            load_scenario(scn.source_file, {key: int(round(bound)) if integer else bound})
+        except ScenarioError as exc:
+            raise ScenarioError(
+                "--params", key, f"bound {bound:g} is invalid: {exc.message}"
+            ) from None
+    return Param(key, low, high, log=low > 0 and high / low >= 10, integer=integer)
+
+
+# --------------------------------------------------------------------------- distance
+
+
+@dataclass
+class Targets:
+    """Observations reduced to what the model can be compared with."""
+
+    table: pd.DataFrame  # rows: output, day, value, qualifier, weight, label
+
+    @classmethod
+    def from_observations(cls, obs: pd.DataFrame, scn: Scenario) -> Targets:
+        start = pd.Timestamp(scn.scenario.start_date)
+        rows = obs[obs["output"].notna()].copy()
+        when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
+        rows["day"] = (when - start).dt.days
+        rows = rows[(rows["day"] >= 0) & (rows["day"] < scn.n_days)]
+        rows["weight"] = rows["kind"].map(KIND_WEIGHTS).fillna(0.25)
+        return cls(rows.reset_index(drop=True))
+
+    def simulated(self, ts: pd.DataFrame) -> np.ndarray:
+        """Model values at the observations' days from one run's time series."""
+        out = np.empty(len(self.table))
+        for i, row in enumerate(self.table.itertuples()):
+            out[i] = ts[row.output].iloc[int(row.day)]
+        return out
+
+    def distance(self, simulated: np.ndarray) -> float:
+        """Weighted root mean square log error, one-sided for at_least / up_to."""
+        t = self.table
+        r = np.log1p(simulated) - np.log1p(t["value"].to_numpy(float))
+        r = np.where((t["qualifier"] == "at_least") & (r > 0), 0.0, r)
+        r = np.where((t["qualifier"] == "up_to") & (r < 0), 0.0, r)
+        w = t["weight"].to_numpy(float)
+        return float(np.sqrt(np.sum(w * r * r) / np.sum(w)))
+
+
+# --------------------------------------------------------------------------- ABC-SMC
+
+
+@dataclass
+class Calibration:
+    scenario: str
+    params: list[Param]
+    particles: np.ndarray  # (n, k) accepted parameter values, final round
+    weights: np.ndarray
+    distances: np.ndarray
+    tolerances: list[float]
+    runs: int
+    seed: int
+    history: list[dict] = field(default_factory=list)
+
+    def estimates(self) -> pd.DataFrame:
+        rows = []
+        for j, p in enumerate(self.params):
+            x = self.particles[:, j]
+            q = _weighted_quantiles(x, self.weights, [0.05, 0.5, 0.95])
+            rows.append(
+                {
+                    "parameter": p.key,
+                    "prior_low": p.low,
+                    "prior_high": p.high,
+                    "median": q[1],
+                    "p05": q[0],
+                    "p95": q[2],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def point(self) -> dict[str, float]:
+        """Posterior medians as scenario overrides."""
+        est = self.estimates()
+        out = {}
+        for p, med in zip(self.params, est["median"], strict=True):
+            out[p.key] = int(round(med)) if p.integer else float(f"{med:.6g}")
+        return out
+
+
+def _weighted_quantiles(x, w, qs):
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    cw /= cw[-1]
+    return [float(x[order][np.searchsorted(cw, q)]) for q in qs]
+
+
+def _simulate(
+    scn: Scenario, params, values, seeds, targets: Targets, population, days
+) -> np.ndarray:
+    """Distance of each particle (one run each, its own seed)."""
+    import sim
+
+    from .scenario import validate_raw
+
+    raw = {k: v for k, v in scn.to_dict().items() if k != "source_file"}
+    horizon = int(targets.table["day"].max()) + 1 if days is None else days
+    out = np.empty(len(values))
+    for i, (row, seed) in enumerate(zip(values, seeds, strict=True)):
+        overrides = {
+            p.key: (int(v) if p.integer else float(v)) for p, v in zip(params, row, strict=True)
+        }
+        variant = validate_raw(apply_overrides(raw, overrides, scn.source_file), scn.source_file)
+        ts = sim.run(variant, seed=int(seed), population=population, days=horizon).timeseries
+        out[i] = targets.distance(targets.simulated(ts))
+    return out
+
+
+def calibrate(
+    scn: Scenario,
+    params: list[Param],
+    targets: Targets,
+    *,
+    particles: int = 200,
+    rounds: int = 4,
+    quantile: float = 0.3,
+    seed: int = 0,
+    population: int | None = None,
+    days: int | None = None,
+    progress=None,
+) -> Calibration:
+    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance."""
+    if len(targets.table) == 0:
+        raise ScenarioError(scn.source_file, None, "no observations fall within the horizon")
+    k = len(params)
+    ss = np.random.SeedSequence(seed)
+    rng = np.random.default_rng(ss.spawn(1)[0])
+
+    def seeds(round_no: int, n: int) -> np.ndarray:
+        return np.random.SeedSequence([seed, round_no]).generate_state(n)
+
+    unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
+    values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
+    dist = _simulate(scn, params, values, seeds(0, particles), targets, population, days)
+    runs = particles
+    eps = float(np.quantile(dist, quantile))
+    keep = dist <= eps
+    pts, w, d = unit[keep], np.ones(keep.sum()), dist[keep]
+    tolerances, history = [eps], [{"round": 0, "tolerance": eps, "accepted": int(keep.sum())}]
+    if progress:
+        progress(f"round 0: tolerance {eps:.3f}, {keep.sum()} of {particles} kept")
+    for t in range(1, rounds):
+        cov = 2.0 * np.atleast_2d(np.cov(pts.T, aweights=w)) + 1e-9 * np.eye(k)
+        chol = np.linalg.cholesky(cov)
+        proposals = np.empty((particles, k))
+        filled = 0
+        while filled < particles:
+            pick = rng.choice(len(pts), size=particles, p=w / w.sum())
+            cand = pts[pick] + rng.standard_normal((particles, k)) @ chol.T
+            ok = np.all((cand >= 0) & (cand <= 1), axis=1)
+            take = cand[ok][: particles - filled]
+            proposals[filled : filled + len(take)] = take
+            filled += len(take)
+        values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
+        dist = _simulate(scn, params, values, seeds(t, particles), targets, population, days)
+        runs += particles
+        keep = dist <= eps
+        if keep.sum() < max(5, k + 1):  # too few within tolerance: stop shrinking
+            history.append({"round": t, "tolerance": eps, "accepted": int(keep.sum())})
+            break
+        new_pts = proposals[keep]
+        inv = np.linalg.inv(cov)
+        diff = new_pts[:, None, :] - pts[None, :, :]
+        kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
+        new_w = 1.0 / (kern @ (w / w.sum()))
+        pts, w, d = new_pts, new_w, dist[keep]
+        eps = float(np.quantile(d, 0.5)) if t < rounds - 1 else eps
+        tolerances.append(eps)
+        history.append({"round": t, "tolerance": eps, "accepted": int(keep.sum())})
+        if progress:
+            progress(f"round {t}: tolerance {eps:.3f}, {keep.sum()} of {particles} kept")
+    values = np.column_stack([p.from_unit(pts[:, j]) for j, p in enumerate(params)])
+    return Calibration(scn.name, params, values, w / w.sum(), d, tolerances, runs, seed, history)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def model_intervals(
+    scn: Scenario, targets: Targets, replicates: int = 20, population=None, seed: int = 0
+) -> pd.DataFrame:
+    """Model median and 90% interval at each observation's day, over replicates."""
+    import sim
+
+    horizon = int(targets.table["day"].max()) + 1 if len(targets.table) else 1
+    sims = np.array(
+        [
+            targets.simulated(
+                sim.run(scn, seed=seed + r, population=population, days=horizon).timeseries
+            )
+            for r in range(replicates)
+        ]
+    )
+    t = targets.table.copy()
+    t["model_p05"] = np.quantile(sims, 0.05, axis=0)
+    t["model_median"] = np.median(sims, axis=0)
+    t["model_p95"] = np.quantile(sims, 0.95, axis=0)
+    value = t["value"].astype(float)
+    lo, hi = t["model_p05"], t["model_p95"]
+    t["inside"] = np.select(
+        [t["qualifier"] == "at_least", t["qualifier"] == "up_to"],
+        [hi >= value, lo <= value],
+        default=(lo <= value) & (value <= hi),
+    )
+    return t
+
+
+def write_calibrated_scenario(cal: Calibration, base: Scenario, path: Path, command: str) -> str:
+    """A scenario file that extends the base with the fitted values and says how."""
+    est = cal.estimates()
+    lines = [
+        f"# Calibrated variant of {base.name}, written by: {command}",
+        f"# ABC-SMC: {cal.runs} runs, {len(cal.tolerances)} rounds, seed {cal.seed}.",
+        f'scenario.name = "{path.stem}"',
+        f'scenario.extends = "{base.source_file}"',
+    ]
+    for p, row in zip(cal.params, est.itertuples(), strict=True):
+        value = int(round(row.median)) if p.integer else float(f"{row.median:.6g}")
+        lines.append(f"{p.key} = {value}")
+    for p, row in zip(cal.params, est.itertuples(), strict=True):
+        note = (
+            f"calibrated: posterior median of ABC-SMC, 90% interval [{row.p05:.4g}, "
+            f"{row.p95:.4g}], prior [{p.low:g}, {p.high:g}]; reproduce with: {command}"
+        )
+        lines.append(f'sources."{p.key}" = "{note}"')
+    return "\n".join(lines) + "\n"
+
+
+def _finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,93 @@
+"""Observed data with their sources, and how each metric maps onto model outputs.
+
+Observation files are CSV with columns country, date, metric, value, kind
+(observed/estimate/claim), qualifier (at_least/about/up_to/exact), source, note, and an
+optional model_date (the day on which to read the model when it differs from the date of
+the report, e.g. a total reported after recruitment had stopped). Every metric must be
+known: either it maps to a canonical output, or it describes an input or context that the
+model does not produce (kept for the record, not compared).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .scenario import ScenarioError, scenarios_dir
+
+# metric -> canonical output column compared with it
+COMPARABLE = {
+    "applications": "applications",
+    "released_to_army": "released_to_army",
+    "rejected_screening_health": "rejected_screening",
+    "wagner_recruits": "released_to_army",
+    "wagner_pardoned_returned": "service_completed",
+    "eligible_pool": "eligible",
+}
+# metric -> why it is not compared with an output
+NOT_COMPARABLE = {
+    "convicts_in_custody": "an input: sets the initial population",
+    "pretrial_in_custody": "an input: sets the initial population",
+    "prisoners_total": "an input: sets the initial population",
+    "defendants_pool": "an input: sets the defendants' share of the population",
+    "expected_recruits": "an undated expectation",
+    "wagner_killed_share": "a share of recruits; compare killed_per_1000_recruits by hand",
+    "defendants_recruit_target_share": "a planned share, not an outcome",
+}
+COLUMNS = ("country", "date", "metric", "value", "kind", "qualifier", "source")
+KINDS = ("observed", "estimate", "claim")
+QUALIFIERS = ("at_least", "about", "up_to", "exact")
+
+
+def default_path() -> Path:
+    return scenarios_dir() / "observations" / "observations_public.csv"
+
+
+def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Read and check an observations file; add `output` (canonical column or None)."""
+    path = Path(path) if path is not None else default_path()
+    if not path.is_file():
+        raise ScenarioError(path, None, "file not found")
+    try:
+        obs = pd.read_csv(path, dtype={"model_date": "string"})
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, None, f"not a readable CSV: {exc}") from None
+    missing = [c for c in COLUMNS if c not in obs.columns]
+    if missing:
+        raise ScenarioError(
+            path, missing[0], f"required column is missing; need {', '.join(COLUMNS)}"
+        )
+    for i, row in obs.iterrows():
+        line = f"row {i + 2}"
+        if row["metric"] not in COMPARABLE and row["metric"] not in NOT_COMPARABLE:
+            known = ", ".join([*COMPARABLE, *NOT_COMPARABLE])
+            raise ScenarioError(
+                path, f"{line}.metric", f"unknown metric {row['metric']!r}; known: {known}"
+            )
+        if row["kind"] not in KINDS:
+            raise ScenarioError(
+                path, f"{line}.kind", f"must be one of {', '.join(KINDS)}, got {row['kind']!r}"
+            )
+        if row["qualifier"] not in QUALIFIERS:
+            raise ScenarioError(
+                path,
+                f"{line}.qualifier",
+                f"must be one of {', '.join(QUALIFIERS)}, got {row['qualifier']!r}",
+            )
+    obs["date"] = pd.to_datetime(obs["date"], errors="coerce")
+    if obs["date"].isna().any():
+        i = int(obs["date"].isna().to_numpy().argmax())
+        raise ScenarioError(path, f"row {i + 2}.date", "must be a date YYYY-MM-DD")
+    if "model_date" not in obs.columns:
+        obs["model_date"] = pd.NaT
+    obs["model_date"] = pd.to_datetime(obs["model_date"], errors="coerce")
+    obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
+    obs["output"] = obs["metric"].map(COMPARABLE)
+    obs["file"] = str(path)
+    return obs
+
+
+def for_country(obs: pd.DataFrame, country: str) -> pd.DataFrame:
+    return obs[obs["country"] == country].reset_index(drop=True)
