@@ -48,4 +48,22 @@ def run(
     return simulate(scenario, seed=seed, population=population, days=days)
 
 
-__all__ = ["Result", "Scenario", "ScenarioError", "bundled_scenarios", "load_scenario", "run"]
+def __getattr__(name: str):
+    """`sim.batch` and `sim.sweep` (experiments, see sim.experiments), imported on first use."""
+    if name in ("batch", "sweep"):
+        from . import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "batch",
+    "bundled_scenarios",
+    "load_scenario",
+    "run",
+    "sweep",
+]

@@ -90,6 +90,7 @@ class PersonAgent(mesa.Agent):
         self.app_day = self.app_status = None
         self.screen_end = 0
         self.screen_rejected = False
+        self.health_rejected = False
         self.phase: str | None = None
         self.ruling_day = self.train_days = 0
         self.contract_day = self.deploy_day = self.service_end = NEVER_DAY
@@ -161,9 +162,11 @@ class PersonAgent(mesa.Agent):
         self._move(SCREENING, "applications")
         self.screen_end = day + int(regime.screening_days.days(rng.random(1), 1)[0])
         u_psych, u_poly, u_cmd = rng.random(3)
+        self.health_rejected = self.fitness < regime.min_fitness or (
+            self.infectious and regime.excludes_infectious_carriers
+        )
         self.screen_rejected = (
-            self.fitness < regime.min_fitness
-            or (self.infectious and regime.excludes_infectious_carriers)
+            self.health_rejected
             or u_psych < regime.psych_reject_prob
             or u_poly < regime.polygraph_reject_prob
             or u_cmd < regime.commander_refusal_prob
@@ -239,7 +242,8 @@ class PersonAgent(mesa.Agent):
                 self._move(RELEASED, "sentence_releases")
             elif state == SCREENING and day >= self.screen_end:
                 if self.screen_rejected:
-                    self._move(INCARCERATED, "rejected_screening")
+                    health = ("rejected_health",) if self.health_rejected else ()
+                    self._move(INCARCERATED, "rejected_screening", *health)
                 else:
                     self.phase = HEARING
                     self._move(AWAITING_COURT)

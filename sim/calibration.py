@@ -13,7 +13,6 @@ shortfall, `up_to` only an excess) and weights claims and estimates below observ
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,9 +107,13 @@ class Targets:
     table: pd.DataFrame  # rows: output, day, value, qualifier, weight, label
 
     @classmethod
-    def from_observations(cls, obs: pd.DataFrame, scn: Scenario) -> Targets:
+    def from_observations(cls, obs: pd.DataFrame, scn: Scenario, fitting: bool = False) -> Targets:
+        """Observations within the scenario's horizon (for fitting: only those fitted)."""
         start = pd.Timestamp(scn.scenario.start_date)
-        rows = obs[obs["output"].notna()].copy()
+        keep = obs["output"].notna()
+        if fitting and "fitted" in obs.columns:
+            keep &= obs["fitted"]
+        rows = obs[keep].copy()
         when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
         rows["day"] = (when - start).dt.days
         rows = rows[(rows["day"] >= 0) & (rows["day"] < scn.n_days)]
@@ -150,6 +153,8 @@ class Calibration:
     history: list[dict] = field(default_factory=list)
 
     def estimates(self) -> pd.DataFrame:
+        """Per parameter: the fitted value (best particle), posterior median, 90% interval."""
+        best = self.particles[int(np.argmin(self.distances))]
         rows = []
         for j, p in enumerate(self.params):
             x = self.particles[:, j]
@@ -159,6 +164,7 @@ class Calibration:
                     "parameter": p.key,
                     "prior_low": p.low,
                     "prior_high": p.high,
+                    "fitted": best[j],
                     "median": q[1],
                     "p05": q[0],
                     "p95": q[2],
@@ -167,12 +173,15 @@ class Calibration:
         return pd.DataFrame(rows)
 
     def point(self) -> dict[str, float]:
-        """Posterior medians as scenario overrides."""
-        est = self.estimates()
-        out = {}
-        for p, med in zip(self.params, est["median"], strict=True):
-            out[p.key] = int(round(med)) if p.integer else float(f"{med:.6g}")
-        return out
+        """The fitted values as scenario overrides: the accepted particle closest to the data.
+
+        (Marginal medians of a correlated posterior need not fit well together.)
+        """
+        best = self.particles[int(np.argmin(self.distances))]
+        return {
+            p.key: int(round(v)) if p.integer else float(f"{v:.6g}")
+            for p, v in zip(self.params, best, strict=True)
+        }
 
 
 def _weighted_quantiles(x, w, qs):
@@ -292,14 +301,27 @@ def model_intervals(
     t["model_p05"] = np.quantile(sims, 0.05, axis=0)
     t["model_median"] = np.median(sims, axis=0)
     t["model_p95"] = np.quantile(sims, 0.95, axis=0)
-    value = t["value"].astype(float)
-    lo, hi = t["model_p05"], t["model_p95"]
-    t["inside"] = np.select(
+    t["inside"] = inside(t)
+    return t
+
+
+ABOUT_TOLERANCE = 0.10  # "about N" is read as N +/- 10%
+
+
+def inside(t: pd.DataFrame) -> np.ndarray:
+    """Whether each observation is consistent with the model's 90% interval.
+
+    `at_least N`: the interval reaches N; `up_to N`: it reaches down to N; `about N`: it
+    overlaps N +/- 10%; `exact N`: it contains N.
+    """
+    value = t["value"].astype(float).to_numpy()
+    lo, hi = t["model_p05"].to_numpy(), t["model_p95"].to_numpy()
+    slack = np.where(t["qualifier"] == "about", ABOUT_TOLERANCE * value, 0.0)
+    return np.select(
         [t["qualifier"] == "at_least", t["qualifier"] == "up_to"],
         [hi >= value, lo <= value],
-        default=(lo <= value) & (value <= hi),
+        default=(lo <= value + slack) & (value - slack <= hi),
     )
-    return t
 
 
 def write_calibrated_scenario(cal: Calibration, base: Scenario, path: Path, command: str) -> str:
@@ -309,19 +331,90 @@ def write_calibrated_scenario(cal: Calibration, base: Scenario, path: Path, comm
         f"# Calibrated variant of {base.name}, written by: {command}",
         f"# ABC-SMC: {cal.runs} runs, {len(cal.tolerances)} rounds, seed {cal.seed}.",
         f'scenario.name = "{path.stem}"',
-        f'scenario.extends = "{base.source_file}"',
+        f'scenario.extends = "{_extends_name(base)}"',
     ]
-    for p, row in zip(cal.params, est.itertuples(), strict=True):
-        value = int(round(row.median)) if p.integer else float(f"{row.median:.6g}")
-        lines.append(f"{p.key} = {value}")
+    for key, value in cal.point().items():
+        lines.append(f"{key} = {value}")
     for p, row in zip(cal.params, est.itertuples(), strict=True):
         note = (
-            f"calibrated: posterior median of ABC-SMC, 90% interval [{row.p05:.4g}, "
-            f"{row.p95:.4g}], prior [{p.low:g}, {p.high:g}]; reproduce with: {command}"
+            f"calibrated: best ABC-SMC particle; posterior median {row.median:.4g}, 90% interval "
+            f"[{row.p05:.4g}, {row.p95:.4g}], prior [{p.low:g}, {p.high:g}]; reproduce with: "
+            f"{command}"
         )
         lines.append(f'sources."{p.key}" = "{note}"')
     return "\n".join(lines) + "\n"
 
 
-def _finite(x: float) -> bool:
-    return x is not None and math.isfinite(x)
+def _extends_name(base: Scenario) -> str:
+    """A bundled scenario is extended by name; any other by its path."""
+    from .scenario import scenarios_dir
+
+    path = Path(base.source_file)
+    return base.name if path.parent.resolve() == scenarios_dir().resolve() else str(path)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def targets_for(scn: Scenario, observations=None, fitting: bool = False) -> Targets:
+    from .observations import for_country, load_observations
+
+    return Targets.from_observations(
+        for_country(load_observations(observations), scn.scenario.country), scn, fitting
+    )
+
+
+def validate(
+    scn: Scenario, observations=None, replicates: int = 20, population=None, seed: int = 0
+) -> pd.DataFrame:
+    """Model (median, 90% interval over replicates) against every comparable observation."""
+    targets = targets_for(scn, observations)
+    if len(targets.table) == 0:
+        raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
+    table = model_intervals(scn, targets, replicates, population, seed)
+    cols = ["date", "metric", "output", "value", "qualifier", "kind", "source"]
+    return table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
+
+
+def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command: str, **kw) -> dict:
+    """Calibrate, check the fit at the posterior median, and write everything to `out`."""
+    import json
+
+    from .manifest import environment
+    from .results import AtomicDir
+
+    cal = calibrate(scn, params, targets, **kw)
+    fitted = load_scenario(scn.source_file, cal.point())
+    fit = model_intervals(fitted, targets, 20, kw.get("population"), cal.seed)
+    estimates = cal.estimates()
+    with AtomicDir(Path(out)) as tmp:
+        estimates.to_csv(tmp / "estimates.csv", index=False)
+        cols = [p.key for p in params]
+        particles = pd.DataFrame(cal.particles, columns=cols)
+        particles["weight"], particles["distance"] = cal.weights, cal.distances
+        particles.to_csv(tmp / "particles.csv", index=False)
+        fit.to_csv(tmp / "fit.csv", index=False)
+        path = tmp / f"{scn.name}_calibrated.toml"
+        path.write_text(write_calibrated_scenario(cal, scn, path, command))
+        manifest = {
+            "kind": "calibration",
+            "command": command,
+            "scenario": scn.name,
+            "method": "ABC-SMC (population Monte Carlo), one run per particle",
+            "particles": kw.get("particles"),
+            "rounds": len(cal.tolerances),
+            "runs": cal.runs,
+            "seed": cal.seed,
+            "tolerances": cal.tolerances,
+            "history": cal.history,
+            **environment(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return {"estimates": estimates, "fit": fit, "runs": cal.runs, "calibration": cal}
+
+
+def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path) -> None:
+    from .results import AtomicDir
+
+    with AtomicDir(Path(out)) as tmp:
+        fit.to_csv(tmp / "validation.csv", index=False)

@@ -24,7 +24,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Simulate prison-to-army recruitment flows under Ukrainian and Russian rules.",
 )
-console = Console()
+# Wide enough for tables when output goes to a file or pipe (rich would assume 80).
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 HEADLINE = (
     ("applications", "applications"),
@@ -213,6 +214,293 @@ def bench_cmd(
         verdict.add_row(*row)
     console.print(verdict)
     console.print(f"wrote {path}")
+
+
+def _wide(con: Console) -> Console:
+    """Wide tables stay readable when stdout is a file or a pipe (rich assumes 80 columns)."""
+    return con if con.is_terminal else Console(width=max(con.width, 200))
+
+
+def _experiment_done(result, files: str) -> None:
+    """After an experiment: the first failure (if any) and a one-line summary."""
+    failures = result.failures()
+    if len(failures):
+        first = failures.iloc[0]
+        console.print(
+            f"first failure: point {first['point']}, replicate {first['replicate']}: "
+            f"{first['error']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    resumed = f" ({result.n_resumed} from earlier parts)" if result.n_resumed else ""
+    console.print(
+        f"{result.n_ok} runs ok, {result.n_failed} failed{resumed}, wall "
+        f"{result.wall_s:.1f} s; wrote {result.out_dir}/ ({files})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _run_experiment(run, command: str):
+    """Call `run()`; input errors exit 2, an interrupt 128 + signal with a resume hint."""
+    from . import experiments as ex
+
+    try:
+        return run()
+    except (ScenarioError, UsageError) as exc:
+        fail(str(exc))
+    except ex.ExperimentInterrupted as exc:
+        print(
+            f"prisonflow: {exc}; continue with: prisonflow {command} ... --resume "
+            f"--out {exc.out_dir} --entropy {exc.entropy}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(128 + exc.signum) from None
+    except ex.ExperimentAborted as exc:
+        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+WORKERS_HELP = "Worker processes (default: one per CPU; 1 runs in this process, no pool)."
+SCHEDULER_HELP = (
+    "Send the runs to a Dask cluster: a scheduler address, or 'local' to start a "
+    "LocalCluster of --workers processes."
+)
+RESUME_HELP = (
+    "Continue an interrupted experiment in --out (same design and entropy): "
+    "runs already stored are skipped."
+)
+
+
+@app.command("batch")
+def batch_cmd(
+    scenarios: Annotated[
+        list[str], typer.Argument(help="Bundled scenario names or paths to TOML files.")
+    ],
+    replicates: Annotated[
+        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+    ] = 10,
+    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    engine: Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")] = "vector",
+    population: Annotated[
+        int | None, typer.Option(help="Initial population (default: the scenario's).")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Days to simulate (default: to end date).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+    ] = None,
+    entropy: Annotated[
+        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Experiment directory (default: results/batch/<names>-<entropy>)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+) -> None:
+    """Run scenarios many times; print and save mean, median and 95% interval per metric."""
+    from . import experiments as ex
+
+    if engine not in ENGINES:
+        fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    for name, value, low in (
+        ("--replicates", replicates, 1),
+        ("--workers", workers, 1),
+        ("--population", population, 1),
+        ("--days", days, 1),
+        ("--entropy", entropy, 0),
+    ):
+        if value is not None and value < low:
+            fail(f"{name}: must be a whole number >= {low}, got {value}")
+    try:
+        overrides = parse_overrides(set_)
+    except UsageError as exc:
+        fail(str(exc))
+    result = _run_experiment(
+        lambda: ex.batch(
+            scenarios,
+            replicates=replicates,
+            overrides=overrides,
+            engine=engine,
+            population=population,
+            days=days,
+            entropy=entropy,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            progress=console.is_terminal,
+            console=console,
+            argv=sys.argv,
+        ),
+        "batch",
+    )
+    _wide(console).print(ex.intervals_table(result))
+    _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see scenarios/sweeps/.")],
+    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    entropy: Annotated[
+        int | None,
+        typer.Option(help="Seed entropy (default: the spec's, else random; kept in the manifest)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Experiment directory (default: results/sweeps/<spec>-<entropy>)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+) -> None:
+    """Run a sensitivity sweep (grid, LHS, Sobol or Morris); print and save the indices."""
+    from . import experiments as ex
+
+    for name, value, low in (("--workers", workers, 1), ("--entropy", entropy, 0)):
+        if value is not None and value < low:
+            fail(f"{name}: must be a whole number >= {low}, got {value}")
+    result = _run_experiment(
+        lambda: ex.sweep(
+            spec,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            entropy=entropy,
+            progress=console.is_terminal,
+            console=console,
+            argv=sys.argv,
+        ),
+        f"sweep {spec}",
+    )
+    wide = _wide(console)
+    if result.spec.method == "grid":
+        table = ex.points_table(result)
+        if table is not None:
+            wide.print(table)
+    wide.print(ex.indices_table(result))
+    _experiment_done(
+        result,
+        "manifest.json, parts/, runs.parquet, summary.parquet, point_means.csv, indices.csv",
+    )
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML path.")],
+    params: Annotated[
+        list[str],
+        typer.Option("--params", help="Parameter to fit: dotted.key[=low:high] (repeatable)."),
+    ],
+    observations: Annotated[
+        Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
+    ] = None,
+    particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 200,
+    rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the whole calibration.")] = 0,
+    population: Annotated[int | None, typer.Option(min=1, help="Initial population.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+) -> None:
+    """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
+    from . import calibration
+
+    try:
+        scn = load_scenario(scenario)
+        plist = [calibration.parse_param(p, scn) for p in params]
+        targets = calibration.targets_for(scn, observations, fitting=True)
+    except ScenarioError as exc:
+        fail(str(exc))
+    out = out or Path("results") / "calibration" / f"{scn.name}-seed{seed}"
+    command = " ".join(
+        ["prisonflow", "calibrate", scenario, *(f"--params {p}" for p in params)]
+        + [f"--particles {particles}", f"--rounds {rounds}", f"--seed {seed}"]
+        + ([f"--population {population}"] if population else [])
+        + ([f"--observations {observations}"] if observations else [])
+    )
+    result = calibration.run_calibration(
+        scn,
+        plist,
+        targets,
+        out,
+        command,
+        particles=particles,
+        rounds=rounds,
+        seed=seed,
+        population=population,
+        progress=console.log,
+    )
+    table = Table(
+        title=f"{scn.name}: fitted parameters ({result['runs']} runs)", title_justify="left"
+    )
+    for col in ("parameter", "prior", "fitted", "posterior median", "90% interval"):
+        table.add_column(col)
+    for r in result["estimates"].itertuples():
+        table.add_row(
+            r.parameter,
+            f"[{r.prior_low:g}, {r.prior_high:g}]",
+            f"{r.fitted:.4g}",
+            f"{r.median:.4g}",
+            f"[{r.p05:.4g}, {r.p95:.4g}]",
+        )
+    console.print(table)
+    console.print(validation_table(result["fit"], "fit at the fitted values (20 runs)"))
+    console.print(
+        f"wrote {out}/ (estimates.csv, particles.csv, fit.csv, {scn.name}_calibrated.toml)"
+    )
+
+
+def validation_table(fit, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("date", "metric", "observed", "kind", "model median", "model 90%", "inside"):
+        table.add_column(col)
+    sign = {"at_least": ">= ", "up_to": "<= ", "about": "~", "exact": ""}
+    for r in fit.itertuples():
+        table.add_row(
+            f"{r.date:%Y-%m-%d}",
+            r.metric,
+            f"{sign.get(r.qualifier, '')}{r.value:,.0f}",
+            r.kind,
+            f"{r.model_median:,.0f}",
+            f"[{r.model_p05:,.0f}, {r.model_p95:,.0f}]",
+            "yes" if r.inside else "NO",
+        )
+    return table
+
+
+@app.command("validate")
+def validate_cmd(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML path.")] = (
+        "ukraine_2024"
+    ),
+    replicates: Annotated[int, typer.Option(min=2, help="Replicates.")] = 20,
+    observations: Annotated[
+        Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
+    ] = None,
+    population: Annotated[int | None, typer.Option(min=1, help="Initial population.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+) -> None:
+    """Model against every observation: median and 90% interval, flagging misses."""
+    from . import calibration
+
+    try:
+        scn = load_scenario(scenario)
+        fit = calibration.validate(scn, observations, replicates, population)
+    except ScenarioError as exc:
+        fail(str(exc))
+    out = out or Path("results") / "validation" / scn.name
+    calibration.write_validation(fit, scn, out)
+    console.print(validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs)"))
+    console.print(
+        f"{int(fit['inside'].sum())} of {len(fit)} observations inside the model's "
+        f"90% interval; wrote {out}/"
+    )
 
 
 @app.callback(invoke_without_command=True)

@@ -21,7 +21,7 @@ from .scenario import ScenarioError, scenarios_dir
 COMPARABLE = {
     "applications": "applications",
     "released_to_army": "released_to_army",
-    "rejected_screening_health": "rejected_screening",
+    "rejected_screening_health": "rejected_health",
     "wagner_recruits": "released_to_army",
     "wagner_pardoned_returned": "service_completed",
     "eligible_pool": "eligible",
@@ -35,6 +35,13 @@ NOT_COMPARABLE = {
     "expected_recruits": "an undated expectation",
     "wagner_killed_share": "a share of recruits; compare killed_per_1000_recruits by hand",
     "defendants_recruit_target_share": "a planned share, not an outcome",
+}
+# Comparable metrics that calibration leaves out (validation still shows them), and why.
+NOT_FITTED = {
+    "eligible_pool": (
+        "officials' estimates of a wider pool (they include pre-trial detainees, whom "
+        "Art 81-1 does not cover); fitting to them would push applications down"
+    ),
 }
 COLUMNS = ("country", "date", "metric", "value", "kind", "qualifier", "source")
 KINDS = ("observed", "estimate", "claim")
@@ -85,6 +92,7 @@ def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
     obs["model_date"] = pd.to_datetime(obs["model_date"], errors="coerce")
     obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
     obs["output"] = obs["metric"].map(COMPARABLE)
+    obs["fitted"] = obs["output"].notna() & ~obs["metric"].isin(list(NOT_FITTED))
     obs["file"] = str(path)
     return obs
 

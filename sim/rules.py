@@ -89,13 +89,19 @@ def eligibility_window(
     return idx[keep], lo[keep].astype(np.int32), hi[keep].astype(np.int32)
 
 
+def health_rejected(regime: Regime, infectious: np.ndarray, fitness: np.ndarray) -> np.ndarray:
+    """Who fails the medical part of screening (infection carriers, low fitness)."""
+    rejected = fitness < regime.min_fitness
+    if regime.excludes_infectious_carriers:
+        rejected |= infectious
+    return rejected
+
+
 def screening_rejected(
     regime: Regime, infectious: np.ndarray, fitness: np.ndarray, u_psych, u_poly, u_cmd
 ) -> np.ndarray:
     """Who fails screening: health (infection, fitness), psychological, polygraph, commander."""
-    rejected = fitness < regime.min_fitness
-    if regime.excludes_infectious_carriers:
-        rejected |= infectious
+    rejected = health_rejected(regime, infectious, fitness)
     rejected |= u_psych < regime.psych_reject_prob
     rejected |= u_poly < regime.polygraph_reject_prob
     rejected |= u_cmd < regime.commander_refusal_prob

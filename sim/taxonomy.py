@@ -84,6 +84,7 @@ FLOW_COLUMNS = (
     "sentence_releases",
     "applications",
     "rejected_screening",
+    "rejected_health",  # the part of rejected_screening on health grounds
     "rejected_court",
     "released_to_army",
     "deployed_total",

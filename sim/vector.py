@@ -20,7 +20,14 @@ from .population import NEVER, Population, synthesize
 from .queues import fifo_serve
 from .random import Streams
 from .results import Result, build_timeseries, offence_counts, summarize
-from .rules import STATUS_ORDER, age_day, eligibility_window, screening_rejected, sentence_factor
+from .rules import (
+    STATUS_ORDER,
+    age_day,
+    eligibility_window,
+    health_rejected,
+    screening_rejected,
+    sentence_factor,
+)
 from .scenario import Regime, Scenario
 from .taxonomy import (
     AWAITING_COURT,
@@ -384,6 +391,8 @@ def _pipeline(
     ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
     rej = ~left & rejected
     ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening")
+    health = rej & health_rejected(regime, pop.infectious[a], pop.fitness[a])
+    ledger.count(screen_end[health], "rejected_health")
     ledger.move(sent[rej], INCARCERATED, RELEASED, "sentence_releases")
     go = ~left & ~rejected
     a, applied, sent, arrive = a[go], applied[go], sent[go], screen_end[go]
