@@ -108,6 +108,8 @@ class PrisonFlowModel(mesa.Model):
         rate = regime.applications_per_day * (
             1.0 + regime.launch_boost * math.exp(-since / regime.launch_decay_days)
         )
+        if regime.ramp_up_days > 0:
+            rate *= min(max((since + 1) / regime.ramp_up_days, 0.0), 1.0)
         rates = np.full(self.params.facilities, rate)
         interval = regime.recruiter_visit_interval_days
         if interval:

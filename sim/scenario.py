@@ -110,6 +110,7 @@ class Regime(_Strict):
     applications_per_day: Hazard
     launch_boost: Rate = 0.0
     launch_decay_days: Annotated[float, Field(gt=0)] = 7.0
+    ramp_up_days: Annotated[float, Field(ge=0)] = 0.0  # recruitment builds up linearly
     sentence_elasticity: Annotated[float, Field(ge=-5, le=5)] = 0.0
     recruiter_visit_interval_days: Count = 0
     recruiter_visit_multiplier: Rate = 1.0

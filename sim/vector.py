@@ -167,13 +167,16 @@ def application_hazard(
     """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1).
 
     Daily hazard at motivation 1: the regime's base rate, raised by a launch wave that
-    decays after the regime starts, multiplied on recruiter-visit days in a facility.
+    decays after the regime starts, scaled up linearly over `ramp_up_days` when set,
+    multiplied on recruiter-visit days in a facility.
     """
     days = np.arange(n_days, dtype=np.float64)
     since = days - start_day
     rate = regime.applications_per_day * (
         1.0 + regime.launch_boost * np.exp(-np.maximum(since, 0) / regime.launch_decay_days)
     )
+    if regime.ramp_up_days > 0:
+        rate *= np.clip((since + 1) / regime.ramp_up_days, 0.0, 1.0)
     rate[since < 0] = 0.0
     interval = regime.recruiter_visit_interval_days
     if interval and regime.recruiter_visit_multiplier != 1.0:
