@@ -503,6 +503,106 @@ def validate_cmd(
     )
 
 
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scenarios to compare (default: ukraine_2024 russia_2022_2025)."),
+    ] = None,
+    replicates: Annotated[
+        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+    ] = 10,
+    population: Annotated[
+        int | None, typer.Option(help="Initial population of every run (default: real scale).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
+    entropy: Annotated[
+        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: results/compare/<entropy>).")
+    ] = None,
+) -> None:
+    """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
+    from . import compare as cmp
+    from . import experiments as ex
+
+    for name, value, low in (
+        ("--replicates", replicates, 2),
+        ("--workers", workers, 1),
+        ("--population", population, 1),
+        ("--entropy", entropy, 0),
+    ):
+        if value is not None and value < low:
+            fail(f"{name}: must be a whole number >= {low}, got {value}")
+    try:
+        result = cmp.compare(
+            scenarios or None,
+            replicates=replicates,
+            population=population,
+            entropy=entropy,
+            out=out,
+            workers=workers,
+            progress=console.is_terminal,
+            console=console,
+            argv=sys.argv,
+        )
+    except (ScenarioError, UsageError) as exc:
+        fail(str(exc))
+    except ex.ExperimentInterrupted as exc:
+        import signal
+
+        print(
+            f"prisonflow: interrupted ({signal.Signals(exc.signum).name}) after {exc.done} of "
+            f"{exc.total} runs; nothing written",
+            file=sys.stderr,
+        )
+        raise typer.Exit(128 + exc.signum) from None
+    except ex.ExperimentAborted as exc:
+        print(f"prisonflow: error: {exc}; nothing written", file=sys.stderr)
+        raise typer.Exit(1) from None
+    wide = _wide(console)
+    wide.print(cmp.comparison_table(result))
+    wide.print(cmp.matrix_table(result))
+    wide.print(cmp.paired_table(result))
+    fit = result.fit
+    if len(fit):
+        console.print(
+            f"observations: {int(fit['inside'].astype(bool).sum())} of {len(fit)} consistent "
+            "with the model's 90% interval (see the report)",
+            highlight=False,
+        )
+    console.print(
+        f"{result.manifest['n_ok']} runs ok, {result.manifest['n_failed']} failed, wall "
+        f"{result.wall_s:.1f} s; wrote {result.out_dir}/ (report.html, report.md, figures/, "
+        "comparison.csv, matrix.csv, paired_differences.csv, batch/)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("report")
+def report_cmd(
+    directory: Annotated[Path, typer.Argument(help="A batch, sweep or compare directory.")],
+) -> None:
+    """Rebuild figures, report.md and report.html in an experiment directory."""
+    from .report import build_report
+
+    if not directory.is_dir():
+        fail(f"{directory}: not a directory")
+    try:
+        paths = build_report(directory)
+    except ScenarioError as exc:
+        fail(str(exc))
+    console.print(
+        f"wrote {paths['html']}, {paths['markdown']} and {paths['figures']}/",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,

@@ -103,6 +103,12 @@ def offence_counts(offence_codes: np.ndarray) -> dict[str, int]:
 # --------------------------------------------------------------------------- writing
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic_text(path: Path, text: str) -> None:
     """Write a file via a temporary sibling and rename, so no reader sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +116,7 @@ def write_atomic_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -133,6 +140,7 @@ class AtomicDir:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
+        os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
         old = None
         if self.target.exists():
             old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")

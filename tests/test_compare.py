@@ -1,0 +1,185 @@
+"""Comparisons (issue 5): the policy x population matrix in one batch with common random
+numbers, paired differences, and the `prisonflow compare` command. Tiny populations."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+import sim.cli
+from sim import compare as cmp
+from sim.experiments import SUMMARY_METRICS
+
+PRE_CONTRACT = ("admissions", "applications", "rejected_screening", "rejected_court")
+
+
+def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run `prisonflow ARGS` in this process; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
+    with pytest.raises(SystemExit) as info:
+        sim.cli.main()
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (0 if code is None else code), out, err
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_paired_stats_match_a_t_interval_and_percentiles():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(100, 20, 12)
+    pol = ref + rng.normal(5, 1, 12)  # strongly correlated with the reference
+    s = cmp.paired_stats(pol, ref)
+    d = pol - ref
+    lo, hi = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+    assert s["n"] == 12
+    assert s["mean_diff"] == pytest.approx(d.mean())
+    assert (s["t_low"], s["t_high"]) == pytest.approx((lo, hi))
+    assert (s["p2_5"], s["p97_5"]) == pytest.approx(tuple(np.percentile(d, [2.5, 97.5])))
+    welch = stats.ttest_ind(pol, ref, equal_var=False).confidence_interval(0.95)
+    assert (s["unpaired_low"], s["unpaired_high"]) == pytest.approx((welch.low, welch.high))
+    assert s["t_high"] - s["t_low"] < 0.2 * (s["unpaired_high"] - s["unpaired_low"])
+
+
+def test_paired_stats_drop_missing_pairs_and_handle_no_spread():
+    s = cmp.paired_stats(np.array([1.0, 2.0, np.nan]), np.array([1.0, 2.0, 3.0]))
+    assert s["n"] == 2 and s["mean_diff"] == 0 and s["t_low"] == s["t_high"] == 0
+    one = cmp.paired_stats(np.array([3.0]), np.array([1.0]))
+    assert one["mean_diff"] == 2 and math.isnan(one["t_low"])
+
+
+# --------------------------------------------------------------------------- pairing
+
+
+@pytest.fixture(scope="module")
+def rule_change(tmp_path_factory):
+    """Wagner's rules on Wagner's population: itself, without drug offenders, deadlier."""
+    base = sim.load_scenario("russia_wagner_2022")
+    no_drugs = sim.load_scenario(
+        "russia_wagner_2022",
+        {"scenario.name": "wagner_no_drugs", "regimes.RU_WAGNER.excluded_offences": ["drug"]},
+    )
+    deadlier = sim.load_scenario(
+        "russia_wagner_2022",
+        {"scenario.name": "wagner_deadlier", "regimes.RU_WAGNER.killed_per_day": 0.004},
+    )
+    result = cmp.compare(
+        [base],
+        policies=[base, no_drugs, deadlier],
+        populations=[base],
+        replicates=8,
+        population=20_000,
+        workers=1,
+        entropy=11,
+        out=tmp_path_factory.mktemp("rule") / "compare",
+        offence_replicates=1,
+        report=False,
+    )
+    return result.paired.set_index(["policy", "metric"])
+
+
+def test_identical_rules_give_exactly_zero_paired_differences(rule_change):
+    same = rule_change.loc["russia_wagner_2022"]
+    assert set(same.index) == set(SUMMARY_METRICS)
+    finite = same[same["n"] > 0]
+    assert len(finite) == len(same)
+    assert (finite["mean_diff"] == 0).all()
+    assert (finite[["t_low", "t_high", "p2_5", "p97_5"]] == 0).all().all()
+    assert (finite["unpaired_high"] > 0).any()  # unpaired, the same runs look uncertain
+
+
+def test_a_rule_change_moves_only_what_it_can_reach(rule_change):
+    # Excluding drug offenders: the inflow of prisoners does not depend on the rule.
+    no_drugs = rule_change.loc["wagner_no_drugs"]
+    assert no_drugs.loc["admissions", "mean_diff"] == 0
+    assert no_drugs.loc["applications", "t_high"] < 0
+    assert no_drugs.loc["released_to_army", "t_high"] < 0
+    paired = no_drugs.loc["released_to_army"]
+    assert (paired["t_high"] - paired["t_low"]) < 0.5 * (
+        paired["unpaired_high"] - paired["unpaired_low"]
+    )
+    # A deadlier front: nothing before the contract changes, nor who is recruited.
+    deadlier = rule_change.loc["wagner_deadlier"]
+    for metric in (*PRE_CONTRACT, "released_to_army", "share_violent_among_recruits"):
+        assert deadlier.loc[metric, "mean_diff"] == 0, metric
+        assert deadlier.loc[metric, "sd_diff"] == 0, metric
+    assert deadlier.loc["killed", "t_low"] > 0
+    assert deadlier.loc["service_completed", "t_high"] < 0
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cmp"
+    code, stdout, err = cli(
+        monkeypatch,
+        capsys,
+        "compare",
+        "--replicates",
+        "2",
+        "--population",
+        "1500",
+        "--workers",
+        "1",
+        "--entropy",
+        "5",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    for title in ("comparison:", "counterfactual matrix", "paired differences"):
+        assert title in stdout
+    for name in cmp.FILES:
+        assert (out / name.rstrip("/")).exists(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "compare" and manifest["entropy"] == 5
+    assert manifest["scenarios"] == list(cmp.COUNTRY_SCENARIOS)
+    assert manifest["references"] == {p: p for p in cmp.POPULATIONS}
+    assert manifest["offences_match_batch"] is True
+
+    matrix = pd.read_csv(out / "matrix.csv")
+    cells = set(zip(matrix["policy"], matrix["population"], strict=True))
+    assert cells == {(p, q) for p in cmp.POLICIES for q in cmp.POPULATIONS}
+    assert set(matrix["metric"]) == set(SUMMARY_METRICS)
+    counts = matrix[matrix["metric"] == "released_to_army"]["n"]
+    assert (counts == 2).all()  # every run finished (ratios may be n/a with no recruits)
+
+    paired = pd.read_csv(out / "paired_differences.csv")
+    assert set(zip(paired["policy"], paired["population"], strict=True)) == cells
+    assert (paired["reference"] == paired["population"]).all()
+    own = paired[(paired["policy"] == "ukraine_2024") & (paired["population"] == "ukraine_2024")]
+    assert (own["mean_diff"].fillna(0) == 0).all()  # the same scenario, the same seeds
+
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert set(comparison["scenario"]) == set(cmp.COUNTRY_SCENARIOS)
+    assert {"mean", "median", "p2_5", "p97_5"} <= set(comparison.columns)
+
+    # One batch, one seed per replicate, shared by every point.
+    summary = pd.read_parquet(out / "batch" / "summary.parquet")
+    assert summary["point"].nunique() == 2 + len(cmp.POLICIES) * len(cmp.POPULATIONS)
+    assert summary.groupby("replicate")["seed"].nunique().eq(1).all()
+    assert not list(tmp_path.glob(".cmp*"))  # no temporary directory left behind
+
+
+def test_compare_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(monkeypatch, capsys, "compare", "--replicates", "1")
+    assert code == 2 and err.count("\n") == 1 and "--replicates" in err
+    code, _, err = cli(monkeypatch, capsys, "compare", "no_such_scenario")
+    assert code == 2 and err.count("\n") == 1 and "unknown scenario name" in err
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    code, _, err = cli(monkeypatch, capsys, "compare", "--out", str(mine))
+    assert code == 2 and err.count("\n") == 1 and "not a comparison directory" in err
+    assert (mine / "notes.txt").read_text() == "keep me"
