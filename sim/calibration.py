@@ -283,20 +283,29 @@ def calibrate(
 
 
 def model_intervals(
-    scn: Scenario, targets: Targets, replicates: int = 20, population=None, seed: int = 0
+    scn: Scenario,
+    targets: Targets,
+    replicates: int = 20,
+    population=None,
+    seed: int = 0,
+    keep_runs: list | None = None,
 ) -> pd.DataFrame:
-    """Model median and 90% interval at each observation's day, over replicates."""
+    """Model median and 90% interval at each observation's day, over replicates.
+
+    `keep_runs`, if given, receives each replicate's time series (for figures).
+    """
     import sim
 
     horizon = int(targets.table["day"].max()) + 1 if len(targets.table) else 1
-    sims = np.array(
-        [
-            targets.simulated(
-                sim.run(scn, seed=seed + r, population=population, days=horizon).timeseries
-            )
-            for r in range(replicates)
-        ]
-    )
+    if keep_runs is not None:  # show a little beyond the last observation
+        horizon = min(scn.n_days, horizon + 30)
+    sims = []
+    for r in range(replicates):
+        ts = sim.run(scn, seed=seed + r, population=population, days=horizon).timeseries
+        sims.append(targets.simulated(ts))
+        if keep_runs is not None:
+            keep_runs.append(ts.assign(scenario=scn.name, replicate=r))
+    sims = np.array(sims)
     t = targets.table.copy()
     t["model_p05"] = np.quantile(sims, 0.05, axis=0)
     t["model_median"] = np.median(sims, axis=0)
@@ -371,9 +380,12 @@ def validate(
     targets = targets_for(scn, observations)
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
-    table = model_intervals(scn, targets, replicates, population, seed)
-    cols = ["date", "metric", "output", "value", "qualifier", "kind", "source"]
-    return table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
+    runs: list = []
+    table = model_intervals(scn, targets, replicates, population, seed, keep_runs=runs)
+    cols = ["date", "model_date", "metric", "output", "value", "qualifier", "kind", "source"]
+    table = table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
+    table.attrs["runs"] = pd.concat(runs, ignore_index=True)
+    return table
 
 
 def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command: str, **kw) -> dict:
@@ -414,7 +426,17 @@ def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command:
 
 
 def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path) -> None:
+    from .figures import observations_figure
     from .results import AtomicDir
 
     with AtomicDir(Path(out)) as tmp:
         fit.to_csv(tmp / "validation.csv", index=False)
+        runs = fit.attrs.get("runs")
+        if runs is not None:
+            observations_figure(
+                runs,
+                fit.assign(scenario=scn.name),
+                {scn.name: scn.name},
+                tmp,
+                stem="validation",
+            )

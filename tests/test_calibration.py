@@ -156,6 +156,7 @@ def test_validate_cli(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "applications" in out and "inside" in out
     table = pd.read_csv(tmp_path / "v" / "validation.csv")
+    assert (tmp_path / "v" / "validation.png").stat().st_size > 0
     assert len(table) >= 9
 
 
