@@ -46,6 +46,18 @@ HEADLINE = (
 )
 
 
+# Options shared by several commands.
+EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
+PopulationOpt = Annotated[
+    int | None, typer.Option(help="Initial population (default: the scenario's).")
+]
+DaysOpt = Annotated[int | None, typer.Option(help="Days to simulate (default: to end date).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+]
+
+
 class UsageError(Exception):
     """Bad command-line input (reported as one line, exit 2)."""
 
@@ -110,18 +122,11 @@ def scenarios_cmd() -> None:
 @app.command("run")
 def run_cmd(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
-    engine: Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")] = "vector",
+    engine: EngineOpt = "vector",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    population: Annotated[
-        int | None, typer.Option(help="Initial population (default: the scenario's).")
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(help="Days to simulate (default: to end date).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
-    ] = None,
+    population: PopulationOpt = None,
+    days: DaysOpt = None,
+    set_: SetOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default: results/runs/NAME-seedN).")
     ] = None,
@@ -284,17 +289,10 @@ def batch_cmd(
     ] = 10,
     workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
-    engine: Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")] = "vector",
-    population: Annotated[
-        int | None, typer.Option(help="Initial population (default: the scenario's).")
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(help="Days to simulate (default: to end date).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
-    ] = None,
+    engine: EngineOpt = "vector",
+    population: PopulationOpt = None,
+    days: DaysOpt = None,
+    set_: SetOpt = None,
     entropy: Annotated[
         int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
     ] = None,
