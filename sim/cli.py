@@ -207,11 +207,20 @@ def bench_cmd(
     if "engines" in report:
         e = report["engines"]
         console.print(
-            f"engines ({e['agents']:,} agents, {e['days']} days): vector "
+            f"engines ({e['people']:,} people, {e['days']} days): vector "
             f"{e['vector']['wall_s']:.3f} s, Mesa {e['agents']['wall_s']:.1f} s; vector is "
             f"{e['vector_over_agents']:,.0f}x faster per agent-day"
+            + (
+                f" ({e['vector_1e6_over_agents']:,.0f}x with the vector engine at 10^6 people)"
+                if "vector_1e6_over_agents" in e
+                else ""
+            )
         )
-    console.print(f"sweep: skipped ({report['sweep']['skipped']})")
+    sw = report["sweep"]
+    console.print(
+        f"sweep: {sw['runs']} {sw['scenario']} runs (real scale) through the batch runner on "
+        f"{sw['workers']} workers in {sw['wall_s']:.1f} s = {sw['runs_per_s']:.1f} runs/s"
+    )
     verdict = Table(title="targets", title_justify="left")
     for col in ("target", "goal", "measured", ""):
         verdict.add_column(col)

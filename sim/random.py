@@ -18,6 +18,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
 _TO_UNIT = 2.0**-53
+_BLOCK = 1 << 16
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -42,14 +43,20 @@ class Streams:
 
     def uniform(self, decision: str, ids: np.ndarray) -> np.ndarray:
         """One uniform draw in (0, 1) per agent id for this decision."""
-        x = np.multiply(np.asarray(ids, dtype=np.uint64), _GOLDEN, dtype=np.uint64)
-        x += self.key(decision)
-        _mix(x)
-        x >>= _S11
-        u = x.astype(np.float64)
-        del x
-        u += 0.5
-        u *= _TO_UNIT
+        ids = np.asarray(ids, dtype=np.uint64)
+        key = self.key(decision)
+        u = np.empty(ids.shape, dtype=np.float64)
+        # Work in cache-sized blocks: the hash makes several passes over its input, which
+        # from main memory would cost ten times more per draw at 10^7 people.
+        for lo in range(0, ids.size, _BLOCK):
+            x = np.multiply(ids[lo : lo + _BLOCK], _GOLDEN, dtype=np.uint64)
+            x += key
+            _mix(x)
+            x >>= _S11
+            block = u[lo : lo + _BLOCK]
+            block[...] = x
+            block += 0.5
+            block *= _TO_UNIT
         return u
 
     def exponential(self, decision: str, ids: np.ndarray) -> np.ndarray:
