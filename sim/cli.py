@@ -257,8 +257,11 @@ def _experiment_done(result, files: str) -> None:
     )
 
 
-def _run_experiment(run, command: str):
-    """Call `run()`; input errors exit 2, an interrupt 128 + signal with a resume hint."""
+def _run_experiment(run, command: str, resumable: bool = True):
+    """Call `run()`; input errors exit 2, an interrupt 128 + signal (with a resume hint when
+    the command can resume), a broken executor 1."""
+    import signal
+
     from . import experiments as ex
 
     try:
@@ -266,14 +269,21 @@ def _run_experiment(run, command: str):
     except (ScenarioError, UsageError) as exc:
         fail(str(exc))
     except ex.ExperimentInterrupted as exc:
-        print(
-            f"prisonflow: {exc}; continue with: prisonflow {command} ... --resume "
-            f"--out {exc.out_dir} --entropy {exc.entropy}",
-            file=sys.stderr,
-        )
+        if resumable:
+            message = (
+                f"{exc}; continue with: prisonflow {command} ... --resume "
+                f"--out {exc.out_dir} --entropy {exc.entropy}"
+            )
+        else:
+            message = (
+                f"interrupted ({signal.Signals(exc.signum).name}) after {exc.done} of "
+                f"{exc.total} runs; nothing written"
+            )
+        print(f"prisonflow: {message}", file=sys.stderr)
         raise typer.Exit(128 + exc.signum) from None
     except ex.ExperimentAborted as exc:
-        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        tail = "" if resumable else "; nothing written"
+        print(f"prisonflow: error: {exc}{tail}", file=sys.stderr)
         raise typer.Exit(1) from None
 
 
@@ -532,7 +542,6 @@ def compare_cmd(
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
-    from . import experiments as ex
 
     for name, value, low in (
         ("--replicates", replicates, 2),
@@ -542,8 +551,8 @@ def compare_cmd(
     ):
         if value is not None and value < low:
             fail(f"{name}: must be a whole number >= {low}, got {value}")
-    try:
-        result = cmp.compare(
+    result = _run_experiment(
+        lambda: cmp.compare(
             scenarios or None,
             replicates=replicates,
             population=population,
@@ -553,21 +562,10 @@ def compare_cmd(
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        )
-    except (ScenarioError, UsageError) as exc:
-        fail(str(exc))
-    except ex.ExperimentInterrupted as exc:
-        import signal
-
-        print(
-            f"prisonflow: interrupted ({signal.Signals(exc.signum).name}) after {exc.done} of "
-            f"{exc.total} runs; nothing written",
-            file=sys.stderr,
-        )
-        raise typer.Exit(128 + exc.signum) from None
-    except ex.ExperimentAborted as exc:
-        print(f"prisonflow: error: {exc}; nothing written", file=sys.stderr)
-        raise typer.Exit(1) from None
+        ),
+        "compare",
+        resumable=False,
+    )
     wide = _wide(console)
     wide.print(cmp.comparison_table(result))
     wide.print(cmp.matrix_table(result))

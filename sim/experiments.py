@@ -47,7 +47,6 @@ import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import tomllib
@@ -64,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .results import SUMMARY_EXTRA, write_atomic_text
+from .results import SUMMARY_EXTRA, write_atomic, write_atomic_text
 from .scenario import (
     Regime,
     Scenario,
@@ -80,7 +79,6 @@ METHODS = ("grid", "lhs", "sobol", "morris")
 ENGINES = ("vector", "agents")
 PART_META = b"prisonflow.part"
 DESIGN_SPAWN_KEY = 0x5EED_DE51  # SeedSequence(entropy, spawn_key=(this,)) seeds the design
-MANIFEST_LIBRARIES = ("SALib", "dask", "distributed")
 
 
 class SpecError(ScenarioError):
@@ -341,19 +339,6 @@ def open_executor(
 # --------------------------------------------------------------------------- parts
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write through a temporary sibling (`write(tmp_path)`) and rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _json_float(v: float | None) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
@@ -370,7 +355,7 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     if out["status"] != "ok":
         meta["error"] = out["error"]
         text = json.dumps(meta, indent=1) + "\n"
-        _atomic_write(parts / f"{task.key}.failed.json", lambda p: Path(p).write_text(text))
+        write_atomic(parts / f"{task.key}.failed.json", lambda p: Path(p).write_text(text))
         return
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -381,7 +366,7 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     metadata = dict(table.schema.metadata or {})
     metadata[PART_META] = json.dumps(meta).encode()
     table = table.replace_schema_metadata(metadata)
-    _atomic_write(parts / f"{task.key}.parquet", lambda p: pq.write_table(table, p))
+    write_atomic(parts / f"{task.key}.parquet", lambda p: pq.write_table(table, p))
 
 
 def finished_keys(parts: Path) -> set[str]:
@@ -509,18 +494,6 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
     return None if a == b else path
 
 
-def _libraries() -> dict[str, str | None]:
-    from importlib import metadata
-
-    out = {}
-    for lib in MANIFEST_LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = None
-    return out
-
-
 def _scenario_digest(scn: Scenario) -> str:
     data = scn.to_dict()
     data.pop("source_file", None)
@@ -624,7 +597,6 @@ def _base_manifest(
     from .manifest import environment
 
     env = environment()
-    env["libraries"] = {**env.get("libraries", {}), **_libraries()}
     return _jsonable(
         {
             "kind": kind,
@@ -810,8 +782,8 @@ def _run_experiment(
                 f"{out_dir}/parts; continue with resume"
             ) from None
         runs, summary = collect(parts, tasks, points, transient)
-        _atomic_write(out_dir / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
-        _atomic_write(out_dir / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+        write_atomic(out_dir / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
+        write_atomic(out_dir / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     stats["wall_s"] = time.perf_counter() - started
     stats["n_ok"] = int((summary["status"] == "ok").sum())
     stats["n_failed"] = len(summary) - stats["n_ok"]
@@ -835,7 +807,7 @@ def _finish_manifest(out_dir: Path, manifest: dict, stats: dict, outputs: list[s
 
 
 def _write_csv(path: Path, df: pd.DataFrame) -> None:
-    _atomic_write(path, lambda p: df.to_csv(p, index=False))
+    write_atomic(path, lambda p: df.to_csv(p, index=False))
 
 
 def _check_count(value: Any, name: str, file: str = "batch", minimum: int = 1) -> None:

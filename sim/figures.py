@@ -10,8 +10,6 @@ line styles or markers as a second cue wherever colour alone would carry meaning
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+
+from .results import write_atomic
 
 # Okabe & Ito (2008), colour-blind safe; yellow last (weak on white).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -93,18 +93,6 @@ class FigureInfo:
 # --------------------------------------------------------------------------- helpers
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save(fig: Figure, out_dir: Path, stem: str, title: str, caption: str) -> FigureInfo:
     out_dir = Path(out_dir)
     paths = {}
@@ -115,7 +103,7 @@ def _save(fig: Figure, out_dir: Path, stem: str, title: str, caption: str) -> Fi
         meta = {"Date": None} if fmt == "svg" else {"Software": "prisonflow (matplotlib)"}
         fig.savefig(buf, format=fmt, metadata=meta, facecolor="white")
         paths[fmt] = out_dir / f"{stem}.{fmt}"
-        _write_bytes(paths[fmt], buf.getvalue())
+        write_atomic(paths[fmt], lambda tmp, data=buf.getvalue(): Path(tmp).write_bytes(data))
     return FigureInfo(stem, title, caption, paths["png"], paths["svg"])
 
 

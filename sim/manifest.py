@@ -9,7 +9,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-LIBRARIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "mesa", "typer", "matplotlib")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "mesa",
+    "typer",
+    "matplotlib",
+    "SALib",
+    "dask",
+    "distributed",
+)
 
 
 def git_commit() -> str | None:

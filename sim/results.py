@@ -109,18 +109,24 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic_text(path: Path, text: str) -> None:
-    """Write a file via a temporary sibling and rename, so no reader sees half a file."""
+def write_atomic(path: Path, write) -> None:
+    """Write a file via a temporary sibling (`write(tmp_path)`) and rename it into place,
+    so no reader ever sees half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic_text(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
 class AtomicDir:
