@@ -507,10 +507,11 @@ def _service_end(regime: Regime, contract, pop: Population, a, war_end: int) -> 
 
 def _override_terms(spans, r_idx, pop, a, applied, contract, service_end, war_end):
     """Later regimes that change the terms of contracts already running."""
+    later = [sp for sp in spans[r_idx + 1 :] if sp[1].overrides_existing_contracts]
+    if not later:
+        return service_end
     status = _status_on(pop, a, applied)
-    for _rid, regime, start, _end in spans[r_idx + 1 :]:
-        if not regime.overrides_existing_contracts:
-            continue
+    for _rid, regime, start, _end in later:
         covered = np.isin(status, [STATUSES.index(s) for s in regime.statuses])
         running = covered & (contract < start) & (service_end > start)
         if running.any():
