@@ -384,6 +384,8 @@ def validate(
     table = model_intervals(scn, targets, replicates, population, seed, keep_runs=runs)
     cols = ["date", "model_date", "metric", "output", "value", "qualifier", "kind", "source"]
     table = table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
+    # In sample (the calibration used it) or out of sample (held out or never fitted).
+    table.insert(len(cols), "used_in_fit", targets.table["fitted"].to_numpy(bool))
     table.attrs["runs"] = pd.concat(runs, ignore_index=True)
     return table
 

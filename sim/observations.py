@@ -3,7 +3,9 @@
 Observation files are CSV with columns country, date, metric, value, kind
 (observed/estimate/claim), qualifier (at_least/about/up_to/exact), source, note, and an
 optional model_date (the day on which to read the model when it differs from the date of
-the report, e.g. a total reported after recruitment had stopped). Every metric must be
+the report, e.g. a total reported after recruitment had stopped), and an optional held_out
+(`true` for rows that calibration must not use, so that validation on them is out of
+sample; the six Russian rows added after the Russian calibration are held out). Every metric must be
 known: either it maps to a canonical output, or it describes an input or context that the
 model does not produce (kept for the record, not compared).
 """
@@ -25,6 +27,8 @@ COMPARABLE = {
     "wagner_recruits": "released_to_army",
     "wagner_pardoned_returned": "service_completed",
     "eligible_pool": "eligible",
+    "wagner_killed": "killed",
+    "prisoner_recruits_total": "released_to_army",
 }
 # metric -> why it is not compared with an output
 NOT_COMPARABLE = {
@@ -35,6 +39,10 @@ NOT_COMPARABLE = {
     "expected_recruits": "an undated expectation",
     "wagner_killed_share": "a share of recruits; compare killed_per_1000_recruits by hand",
     "defendants_recruit_target_share": "a planned share, not an outcome",
+    "convicts_in_colonies": "a stock of convicts in colonies; needs custody stocks by legal status",
+    "convicts_in_colonies_male": (
+        "a stock of male convicts in colonies; needs custody stocks by legal status and sex"
+    ),
 }
 # Comparable metrics that calibration leaves out (validation still shows them), and why.
 NOT_FITTED = {
@@ -92,7 +100,9 @@ def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
     obs["model_date"] = pd.to_datetime(obs["model_date"], errors="coerce")
     obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
     obs["output"] = obs["metric"].map(COMPARABLE)
-    obs["fitted"] = obs["output"].notna() & ~obs["metric"].isin(list(NOT_FITTED))
+    held_out = obs["held_out"] if "held_out" in obs.columns else pd.Series(False, obs.index)
+    obs["held_out"] = held_out.astype("string").str.lower().isin(["true", "yes", "1"])
+    obs["fitted"] = obs["output"].notna() & ~obs["metric"].isin(list(NOT_FITTED)) & ~obs["held_out"]
     obs["file"] = str(path)
     return obs
 
