@@ -128,9 +128,11 @@ def test_shared_observations_are_all_in_the_project():
     merged = theirs[key].merge(ours[key], how="left", indicator=True)
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
     held = ours[ours["held_out"]]
-    assert len(held) == 6 and (held["country"] == "RU").all()
     assert not held["fitted"].any()
+    added_since = theirs.tail(6)[key].merge(held[key], how="left", indicator=True)
+    assert (added_since["_merge"] == "both").all()  # the six rows added after the fit
     assert set(held["metric"]) >= {"wagner_killed", "prisoner_recruits_total"}
+    assert ((held["country"] == "UA") & (held["output"] == "released_to_army")).sum() >= 3
 
 
 def test_unknown_metric_is_a_clear_error(tmp_path):
