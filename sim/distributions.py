@@ -7,6 +7,7 @@ common-random-number streams in `sim.random` and stay paired across scenarios.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Annotated, Literal
 
 import numpy as np
@@ -145,6 +146,37 @@ class Empirical(_Dist):
     def mean_value(self):
         w = np.asarray(self.weights)
         return float(np.dot(self.values, w) / w.sum())
+
+
+class Prior(BaseModel):
+    """A range for one parameter: uniform, or uniform on the log scale (`loguniform`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dist: Literal["uniform", "loguniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high <= self.low:
+            raise ValueError(f"high: must be greater than low ({self.low}), got {self.high}")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError(f"low: a loguniform prior needs low > 0, got {self.low}")
+        return self
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def quantile(self, u: np.ndarray | float) -> np.ndarray:
+        """Inverse CDF: uniforms to values."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.dist == "loguniform":
+            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+    def describe(self) -> str:
+        return f"{self.dist} [{self.low:g}, {self.high:g}]"
 
 
 Distribution = Annotated[

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .distributions import DIST_KINDS, Distribution
+from .distributions import DIST_KINDS, Distribution, Prior
 from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
 
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -186,6 +186,7 @@ class Scenario(_Strict):
     population: Population
     regimes: dict[str, Regime] = Field(min_length=1)
     sources: dict[str, str] = {}
+    priors: dict[str, Prior] = {}  # ranges of uncertain values (see sim.uncertainty)
     source_file: str = ""
 
     @model_validator(mode="after")
@@ -431,6 +432,27 @@ def _check_sources(raw: dict, file: str) -> None:
             node = node[part]
 
 
+def _check_priors(scn: Scenario, file: str) -> None:
+    """Each prior names a numeric key of the scenario, and the scenario's value is inside."""
+    data = scn.to_dict()
+    for dotted, prior in scn.priors.items():
+        node: Any = data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ScenarioError(
+                    file, f"priors.{dotted}", "names a key that is not in the scenario"
+                )
+            node = node[part]
+        if not isinstance(node, int | float) or isinstance(node, bool):
+            raise ScenarioError(file, f"priors.{dotted}", f"names a non-numeric value ({node!r})")
+        if not prior.contains(float(node)):
+            raise ScenarioError(
+                file,
+                f"priors.{dotted}",
+                f"the scenario's value {node} is outside the prior {prior.describe()}",
+            )
+
+
 def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
     _share_keys_error(raw, file)
     try:
@@ -439,6 +461,7 @@ def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
         key, message = _describe(exc.errors()[0])
         raise ScenarioError(file, key or None, message) from None
     _check_sources(raw, file)
+    _check_priors(scn, file)
     return scn
 
 

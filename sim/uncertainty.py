@@ -1,0 +1,214 @@
+"""Parameter uncertainty as data: priors for assumed values, posterior particles for
+calibrated ones, and one parameter set drawn per replicate.
+
+A scenario's `[priors]` table gives a range for a parameter, next to its source::
+
+    [priors]
+    "regimes.UA_2024.killed_per_day" = { dist = "loguniform", low = 0.0005, high = 0.004 }
+
+A calibrated parameter keeps its posterior: `calibrate` writes the accepted particles to a
+CSV file beside the scenario, `<stem>.posterior.csv` (a `weight` column and one column per
+dotted key), with its provenance in `<stem>.posterior.json`. Every key in a posterior file
+needs a prior in the scenario (the calibration's prior range), and every particle must lie
+inside it.
+
+`ParameterSampler.draw(seed)` gives the overrides of one posterior-predictive replicate:
+one particle of each posterior (by weight), and an independent draw from the prior of
+every other parameter with a prior. Draws come from the counter-based streams of
+`sim.random`, named by key, so replicate r of two scenarios that share a parameter (a
+policy and a counterfactual on the same population) draws the same value for it: common
+random numbers extend to parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .distributions import Prior
+from .random import Streams
+from .scenario import Scenario, ScenarioError, apply_overrides, validate_raw
+
+POSTERIOR_SUFFIX = ".posterior.csv"
+WEIGHT = "weight"
+
+
+def _value_at(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted particles of calibrated parameters (one row a particle)."""
+
+    file: str
+    keys: tuple[str, ...]
+    values: np.ndarray  # (particles, keys)
+    weights: np.ndarray  # (particles,), sums to 1
+
+    def pick(self, u: float) -> dict[str, float]:
+        """The particle at cumulative weight u in [0, 1)."""
+        cum = np.cumsum(self.weights)
+        i = min(int(np.searchsorted(cum, u * cum[-1], side="right")), len(cum) - 1)
+        return {k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)}
+
+
+def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posterior:
+    """Read and check a posterior particles file against the scenario's priors.
+
+    Raises:
+        ScenarioError: naming the file and the key (column, or `row N.column`): a missing
+            weight column, a key without a prior, a negative or non-numeric weight, all
+            weights zero, or a particle outside its prior.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        table = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ScenarioError(file, None, "file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ScenarioError(file, None, f"not a readable CSV: {exc}") from None
+    if WEIGHT not in table.columns:
+        raise ScenarioError(file, WEIGHT, "required column is missing (one weight a particle)")
+    keys = [c for c in table.columns if c != WEIGHT]
+    if not keys or len(table) == 0:
+        raise ScenarioError(file, None, "needs at least one parameter column and one particle")
+    for key in keys:
+        if key not in priors:
+            known = ", ".join(priors) or "none"
+            raise ScenarioError(
+                file, key, f"no prior for this key in the scenario; keys with priors: {known}"
+            )
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    for column in table.columns:
+        bad = numeric[column].isna() | ~np.isfinite(numeric[column].to_numpy(float))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise ScenarioError(file, f"row {row}.{column}", "must be a finite number")
+    weights = numeric[WEIGHT].to_numpy(float)
+    if (weights < 0).any():
+        row = int(np.flatnonzero(weights < 0)[0]) + 2
+        raise ScenarioError(file, f"row {row}.{WEIGHT}", "weights must be >= 0")
+    if weights.sum() <= 0:
+        raise ScenarioError(file, WEIGHT, "weights must not all be zero")
+    for key in keys:
+        prior = priors[key]
+        values = numeric[key].to_numpy(float)
+        outside = (values < prior.low) | (values > prior.high)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0]) + 2
+            raise ScenarioError(
+                file,
+                f"row {row}.{key}",
+                f"{values[outside][0]:g} is outside its prior {prior.describe()}",
+            )
+    return Posterior(
+        file=file,
+        keys=tuple(keys),
+        values=numeric[keys].to_numpy(float),
+        weights=weights / weights.sum(),
+    )
+
+
+def posterior_path(scenario_file: str | os.PathLike) -> Path:
+    """Where the posterior of a scenario file lives: `<stem>.posterior.csv` beside it."""
+    path = Path(scenario_file)
+    return path.with_name(path.stem + POSTERIOR_SUFFIX)
+
+
+def scenario_files(scenario: Scenario) -> list[Path]:
+    """The scenario's file and every file it extends, child first (for posterior files)."""
+    from .scenario import _read_toml, _resolve_path
+
+    if not scenario.source_file or not Path(scenario.source_file).is_file():
+        return []
+    out: list[Path] = []
+    todo = [Path(scenario.source_file).resolve()]
+    while todo:
+        path = todo.pop(0)
+        if path in out:
+            continue
+        out.append(path)
+        extends = _read_toml(path).get("scenario", {}).get("extends") or []
+        for name in [extends] if isinstance(extends, str) else extends:
+            todo.append(_resolve_path(name, relative_to=path.parent).resolve())
+    return out
+
+
+class ParameterSampler:
+    """Draws one parameter set per replicate: posteriors jointly, other priors independently.
+
+    Args:
+        scenario: the scenario whose priors to draw from.
+        priors: its priors (from `parse_priors`).
+        posteriors: posterior files that apply to it (each checked against the priors).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        priors: dict[str, Prior],
+        posteriors: tuple[Posterior, ...] = (),
+    ):
+        self.scenario = scenario
+        self.priors = priors
+        self.posteriors = posteriors
+        calibrated = {k for p in posteriors for k in p.keys}
+        self.independent = tuple(k for k in priors if k not in calibrated)
+        data = scenario.to_dict()
+        self._integer = {k for k in priors if isinstance(_value_at(data, k), int)}
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario) -> ParameterSampler:
+        """The sampler of a loaded scenario: its priors and the posterior files beside the
+        files of its `extends` chain (the nearest file's posterior wins for a key)."""
+        posteriors: list[Posterior] = []
+        seen: set[str] = set()
+        for file in scenario_files(scenario):
+            path = posterior_path(file)
+            if path.is_file():
+                post = load_posterior(path, dict(scenario.priors))
+                if not seen & set(post.keys):
+                    posteriors.append(post)
+                    seen |= set(post.keys)
+        return cls(scenario, dict(scenario.priors), tuple(posteriors))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (*[k for p in self.posteriors for k in p.keys], *self.independent)
+
+    def draw(self, seed: int) -> dict[str, float | int]:
+        """The overrides of one replicate (same seed, same values; keyed streams)."""
+        streams = Streams(seed)
+        ids = np.zeros(1, dtype=np.uint64)
+        out: dict[str, float | int] = {}
+        for post in self.posteriors:
+            u = float(streams.uniform(f"parameters.posterior.{Path(post.file).name}", ids)[0])
+            out.update(post.pick(u))
+        for key in self.independent:
+            u = streams.uniform(f"parameters.{key}", ids)
+            out[key] = float(self.priors[key].quantile(u)[0])
+        for key in self._integer & out.keys():
+            out[key] = int(round(out[key]))
+        return out
+
+    def scenario_for(self, seed: int) -> Scenario:
+        """The scenario with one replicate's parameter set applied (validated again)."""
+        return with_values(self.scenario, self.draw(seed))
+
+
+def with_values(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """A scenario with dotted-key values replaced (validated like a file)."""
+    data = scenario.to_dict()
+    data.pop("source_file", None)
+    file = scenario.source_file or "<scenario>"
+    return validate_raw(apply_overrides(data, overrides, file), file)
