@@ -23,6 +23,8 @@ from scipy.stats import qmc
 from .scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 
 KIND_WEIGHTS = {"observed": 1.0, "estimate": 0.5, "claim": 0.25}
+# A posterior 90% interval wider than this share of the prior's: the data leave it uninformed.
+NOT_INFORMED_WIDTH = 0.8
 QUALIFIERS = ("at_least", "about", "up_to", "exact")
 
 
@@ -153,35 +155,53 @@ class Calibration:
     history: list[dict] = field(default_factory=list)
 
     def estimates(self) -> pd.DataFrame:
-        """Per parameter: the fitted value (best particle), posterior median, 90% interval."""
+        """Per parameter: posterior median and 90% interval, the best particle for contrast,
+        and how much the data narrowed the prior.
+
+        `narrowing` is 1 - (posterior 90% width / prior 90% width), both on the scale the
+        prior is uniform on (log for log-uniform priors); a parameter whose posterior keeps
+        more than NOT_INFORMED_WIDTH of its prior's width is labelled not informed.
+        """
         best = self.particles[int(np.argmin(self.distances))]
         rows = []
         for j, p in enumerate(self.params):
             x = self.particles[:, j]
             q = _weighted_quantiles(x, self.weights, [0.05, 0.5, 0.95])
+            unit = p.to_unit(np.array([q[0], q[2]], dtype=float))
+            ratio = float(unit[1] - unit[0]) / 0.9  # prior's 90% width is 0.9 in unit scale
             rows.append(
                 {
                     "parameter": p.key,
                     "prior_low": p.low,
                     "prior_high": p.high,
-                    "fitted": best[j],
+                    "fitted": q[1],  # the value written into the calibrated scenario
                     "median": q[1],
                     "p05": q[0],
                     "p95": q[2],
+                    "best_particle": best[j],
+                    "narrowing": 1.0 - ratio,
+                    "informed": ratio < NOT_INFORMED_WIDTH,
                 }
             )
         return pd.DataFrame(rows)
 
     def point(self) -> dict[str, float]:
-        """The fitted values as scenario overrides: the accepted particle closest to the data.
-
-        (Marginal medians of a correlated posterior need not fit well together.)
-        """
-        best = self.particles[int(np.argmin(self.distances))]
+        """The fitted values as scenario overrides: the posterior medians (robust, unlike
+        the single particle closest to the data, which owes much to its seed)."""
+        est = self.estimates()
         return {
             p.key: int(round(v)) if p.integer else float(f"{v:.6g}")
-            for p, v in zip(self.params, best, strict=True)
+            for p, v in zip(self.params, est["median"], strict=True)
         }
+
+    def particle_table(self) -> pd.DataFrame:
+        """The posterior as a particles file (`weight` and one column per key; see
+        sim.uncertainty), ready to sit beside the calibrated scenario."""
+        table = pd.DataFrame({"weight": self.weights})
+        for j, p in enumerate(self.params):
+            values = self.particles[:, j]
+            table[p.key] = np.rint(values).astype(int) if p.integer else values
+        return table
 
 
 def _weighted_quantiles(x, w, qs):
@@ -235,23 +255,27 @@ def calibrate(
     def seeds(round_no: int, n: int) -> np.ndarray:
         return np.random.SeedSequence([seed, round_no]).generate_state(n)
 
+    # Every round keeps the same number of particles (the closest `keep_n` of its
+    # proposals), so the posterior has a stable size; the round's tolerance is the largest
+    # kept distance.
+    keep_n = max(k + 2, int(round(quantile * particles)))
     unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
     values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
     dist = _simulate(scn, params, values, seeds(0, particles), targets, population, days)
     runs = particles
-    eps = float(np.quantile(dist, quantile))
-    keep = dist <= eps
-    pts, w, d = unit[keep], np.ones(keep.sum()), dist[keep]
-    tolerances, history = [eps], [{"round": 0, "tolerance": eps, "accepted": int(keep.sum())}]
+    keep = np.argsort(dist, kind="stable")[:keep_n]
+    pts, w, d = unit[keep], np.full(keep_n, 1.0 / keep_n), dist[keep]
+    eps = float(d.max())
+    tolerances, history = [eps], [{"round": 0, "tolerance": eps, "accepted": keep_n}]
     if progress:
-        progress(f"round 0: tolerance {eps:.3f}, {keep.sum()} of {particles} kept")
+        progress(f"round 0: tolerance {eps:.3f}, {keep_n} of {particles} kept")
     for t in range(1, rounds):
         cov = 2.0 * np.atleast_2d(np.cov(pts.T, aweights=w)) + 1e-9 * np.eye(k)
         chol = np.linalg.cholesky(cov)
         proposals = np.empty((particles, k))
         filled = 0
         while filled < particles:
-            pick = rng.choice(len(pts), size=particles, p=w / w.sum())
+            pick = rng.choice(len(pts), size=particles, p=w)
             cand = pts[pick] + rng.standard_normal((particles, k)) @ chol.T
             ok = np.all((cand >= 0) & (cand <= 1), axis=1)
             take = cand[ok][: particles - filled]
@@ -260,23 +284,32 @@ def calibrate(
         values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
         dist = _simulate(scn, params, values, seeds(t, particles), targets, population, days)
         runs += particles
-        keep = dist <= eps
-        if keep.sum() < max(5, k + 1):  # too few within tolerance: stop shrinking
-            history.append({"round": t, "tolerance": eps, "accepted": int(keep.sum())})
-            break
-        new_pts = proposals[keep]
-        inv = np.linalg.inv(cov)
-        diff = new_pts[:, None, :] - pts[None, :, :]
-        kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
-        new_w = 1.0 / (kern @ (w / w.sum()))
-        pts, w, d = new_pts, new_w, dist[keep]
-        eps = float(np.quantile(d, 0.5)) if t < rounds - 1 else eps
+        order = np.argsort(dist, kind="stable")[:keep_n]
+        new_pts, d = proposals[order], dist[order]
+        w = _importance_weights(new_pts, pts, w, cov)
+        pts, eps = new_pts, float(d.max())
         tolerances.append(eps)
-        history.append({"round": t, "tolerance": eps, "accepted": int(keep.sum())})
+        history.append({"round": t, "tolerance": eps, "accepted": len(pts)})
         if progress:
-            progress(f"round {t}: tolerance {eps:.3f}, {keep.sum()} of {particles} kept")
+            progress(f"round {t}: tolerance {eps:.3f}, {len(pts)} of {particles} kept")
     values = np.column_stack([p.from_unit(pts[:, j]) for j, p in enumerate(params)])
-    return Calibration(scn.name, params, values, w / w.sum(), d, tolerances, runs, seed, history)
+    return Calibration(scn.name, params, values, w, d, tolerances, runs, seed, history)
+
+
+def _importance_weights(new_pts, old_pts, old_w, cov) -> np.ndarray:
+    """ABC-SMC weights of new particles: prior (uniform on the unit box) over the mixture of
+    Gaussian kernels they were proposed from. Returns normalised weights.
+
+    Proposals outside the box are redrawn together with their parent particle, so the
+    accepted proposals follow the kernel mixture cut by the box and renormalised by one
+    global constant, which cancels when the weights are normalised: no per-kernel
+    truncation mass enters (it would if only the noise were redrawn for a fixed parent).
+    """
+    inv = np.linalg.inv(cov)
+    diff = new_pts[:, None, :] - old_pts[None, :, :]
+    kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
+    weights = 1.0 / (kern @ old_w)
+    return weights / weights.sum()
 
 
 # --------------------------------------------------------------------------- validation
@@ -345,12 +378,18 @@ def write_calibrated_scenario(cal: Calibration, base: Scenario, path: Path, comm
     for key, value in cal.point().items():
         lines.append(f"{key} = {value}")
     for p, row in zip(cal.params, est.itertuples(), strict=True):
+        informed = "" if row.informed else "; NOT INFORMED by the data (posterior ~ prior)"
         note = (
-            f"calibrated: best ABC-SMC particle; posterior median {row.median:.4g}, 90% interval "
-            f"[{row.p05:.4g}, {row.p95:.4g}], prior [{p.low:g}, {p.high:g}]; reproduce with: "
-            f"{command}"
+            f"calibrated: ABC-SMC posterior median, 90% interval [{row.p05:.4g}, {row.p95:.4g}], "
+            f"prior [{p.low:g}, {p.high:g}]{informed}; particles in {path.stem}.posterior.csv; "
+            f"reproduce with: {command}"
         )
         lines.append(f'sources."{p.key}" = "{note}"')
+    for p in cal.params:
+        dist = "loguniform" if p.log else "uniform"
+        lines.append(
+            f'priors."{p.key}" = {{ dist = "{dist}", low = {p.low!r}, high = {p.high!r} }}'
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -410,6 +449,7 @@ def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command:
         fit.to_csv(tmp / "fit.csv", index=False)
         path = tmp / f"{scn.name}_calibrated.toml"
         path.write_text(write_calibrated_scenario(cal, scn, path, command))
+        cal.particle_table().to_csv(tmp / f"{scn.name}_calibrated.posterior.csv", index=False)
         manifest = {
             "kind": "calibration",
             "command": command,
