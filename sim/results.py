@@ -238,11 +238,13 @@ def prepare_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path
     - `path` is the tool's own earlier output (see `foreign_entries`): fine only with
       `overwrite=True`, and then the old output is replaced as a whole at the end.
     - anything else is refused, even with `overwrite`: a directory holding files the tool
-      did not write (they are never deleted), a regular file, the working directory or one
-      of its parents, or a place where the directory cannot be created (read-only,
+      did not write (they are never deleted), a regular file, a symbolic link, the working
+      directory or one of its parents, or a place where the directory cannot be created (read-only,
       under a file).
     Raises OutputDirError (a ScenarioError: one line naming the path and --out); returns
-    `path` as a Path. Nothing is created here: `AtomicDir` (or the caller) creates it.
+    `path` as a Path. Nothing is left here (writability is probed with a temporary directory,
+    removed at once): `AtomicDir` creates the directory, or a caller that builds it in place
+    (experiments) creates it and records what it writes with `mark_own`.
     """
     path = Path(path)
     resolved = path.resolve()
@@ -252,7 +254,9 @@ def prepare_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path
             path, "is the working directory or contains it; name a new directory for the output"
         )
     if os.path.lexists(path):
-        if not path.is_dir() or path.is_symlink():
+        if path.is_symlink():
+            raise OutputDirError(path, "is a symbolic link; name a directory itself")
+        if not path.is_dir():
             raise OutputDirError(path, "exists and is not a directory; name a directory")
         try:
             foreign = foreign_entries(path)

@@ -499,6 +499,14 @@ CASES |= {
         ),
         ("notes.txt", "--out", "not a directory"),
     ),
+    "cli:out-is-a-symlink": Case(
+        lambda d: (
+            (d / "real").mkdir(),
+            (d / "link").symlink_to(d / "real"),
+            ["run", "ukraine_2024", "--out", "link", *SMALL],
+        )[-1],
+        ("link", "--out", "symbolic link"),
+    ),
     "cli:out-holds-foreign-files": Case(
         mkdir_with(
             "thesis",

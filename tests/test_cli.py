@@ -216,6 +216,14 @@ def test_scenarios_lists_every_bundled_name(prisonflow):
     assert "russia_population" not in out
 
 
+def test_scenarios_without_any_is_an_error(tmp_path, monkeypatch, prisonflow):
+    """A broken installation (no data shipped) says so instead of printing an empty table."""
+    monkeypatch.setenv("PRISONFLOW_SCENARIOS", str(tmp_path))
+    code, out, err = prisonflow("scenarios")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert str(tmp_path) in err and "no bundled scenarios" in err
+
+
 def test_version(prisonflow):
     code, out, _err = prisonflow("--version")
     assert code == 0
