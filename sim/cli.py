@@ -216,6 +216,9 @@ def run_cmd(
         fail(str(exc))
     except MemoryError:
         fail(f"{scn.source_file}: population: ran out of memory (--force); use a smaller one")
+    except KeyboardInterrupt:
+        print("prisonflow: interrupted; nothing written", file=sys.stderr)
+        raise typer.Exit(130) from None
     last = result.timeseries["date"].iloc[-1]
     title = (
         f"{scn.name}: {scn.scenario.start_date} to {last:%Y-%m-%d}, "

@@ -197,6 +197,16 @@ def test_force_lets_a_run_past_the_memory_estimate(tmp_path, monkeypatch, prison
     assert code == 0, err
 
 
+def test_interrupted_run_exits_130_and_writes_nothing(tmp_path, monkeypatch, prisonflow):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim, "run", interrupted)
+    code, _out, err = prisonflow(*small_run(tmp_path / "run"))
+    assert code == 130 and err == "prisonflow: interrupted; nothing written\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_validate_keeps_its_output_unless_overwrite(tmp_path, prisonflow):
     args = ["validate", "ukraine_2024", "--replicates", "2", "--population", "500"]
     out_dir = tmp_path / "val"
