@@ -23,11 +23,15 @@ def run(
     population: int | None = None,
     days: int | None = None,
     record_people: bool = False,
+    extend: bool = False,
+    force: bool = False,
 ) -> Result:
     """Run one scenario once. `population` scales the initial stock; `days` the horizon.
 
     `record_people` (vector engine) adds `Result.people`, one row per person with the days
-    of application, contract, deployment and exit and the outcome.
+    of application, contract, deployment and exit and the outcome. `days` past the
+    scenario's end_date needs `extend=True`; a run estimated not to fit in available
+    memory raises `sim.resources.ResourceError` unless `force=True`.
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
@@ -35,12 +39,19 @@ def run(
         raise ValueError(f"population must be at least 1, got {population}")
     if days is not None and days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
+    if seed < 0:
+        raise ValueError(f"seed must be at least 0, got {seed}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    days = scenario.horizon_days(days, extend)
+    if not force:
+        from .resources import check_memory
+
+        check_memory(scenario, engine, population, days)
     if engine == "vector":
         from .vector import simulate
-    elif engine == "agents":
-        from .model import simulate
     else:
-        raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+        from .model import simulate
     if record_people:
         if engine != "vector":
             raise ValueError("record_people is available with the vector engine only")

@@ -429,7 +429,9 @@ def validate(
     return table
 
 
-def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command: str, **kw) -> dict:
+def run_calibration(
+    scn: Scenario, params, targets: Targets, out: Path, command: str, overwrite=False, **kw
+) -> dict:
     """Calibrate, check the fit at the posterior median, and write everything to `out`."""
     import json
 
@@ -440,7 +442,7 @@ def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command:
     fitted = load_scenario(scn.source_file, cal.point())
     fit = model_intervals(fitted, targets, 20, kw.get("population"), cal.seed)
     estimates = cal.estimates()
-    with AtomicDir(Path(out)) as tmp:
+    with AtomicDir(Path(out), overwrite, kind="calibration") as tmp:
         estimates.to_csv(tmp / "estimates.csv", index=False)
         cols = [p.key for p in params]
         particles = pd.DataFrame(cal.particles, columns=cols)
@@ -467,11 +469,11 @@ def run_calibration(scn: Scenario, params, targets: Targets, out: Path, command:
     return {"estimates": estimates, "fit": fit, "runs": cal.runs, "calibration": cal}
 
 
-def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path) -> None:
+def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path, overwrite=False) -> None:
     from .figures import observations_figure
     from .results import AtomicDir
 
-    with AtomicDir(Path(out)) as tmp:
+    with AtomicDir(Path(out), overwrite, kind="validation") as tmp:
         fit.to_csv(tmp / "validation.csv", index=False)
         runs = fit.attrs.get("runs")
         if runs is not None:

@@ -6,6 +6,7 @@ file, the key and what is allowed; no traceback, and nothing half-written on dis
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,14 @@ from rich.table import Table
 
 from . import ENGINES, __version__
 from .manifest import run_manifest
-from .scenario import ScenarioError, bundled_scenarios, load_scenario, parse_value
+from .scenario import (
+    Scenario,
+    ScenarioError,
+    bundled_scenarios,
+    load_scenario,
+    parse_value,
+    scenarios_dir,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -46,15 +54,41 @@ HEADLINE = (
 )
 
 
-# Options shared by several commands.
+# Options shared by several commands; bounds are checked here (typer min=), once.
 EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Random seed (a whole number >= 0).")]
 PopulationOpt = Annotated[
-    int | None, typer.Option(help="Initial population (default: the scenario's).")
+    int | None, typer.Option(min=1, help="Initial population (default: the scenario's).")
 ]
-DaysOpt = Annotated[int | None, typer.Option(help="Days to simulate (default: to end date).")]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="Days to simulate (default: to the scenario's end_date)."),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+]
+
+
+def out_dir_option(default: str):
+    """The --out option of a command that writes one directory (rules: prepare_output_dir)."""
+    return Annotated[Path | None, typer.Option(help=f"Output directory (default: {default}).")]
+
+
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace --out if it holds earlier prisonflow output (never other files).",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Run even if the run is estimated not to fit in memory."),
+]
+ExtendOpt = Annotated[
+    bool,
+    typer.Option("--extend", help="Allow --days to run past the scenario's end_date."),
 ]
 
 
@@ -109,6 +143,8 @@ def scenarios_cmd() -> None:
     table.add_column("country")
     table.add_column("period", no_wrap=True, min_width=24)
     table.add_column("title")
+    if not bundled_scenarios():
+        fail(f"{scenarios_dir()}: no bundled scenarios found; the installation is incomplete")
     for name in bundled_scenarios():
         try:
             s = load_scenario(name)
@@ -119,39 +155,70 @@ def scenarios_cmd() -> None:
     console.print(table)
 
 
+def warn(message: str) -> None:
+    print(f"prisonflow: warning: {message}", file=sys.stderr)
+
+
+def warn_if_extended(scn: Scenario, days: int | None) -> None:
+    if days is not None and days > scn.n_days:
+        last = scn.scenario.start_date + dt.timedelta(days=days - 1)
+        warn(
+            f"--extend: running {days} days to {last}, past the scenario's end_date "
+            f"{scn.scenario.end_date}; regimes without an end date keep recruiting"
+        )
+
+
 @app.command("run")
 def run_cmd(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
     engine: EngineOpt = "vector",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output directory (default: results/runs/NAME-seedN).")
-    ] = None,
+    out: out_dir_option(
+        "results/runs/NAME-ENGINE-seedN[-popN][-daysN]-DIGEST, DIGEST naming the resolved "
+        "scenario with its --set overrides"
+    ) = None,
+    overwrite: OverwriteOpt = False,
+    extend: ExtendOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
     import sim
 
+    from .results import default_output_dir, prepare_output_dir, write_run
+
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
-    if population is not None and population < 1:
-        fail(f"--population: must be a whole number >= 1, got {population}")
-    if days is not None and days < 1:
-        fail(f"--days: must be a whole number >= 1, got {days}")
     try:
         scn = load_scenario(scenario, parse_overrides(set_))
+        scn.horizon_days(days, extend)
+        labels = [engine, f"seed{seed}"]
+        labels += [f"pop{population}"] if population else []
+        labels += [f"days{days}"] if days else []
+        out = prepare_output_dir(out or default_output_dir("runs", scn, *labels), overwrite)
+        warn_if_extended(scn, days)
+        started = time.time()
+        with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
+            result = sim.run(
+                scn,
+                engine=engine,
+                seed=seed,
+                population=population,
+                days=days,
+                extend=extend,
+                force=force,
+            )
+        manifest = run_manifest(scn, result, argv=sys.argv, started=started)
+        write_run(result, out, manifest, overwrite)
     except (ScenarioError, UsageError) as exc:
         fail(str(exc))
-    out = out or Path("results") / "runs" / f"{scn.name}-{engine}-seed{seed}"
-    started = time.time()
-    with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
-        result = sim.run(scn, engine=engine, seed=seed, population=population, days=days)
-    manifest = run_manifest(scn, result, argv=sys.argv, started=started)
-    from .results import write_run
-
-    write_run(result, out, manifest)
+    except MemoryError:
+        fail(f"{scn.source_file}: population: ran out of memory (--force); use a smaller one")
+    except KeyboardInterrupt:
+        print("prisonflow: interrupted; nothing written", file=sys.stderr)
+        raise typer.Exit(130) from None
     last = result.timeseries["date"].iloc[-1]
     title = (
         f"{scn.name}: {scn.scenario.start_date} to {last:%Y-%m-%d}, "
@@ -172,10 +239,17 @@ def bench_cmd(
 ) -> None:
     """Measure engine speed, memory and scaling on this machine; write results/bench/*.json."""
     from . import bench
+    from .results import check_can_write_into
 
-    sizes = [10_000, 100_000, 1_000_000] + ([] if quick else [10_000_000])
-    report = bench.run_benchmarks(sizes, with_engines=not quick, progress=console.log)
-    path = bench.write_report(report, out)
+    try:
+        check_can_write_into(out)
+        sizes = [10_000, 100_000, 1_000_000] + ([] if quick else [10_000_000])
+        report = bench.run_benchmarks(sizes, with_engines=not quick, progress=console.log)
+        path = bench.write_report(report, out)
+    except ScenarioError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{out}: --out: cannot write: {exc.strerror or exc}")
 
     table = Table(
         title=f"scale: {bench.BENCH_SCENARIO}, {bench.BENCH_DAYS} days", title_justify="left"
@@ -421,38 +495,47 @@ def calibrate_cmd(
     ] = None,
     particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 200,
     rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the whole calibration.")] = 0,
-    population: Annotated[int | None, typer.Option(min=1, help="Initial population.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+    seed: SeedOpt = 0,
+    population: PopulationOpt = None,
+    out: out_dir_option("results/calibration/NAME-seedN-DIGEST") = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
     from . import calibration
+    from .results import default_output_dir, prepare_output_dir
 
     try:
         scn = load_scenario(scenario)
         plist = [calibration.parse_param(p, scn) for p in params]
         targets = calibration.targets_for(scn, observations, fitting=True)
+        design = {"params": params, "particles": particles, "rounds": rounds}
+        design |= {"population": population, "observations": str(observations or "")}
+        default = default_output_dir("calibration", scn, f"seed{seed}", extra=design)
+        out = prepare_output_dir(out or default, overwrite)
     except ScenarioError as exc:
         fail(str(exc))
-    out = out or Path("results") / "calibration" / f"{scn.name}-seed{seed}"
     command = " ".join(
         ["prisonflow", "calibrate", scenario, *(f"--params {p}" for p in params)]
         + [f"--particles {particles}", f"--rounds {rounds}", f"--seed {seed}"]
         + ([f"--population {population}"] if population else [])
         + ([f"--observations {observations}"] if observations else [])
     )
-    result = calibration.run_calibration(
-        scn,
-        plist,
-        targets,
-        out,
-        command,
-        particles=particles,
-        rounds=rounds,
-        seed=seed,
-        population=population,
-        progress=console.log,
-    )
+    try:
+        result = calibration.run_calibration(
+            scn,
+            plist,
+            targets,
+            out,
+            command,
+            overwrite=overwrite,
+            particles=particles,
+            rounds=rounds,
+            seed=seed,
+            population=population,
+            progress=console.log,
+        )
+    except ScenarioError as exc:
+        fail(str(exc))
     table = Table(
         title=f"{scn.name}: fitted parameters ({result['runs']} runs)", title_justify="left"
     )
@@ -500,19 +583,24 @@ def validate_cmd(
     observations: Annotated[
         Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
     ] = None,
-    population: Annotated[int | None, typer.Option(min=1, help="Initial population.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+    population: PopulationOpt = None,
+    out: out_dir_option("results/validation/NAME-repN-DIGEST") = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Model against every observation: median and 90% interval, flagging misses."""
     from . import calibration
+    from .results import default_output_dir, prepare_output_dir
 
     try:
         scn = load_scenario(scenario)
+        labels = [f"rep{replicates}"] + ([f"pop{population}"] if population else [])
+        extra = {"observations": str(observations or "")}
+        default = default_output_dir("validation", scn, *labels, extra=extra)
+        out = prepare_output_dir(out or default, overwrite)
         fit = calibration.validate(scn, observations, replicates, population)
+        calibration.write_validation(fit, scn, out, overwrite=overwrite)
     except ScenarioError as exc:
         fail(str(exc))
-    out = out or Path("results") / "validation" / scn.name
-    calibration.write_validation(fit, scn, out)
     console.print(validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs)"))
     console.print(
         f"{int(fit['inside'].sum())} of {len(fit)} observations inside the model's "
@@ -593,13 +681,20 @@ def report_cmd(
 ) -> None:
     """Rebuild figures, report.md and report.html in an experiment directory."""
     from .report import build_report
+    from .results import add_own
 
     if not directory.is_dir():
         fail(f"{directory}: not a directory")
+    before = {p.name for p in directory.iterdir()}
     try:
         paths = build_report(directory)
     except ScenarioError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{directory}: cannot write the report: {exc.strerror or exc}")
+    # What the report added belongs to the tool (so --overwrite may replace the directory).
+    made = {p.name for p in directory.iterdir()} - before
+    add_own(directory, made | {Path(p).name for p in paths.values()})
     console.print(
         f"wrote {paths['html']}, {paths['markdown']} and {paths['figures']}/",
         markup=False,

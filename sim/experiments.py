@@ -65,10 +65,12 @@ import pandas as pd
 
 from .results import SUMMARY_EXTRA, write_atomic, write_atomic_text
 from .scenario import (
+    WRONG_KIND_SCENARIO,
     Regime,
     Scenario,
     ScenarioError,
     apply_overrides,
+    is_scenario,
     load_scenario,
     validate_raw,
 )
@@ -1157,6 +1159,8 @@ def load_spec(path: str | os.PathLike | dict, *, base_dir: Path | None = None) -
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(file, None, f"cannot read file: {exc}") from None
         base_dir = p.resolve().parent
+        if is_scenario(raw):
+            raise SpecError(file, None, WRONG_KIND_SCENARIO)
 
     def err(key: str | None, message: str) -> SpecError:
         return SpecError(file, key, message)

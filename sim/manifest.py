@@ -27,6 +27,8 @@ LIBRARIES = (
 def git_commit() -> str | None:
     """The commit of the source tree the package runs from, if it is a git checkout."""
     root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():  # installed from a wheel: not our checkout
+        return None
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5

@@ -7,10 +7,12 @@ everything downstream (CLI, experiments, reports, tests) is engine-agnostic.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .scenario import ScenarioError
 from .taxonomy import (
     EXTRA_STOCK_COLUMNS,
     FLOW_COLUMNS,
@@ -129,36 +132,244 @@ def write_atomic_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
-class AtomicDir:
-    """Build a directory's contents in a temporary sibling, then swap it into place."""
+OWN_MARKER = ".prisonflow"  # written into every directory the tool creates
+RUN_FILES = ("manifest.json", "timeseries.parquet", "summary.csv")
 
-    def __init__(self, target: Path):
+
+class OutputDirError(ScenarioError):
+    """An output directory cannot be used: it holds files the tool did not write, names a
+    file, is the working directory, or cannot be created or written (one line, exit 2)."""
+
+    def __init__(self, path: str | os.PathLike, message: str, key: str = "--out"):
+        super().__init__(path, key, message)
+
+    def __reduce__(self):
+        return (type(self), (self.file, self.message, self.key))
+
+
+def _marker_names(path: Path) -> set[str] | None:
+    """The names the tool recorded as its own in `path`'s marker (None: no valid marker)."""
+    try:
+        data = json.loads((path / OWN_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return set(files)
+
+
+def _legacy_run_dir(path: Path, names: set[str]) -> bool:
+    """A run directory written before markers existed: exactly the three run files and a
+    manifest that prisonflow wrote."""
+    if names != set(RUN_FILES):
+        return False
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("kind") == "run" and "prisonflow" in manifest
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """Entries of directory `path` that the tool did not write (sorted; [] if all are ours).
+
+    Ours means: listed in the `.prisonflow` marker the tool wrote there (a listed
+    directory is ours with everything in it), or a run directory from before markers.
+    """
+    names = {p.name for p in path.iterdir()}
+    own = _marker_names(path)
+    if own is None:
+        return [] if _legacy_run_dir(path, names) else sorted(names)
+    return sorted(names - own - {OWN_MARKER})
+
+
+def mark_own(path: str | os.PathLike, kind: str, names: Iterable[str] | None = None) -> None:
+    """Record entries of directory `path` as the tool's own (`kind`: run, batch, ...), so
+    that a later `--overwrite` may replace the directory. `names`: the top-level files and
+    directories the tool wrote (default: everything there, only right for a directory the
+    tool has just created). Names already recorded are kept. `AtomicDir` calls it itself;
+    code that builds a directory in place (experiments) calls it as it writes."""
+    path = Path(path)
+    if names is None:
+        names = (p.name for p in path.iterdir())
+    files = sorted((_marker_names(path) or set()) | set(names) - {OWN_MARKER})
+    data = {"prisonflow": kind, "files": files}
+    write_atomic_text(path / OWN_MARKER, json.dumps(data, indent=1) + "\n")
+
+
+def add_own(path: str | os.PathLike, names: Iterable[str]) -> None:
+    """Add `names` (just written by the tool) to the marker of `path`, if it has one."""
+    path = Path(path)
+    try:
+        kind = json.loads((path / OWN_MARKER).read_text())["prisonflow"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    mark_own(path, kind, names)
+
+
+def scenario_digest(scenario, extra: Any = None) -> str:
+    """8 hex digits naming the resolved scenario (its overrides included) and `extra`."""
+    data = scenario.to_dict()
+    data.pop("source_file", None)
+    text = json.dumps({"scenario": data, "extra": extra}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def default_output_dir(kind: str, scenario, *labels: str, extra: Any = None) -> Path:
+    """results/KIND/NAME-LABELS-DIGEST: unique per distinct run, so that runs differing in
+    anything (an override, the seed, the engine, ...) never share a directory."""
+    name = "-".join([scenario.name, *labels, scenario_digest(scenario, extra)])
+    return Path("results") / kind / name
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor or ".")
+
+
+def prepare_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check, before anything runs, that `path` may receive the tool's output; change nothing.
+
+    The contract (for every command that writes a directory):
+    - `path` does not exist, or is an empty directory: fine.
+    - `path` is the tool's own earlier output (see `foreign_entries`): fine only with
+      `overwrite=True`, and then the old output is replaced as a whole at the end.
+    - anything else is refused, even with `overwrite`: a directory holding files the tool
+      did not write (they are never deleted), a regular file, a symbolic link, the working
+      directory or one of its parents, or a place where the directory cannot be created (read-only,
+      under a file).
+    Raises OutputDirError (a ScenarioError: one line naming the path and --out); returns
+    `path` as a Path. Nothing is left here (writability is probed with a temporary directory,
+    removed at once): `AtomicDir` creates the directory, or a caller that builds it in place
+    (experiments) creates it and records what it writes with `mark_own`.
+    """
+    path = Path(path)
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise OutputDirError(
+            path, "is the working directory or contains it; name a new directory for the output"
+        )
+    if os.path.lexists(path):
+        if path.is_symlink():
+            raise OutputDirError(path, "is a symbolic link; name a directory itself")
+        if not path.is_dir():
+            raise OutputDirError(path, "exists and is not a directory; name a directory")
+        try:
+            foreign = foreign_entries(path)
+            empty = not any(path.iterdir())
+        except OSError as exc:
+            raise OutputDirError(path, f"cannot read: {exc.strerror}") from None
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise OutputDirError(
+                path,
+                f"exists and holds files prisonflow did not write ({shown}); they are never "
+                "replaced, even with --overwrite: choose another directory",
+            )
+        if not empty and not overwrite:
+            raise OutputDirError(
+                path, "holds earlier prisonflow output; give --overwrite to replace it"
+            )
+    _check_creatable(path)
+    return path
+
+
+def _check_creatable(path: Path) -> None:
+    """Raise OutputDirError unless `path` (or a sibling) can be created: probe its nearest
+    existing ancestor with a temporary directory, removed at once (so read-only file
+    systems, permissions and a file in the way are all told the same way)."""
+    parent = _nearest_existing(path.parent)
+    if not parent.is_dir():
+        raise OutputDirError(path, f"cannot be created: {parent} is not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".prisonflow-probe-"))
+    except OSError as exc:
+        raise OutputDirError(
+            path, f"cannot be created in {parent}: {exc.strerror or exc}; choose a writable place"
+        ) from None
+
+
+def check_can_write_into(path: str | os.PathLike) -> Path:
+    """For outputs that add files to a directory (bench reports): `path` must be a
+    directory or creatable. Raises OutputDirError; returns `path` as a Path."""
+    path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():
+        raise OutputDirError(path, "exists and is not a directory; name a directory")
+    _check_creatable(path / "probe")
+    return path
+
+
+class AtomicDir:
+    """Build a directory's contents in a temporary sibling, then move it into place.
+
+    The target is checked by `prepare_output_dir(target, overwrite)` on entry and again
+    before the swap; an existing target is replaced only when it is the tool's own output
+    and `overwrite` is set. The new directory gets a `.prisonflow` marker listing what it
+    holds. On any error the temporary directory is removed and the target is untouched;
+    an OSError while writing becomes one-line OutputDirError.
+    """
+
+    def __init__(self, target: Path, overwrite: bool = False, kind: str = "output"):
         self.target = Path(target)
+        self.overwrite = overwrite
+        self.kind = kind
 
     def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(
-            tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.tmp-")
-        )
+        prepare_output_dir(self.target, self.overwrite)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(
+                tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.tmp-")
+            )
+        except OSError as exc:
+            raise OutputDirError(self.target, f"cannot be created: {exc.strerror}") from None
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and not isinstance(exc, ScenarioError):
+                raise OutputDirError(
+                    self.target, f"cannot write: {exc.strerror or exc}; nothing was written"
+                ) from None
             return
-        os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
-        old = None
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            os.replace(self.target, old)
+        try:
+            mark_own(self.tmp, self.kind)
+            os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
+            prepare_output_dir(self.target, self.overwrite)  # may have changed meanwhile
+            self._swap()
+        except BaseException as error:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise OutputDirError(
+                    self.target, f"cannot write: {error.strerror or error}; nothing was written"
+                ) from None
+            raise
+
+    def _swap(self) -> None:
+        if not self.target.exists():
+            os.replace(self.tmp, self.target)
+            return
+        if not any(self.target.iterdir()):
+            os.rmdir(self.target)
+            os.replace(self.tmp, self.target)
+            return
+        old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+        os.replace(self.target, old)  # our own earlier output (checked just before)
         os.replace(self.tmp, self.target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
-def write_run(result: Result, out_dir: Path, manifest: dict[str, Any]) -> None:
-    """Write manifest.json, timeseries.parquet and summary.csv into out_dir atomically."""
-    with AtomicDir(out_dir) as tmp:
+def write_run(
+    result: Result, out_dir: Path, manifest: dict[str, Any], overwrite: bool = False
+) -> None:
+    """Write manifest.json, timeseries.parquet and summary.csv into out_dir atomically
+    (rules for an existing out_dir: `prepare_output_dir`)."""
+    with AtomicDir(out_dir, overwrite, kind="run") as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         pd.DataFrame([{"scenario": result.scenario, **result.summary}]).to_csv(
             tmp / "summary.csv", index=False

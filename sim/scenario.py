@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib.util
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -159,6 +161,9 @@ class Regime(_Strict):
         return tuple(getattr(self, h) for h in DEPLOYMENT_HAZARDS)
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 class Meta(_Strict):
     name: str
     title: str = ""
@@ -172,9 +177,20 @@ class Meta(_Strict):
 
     @model_validator(mode="after")
     def _dates(self):
+        # The name becomes a directory name in default output paths: keep it one safe word.
+        if not SAFE_NAME.fullmatch(self.name) or ".." in self.name:
+            raise ValueError(
+                f"name: must be a safe identifier (letters, digits, '_', '.', '-'; starting "
+                f"with a letter or digit; no '/' or '..'), got {self.name!r}"
+            )
         if self.end_date <= self.start_date:
             raise ValueError(
                 f"end_date: {self.end_date} must come after start_date {self.start_date}"
+            )
+        if self.war_end_date is not None and self.war_end_date <= self.start_date:
+            raise ValueError(
+                f"war_end_date: {self.war_end_date} must come after start_date "
+                f"{self.start_date} (leave it out if the war does not end in the horizon)"
             )
         return self
 
@@ -191,6 +207,13 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _timeline(self):
+        end = self.scenario.end_date
+        for rid, r in self.regimes.items():
+            if r.start_date >= end:
+                raise ValueError(
+                    f"regimes.{rid}.start_date: {r.start_date} is on or after the scenario's "
+                    f"end_date {end}, so the regime never applies; allowed: a start before {end}"
+                )
         # Per legal status, regimes must not overlap: at any date one set of rules applies.
         for status in STATUSES:
             spans = sorted(
@@ -215,6 +238,23 @@ class Scenario(_Strict):
     def n_days(self) -> int:
         return (self.scenario.end_date - self.scenario.start_date).days + 1
 
+    def horizon_days(self, days: int | None = None, extend: bool = False) -> int:
+        """Days to simulate: to end_date, or `days`. Running past end_date is refused
+        (ScenarioError, key `days`) unless `extend` is set: regimes without an end date
+        would silently keep recruiting for years."""
+        if days is None:
+            return self.n_days
+        if days > self.n_days and not extend:
+            last = self.scenario.start_date + dt.timedelta(days=days - 1)
+            raise ScenarioError(
+                self.source_file or self.name,
+                "days",
+                f"{days} days run to {last}, past the scenario's end_date "
+                f"{self.scenario.end_date}; allowed: 1 to {self.n_days}, or more with "
+                "--extend (extend=True)",
+            )
+        return days
+
     def day_of(self, date: dt.date | None) -> int | None:
         return None if date is None else (date - self.scenario.start_date).days
 
@@ -227,9 +267,19 @@ class Scenario(_Strict):
 
 
 def scenarios_dir() -> Path:
-    """Where bundled scenarios live (override with PRISONFLOW_SCENARIOS)."""
+    """Where bundled scenarios, sweep specs and observations live: PRISONFLOW_SCENARIOS if
+    set; else the installed data package `sim._scenarios` (a wheel); else the source tree's
+    `scenarios/` (a checkout or an editable install)."""
     env = os.environ.get("PRISONFLOW_SCENARIOS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "scenarios"
+    if env:
+        return Path(env)
+    # A data directory without __init__.py is a namespace package: its location is the
+    # spec's search path (importlib.resources would give a MultiplexedPath, not a Path).
+    spec = importlib.util.find_spec("sim._scenarios")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if Path(location, "ukraine_2024.toml").is_file():
+            return Path(location)
+    return Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def bundled_scenarios() -> dict[str, Path]:
@@ -266,8 +316,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            path, None, f"not UTF-8 text (byte {exc.start}); TOML files must be saved as UTF-8"
+        ) from None
     except OSError as exc:
         raise ScenarioError(path, None, f"cannot read file: {exc.strerror}") from None
+
+
+def wrong_kind(raw: dict[str, Any]) -> str | None:
+    """What kind of prisonflow file `raw` (parsed TOML) is, if it is not a scenario:
+    'a sweep spec' (top-level scenario = "name", method, parameters), else None."""
+    if isinstance(raw.get("scenario"), str) or ("method" in raw and "parameters" in raw):
+        return "a sweep spec"
+    return None
+
+
+def is_scenario(raw: dict[str, Any]) -> bool:
+    """Whether parsed TOML looks like a scenario (a [scenario] table), for sweep-spec checks."""
+    return isinstance(raw.get("scenario"), dict)
+
+
+WRONG_KIND_SCENARIO = (
+    "is a scenario, not a sweep spec; expected a sweep spec (scenario = NAME, method, "
+    "outputs, [parameters.KEY]); a scenario runs with `prisonflow run FILE`"
+)
 
 
 def _deep_merge(base: dict, child: dict) -> dict:
@@ -287,6 +360,14 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(path, "scenario.extends", f"cyclic extends: {cycle}")
     raw = _read_toml(path)
+    kind = wrong_kind(raw)
+    if kind:
+        raise ScenarioError(
+            path,
+            None,
+            f"is {kind}, not a scenario; expected a scenario file ([scenario], [population], "
+            "[regimes.ID]); a sweep spec runs with `prisonflow sweep FILE`",
+        )
     meta = raw.get("scenario", {})
     extends = meta.get("extends") if isinstance(meta, dict) else None
     if extends is None:
@@ -491,8 +572,9 @@ def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
 
     Takes the population, start date and horizon of `population` and the regimes of
     `policy`, with the policy's timeline shifted so that it starts on the population's
-    start date (gaps between regimes and the war end keep their lengths). Regimes that
-    cover Russian defendants also cover Ukrainian pre-trial detainees, and the reverse.
+    start date (gaps between regimes and the war end keep their lengths); regimes that
+    would then start after the horizon are left out. Regimes that cover Russian defendants
+    also cover Ukrainian pre-trial detainees, and the reverse.
     """
     shift = population.scenario.start_date - policy.scenario.start_date
     regimes = {}
@@ -507,6 +589,10 @@ def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
                 "statuses": statuses,
             }
         )
+    # A regime that would start after the population's horizon never applies: leave it out.
+    end = population.scenario.end_date
+    regimes = {rid: r for rid, r in regimes.items() if r.start_date < end}
+    kept_regime_keys = [["regimes", rid] for rid in regimes]
     war_end = policy.scenario.war_end_date
     meta = population.scenario.model_copy(
         update={
@@ -520,7 +606,9 @@ def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
         }
     )
     sources = {k: v for k, v in population.sources.items() if k.startswith("population.")}
-    sources.update({k: v for k, v in policy.sources.items() if k.startswith("regimes.")})
+    sources.update(
+        {k: v for k, v in policy.sources.items() if k.split(".")[:2] in kept_regime_keys}
+    )
     data = {
         "scenario": meta.model_dump(),
         "population": population.population.model_dump(),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import sim
+import sim.cli
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +18,18 @@ def ukraine():
 @pytest.fixture(scope="session")
 def russia():
     return sim.load_scenario("russia_2022_2025")
+
+
+@pytest.fixture
+def prisonflow(monkeypatch, capsys):
+    """Run `prisonflow ARGS` in this process; return (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
+        with pytest.raises(SystemExit) as info:
+            sim.cli.main()
+        out, err = capsys.readouterr()
+        code = info.value.code
+        return (0 if code is None else code), out, err
+
+    return call

@@ -56,7 +56,7 @@ def ukraine_overrides(draw, horizon: int) -> tuple[str, dict]:
     for h in UA_HAZARDS:
         o[f"{ua}.{h}"] = draw(HAZARD)
     if draw(st.booleans()):
-        o["scenario.war_end_date"] = start + dt.timedelta(days=draw(st.integers(0, 2 * horizon)))
+        o["scenario.war_end_date"] = start + dt.timedelta(days=draw(st.integers(1, 2 * horizon)))
     return "ukraine_2024", o
 
 
@@ -76,7 +76,7 @@ def russia_overrides(draw, horizon: int) -> tuple[str, dict]:
             if draw(st.booleans()):
                 o[f"regimes.{rid}.{h}"] = draw(HAZARD)
     if draw(st.booleans()):
-        o["scenario.war_end_date"] = start + dt.timedelta(days=draw(st.integers(0, 2 * horizon)))
+        o["scenario.war_end_date"] = start + dt.timedelta(days=draw(st.integers(1, 2 * horizon)))
     return "russia_2022_2025", o
 
 
@@ -181,10 +181,11 @@ def test_agents_engine_conserves_people(run):
 def test_war_over_before_contract(engine):
     """Recruits whose contract is signed after the war's end serve no time, but they still
     pass through training: stocks must not go negative (service ends no earlier than the
-    contract). Found by the property test above with war_end_date = start_date."""
+    contract). Found by the property test above with war_end_date = start_date (now refused:
+    the war must end after the start, so it ends on day 1 here)."""
     if engine == "agents":
         _agents_engine()
-    scenario = sim.load_scenario("ukraine_2024", {"scenario.war_end_date": dt.date(2024, 5, 18)})
+    scenario = sim.load_scenario("ukraine_2024", {"scenario.war_end_date": dt.date(2024, 5, 19)})
     result = sim.run(scenario, engine=engine, seed=0, population=300, days=60)
     ts = result.timeseries
     assert ts["released_to_army"].iloc[-1] > 0

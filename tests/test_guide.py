@@ -13,13 +13,16 @@ Rules, applied in the order the blocks appear in the guide, all in one temporary
     A command whose comment says `exits with status 2` must exit 2 with one line on stderr;
     every other command must exit 0;
   - any other command fails the test, so that the guide shows nothing that is not run.
-- ```python blocks are executed as they are (they use small sizes themselves).
+- ```python blocks are saved as scripts and run with `python SCRIPT` in a subprocess, as a
+  reader runs them (they use small sizes themselves): a script that starts worker processes
+  without an `if __name__ == "__main__":` guard fails there, as it would for the reader.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -78,6 +81,40 @@ def run_cli(monkeypatch, capsys, argv: list[str]) -> tuple[int, str, str]:
     return (0 if code is None else code), out, err
 
 
+def run_script(directory: Path, body: str, name: str) -> None:
+    """Run a Python block as `python NAME` in `directory`, as a reader would; it must exit 0.
+    The script is removed afterwards (the guide's outputs stay for the checks below)."""
+    script = directory / name
+    script.write_text(body)
+    try:
+        proc = subprocess.run(
+            [sys.executable, name], cwd=directory, capture_output=True, text=True, timeout=600
+        )
+    finally:
+        script.unlink()
+    assert proc.returncode == 0, f"{name}:\n{body}\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_script_that_starts_a_pool_without_a_guard_fails(tmp_path):
+    """The subprocess check above would catch a guide block without the __main__ guard: the
+    spawned workers re-import the script (tests of the test)."""
+    body = (
+        "import multiprocessing as mp\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "with ProcessPoolExecutor(1, mp_context=mp.get_context('spawn')) as pool:\n"
+        "    print(list(pool.map(abs, [-1])))\n"
+    )
+    with pytest.raises(AssertionError):
+        run_script(tmp_path, body, "unguarded.py")
+    run_script(
+        tmp_path,
+        "if __name__ == '__main__':\n"
+        + "".join("    " + line + "\n" for line in body.splitlines()),
+        "guarded.py",
+    )
+
+
 def test_guide_lists_commands():
     kinds = [lang for lang, _ in blocks(GUIDE.read_text())]
     assert kinds.count("bash") >= 8 and "toml" in kinds and "python" in kinds
@@ -93,7 +130,7 @@ def test_every_guide_command_runs(tmp_path, monkeypatch, capsys):
             assert first.startswith("# file:") and name, f"toml block without a file name: {first}"
             (tmp_path / name).write_text(body)
         elif lang == "python":
-            exec(compile(body, f"{GUIDE}:python", "exec"), {"__name__": "guide"})
+            run_script(tmp_path, body, f"guide_block_{len(ran)}.py")
             ran.append("python block")
         elif lang == "bash":
             for command, comment in commands(body):

@@ -267,6 +267,65 @@ def test_run_rejects_bad_arguments(ukraine):
         sim.run(ukraine, population=0, days=2)
     with pytest.raises(ValueError, match="days"):
         sim.run(ukraine, population=10, days=0)
+    with pytest.raises(ValueError, match="seed"):
+        sim.run(ukraine, seed=-1, population=10, days=2)
+
+
+def test_days_past_the_end_need_extend(ukraine):
+    assert ukraine.horizon_days() == ukraine.n_days == 501
+    assert ukraine.horizon_days(30) == 30
+    with pytest.raises(ScenarioError) as info:
+        sim.run(ukraine, population=10, days=502)
+    assert info.value.key == "days" and "2025-09-30" in info.value.message
+    assert len(sim.run(ukraine, population=10, days=502, extend=True).timeseries) == 502
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"scenario.name": "../../escaped"}, "scenario.name"),
+        ({"scenario.name": "a/b"}, "scenario.name"),
+        ({"scenario.name": "a..b"}, "scenario.name"),
+        ({"scenario.name": "-dash-first"}, "scenario.name"),
+        ({"scenario.war_end_date": dt.date(2024, 1, 1)}, "scenario.war_end_date"),
+        ({"scenario.war_end_date": dt.date(2024, 5, 18)}, "scenario.war_end_date"),
+        ({"scenario.end_date": dt.date(2024, 5, 18)}, "scenario.end_date"),
+        ({"regimes.UA_2024.start_date": dt.date(2025, 9, 30)}, "regimes.UA_2024.start_date"),
+        ({"scenario.end_date": dt.date(2024, 5, 1)}, "scenario.end_date"),
+        ({"scenario.end_date": dt.date(2024, 5, 19)}, None),  # the regime starts on day 0: ok
+    ],
+)
+def test_nonsense_is_refused_naming_the_key(overrides, key):
+    if key is None:
+        sim.load_scenario("ukraine_2024", overrides)
+        return
+    with pytest.raises(ScenarioError) as info:
+        sim.load_scenario("ukraine_2024", overrides)
+    assert info.value.key == key, info.value
+    assert info.value.file.endswith("ukraine_2024.toml")
+
+
+def test_safe_names_and_a_late_war_end_are_accepted():
+    scn = sim.load_scenario(
+        "ukraine_2024",
+        {"scenario.name": "UA-2024.v2_b", "scenario.war_end_date": dt.date(2024, 5, 19)},
+    )
+    assert scn.name == "UA-2024.v2_b"
+
+
+def test_a_file_of_another_kind_says_what_was_expected(tmp_path):
+    from sim.experiments import SpecError, load_spec
+    from sim.scenario import scenarios_dir
+
+    spec = scenarios_dir() / "sweeps" / "ukraine_sobol.toml"
+    with pytest.raises(ScenarioError, match="is a sweep spec, not a scenario"):
+        sim.load_scenario(spec)
+    with pytest.raises(SpecError, match="is a scenario, not a sweep spec"):
+        load_spec(bundled_scenarios()["ukraine_2024"])
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(UKRAINE_TOML.replace("Ukraine", "Ukra\xefne").encode("latin-1"))
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        sim.load_scenario(latin)
 
 
 def test_counterfactual_shifts_rules_onto_other_population():
@@ -285,6 +344,9 @@ def test_counterfactual_shifts_rules_onto_other_population():
     assert regime.excluded_offences == wagner.regimes["RU_WAGNER"].excluded_offences
     # Russian rules for defendants reach Ukrainian pre-trial detainees, and the reverse.
     ru = sim.load_scenario("russia_2022_2025")
-    assert "pretrial" in counterfactual(ru, ua).regimes["RU_DEFENDANTS"].statuses
+    defendants = sim.load_scenario("russia_defendants_2024")
+    assert "pretrial" in counterfactual(defendants, ua).regimes["RU_DEFENDANTS"].statuses
+    # Shifted onto Ukraine's shorter horizon, regimes starting after its end never apply.
+    assert sorted(counterfactual(ru, ua).regimes) == ["RU_STORMV", "RU_STORMZ", "RU_WAGNER"]
     assert counterfactual(ua, ru).regimes["UA_2024"].statuses == ["convicted"]
     assert sim.run(c, seed=1, population=2000, days=120).summary["applications"] > 0
