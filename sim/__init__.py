@@ -36,9 +36,9 @@ def run(
     if days is not None and days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     if engine == "vector":
-        from .vector import simulate
+        from .engines.vector import simulate
     elif engine == "agents":
-        from .model import simulate
+        from .engines.mesa_model import simulate
     else:
         raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     if record_people:

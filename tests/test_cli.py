@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import cli
 
 import sim
 import sim.cli
@@ -19,16 +20,6 @@ from sim.taxonomy import FLOW_COLUMNS, STOCK_COLUMNS
 
 UKRAINE_TOML = bundled_scenarios()["ukraine_2024"].read_text()
 RUN_FILES = {"manifest.json", "timeseries.parquet", "summary.csv"}
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `prisonflow ARGS` in this process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 # --------------------------------------------------------------------------- bad input

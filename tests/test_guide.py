@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
 from pathlib import Path
 
-import pytest
-
-import sim.cli
+from conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "guide.md"
@@ -69,15 +66,6 @@ def small(argv: list[str]) -> list[str]:
     return argv
 
 
-def run_cli(monkeypatch, capsys, argv: list[str]) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *argv])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
-
-
 def test_guide_lists_commands():
     kinds = [lang for lang, _ in blocks(GUIDE.read_text())]
     assert kinds.count("bash") >= 8 and "toml" in kinds and "python" in kinds
@@ -103,7 +91,7 @@ def test_every_guide_command_runs(tmp_path, monkeypatch, capsys):
                 argv = shlex.split(command)
                 assert argv[0] == "prisonflow", f"the guide shows an untested command: {command}"
                 argv = small(argv[1:])
-                code, out, err = run_cli(monkeypatch, capsys, argv)
+                code, out, err = cli(monkeypatch, capsys, *argv)
                 if "exits with status 2" in comment:
                     assert code == 2 and err.count("\n") == 1, (command, err)
                 else:

@@ -60,7 +60,7 @@ def runs() -> dict[str, dict]:
         "scenario": "russia_2022_2025",
         "overrides": OVERRIDE_CONTRACTS,
         "engine": "agents",
-        "population": 1000,
+        "population": 500,
     }
     return out
 

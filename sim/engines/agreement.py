@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .results import Result
-from .scenario import Scenario
-from .taxonomy import FLOW_COLUMNS
+from ..model.taxonomy import FLOW_COLUMNS
+from ..results import Result
+from ..scenario import Scenario
 
 Runner = Callable[..., Result]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
+from sim.model.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
 
 
 def test_canonical_columns(ukraine):

@@ -1,7 +1,8 @@
 """Mesa engine, the world: a day-by-day model of custody and the recruitment pipeline.
 
-The executable specification of the rules `sim.vector` computes in bulk, stated per agent
-and per day so that each rule can be read (and checked) where it applies. The model keeps
+The day-by-day reading of what `sim.engines.vector` computes in bulk: the law
+(`sim.model.rules`) applied per agent and per day, so that each rule can be read where
+it applies. The model keeps
 the calendar (which regime is in force for which legal status), the shared queues (court
 hearings with a daily capacity, training places held for the training period) and the
 records; each `PersonAgent` keeps its own path. Both engines start from the same synthetic
@@ -25,12 +26,12 @@ import numpy as np
 from mesa import DataCollector
 from mesa.agent import AgentSet
 
-from .agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
-from .population import synthesize
-from .results import Result, build_timeseries, offence_counts, summarize
-from .scenario import Scenario
-from .taxonomy import FLOW_COLUMNS, STATES, STATUSES
-from .vector import regime_spans
+from ..model import rules
+from ..model.population import synthesize
+from ..model.taxonomy import FLOW_COLUMNS, STATES, STATUS_CODE
+from ..results import Result, build_timeseries, offence_counts, summarize
+from ..scenario import Scenario
+from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
 
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
@@ -52,7 +53,7 @@ class PrisonFlowModel(mesa.Model):
         self.params = scenario.population
         self.n_days = scenario.n_days if days is None else int(days)
         self.pop = synthesize(scenario, seed, population, self.n_days)
-        self.spans = regime_spans(scenario)
+        self.spans = rules.regime_spans(scenario)
         war_end = scenario.day_of(scenario.scenario.war_end_date)
         self.war_end = NEVER_DAY if war_end is None else war_end
         self.day = 0
@@ -97,25 +98,17 @@ class PrisonFlowModel(mesa.Model):
         for r_idx, (_rid, regime, start, end) in enumerate(self.spans):
             if start <= day < end:
                 for status in regime.statuses:
-                    out[STATUSES.index(status)] = r_idx
+                    out[STATUS_CODE[status]] = r_idx
         return out
 
     def application_rate(self, r_idx: int, day: int) -> np.ndarray:
-        """Daily application hazard at propensity 1, per facility: base rate, launch wave
-        decaying after the regime starts, times the multiplier on recruiter-visit days."""
+        """Daily application hazard at propensity 1, per facility: the law's rate, times its
+        multiplier on recruiter-visit days."""
         _rid, regime, start, _end = self.spans[r_idx]
         since = day - start
-        rate = regime.applications_per_day * (
-            1.0 + regime.launch_boost * math.exp(-since / regime.launch_decay_days)
-        )
-        if regime.ramp_up_days > 0:
-            rate *= min(max((since + 1) / regime.ramp_up_days, 0.0), 1.0)
-        rates = np.full(self.params.facilities, rate)
-        interval = regime.recruiter_visit_interval_days
-        if interval:
-            offset = since - self.visit_phase[r_idx]
-            visit = (offset >= 0) & (offset % interval == 0)
-            rates[visit] *= regime.recruiter_visit_multiplier
+        rates = np.full(self.params.facilities, rules.application_rate(regime, since))
+        if rules.has_recruiter_visits(regime):
+            rates = rates * rules.visit_multiplier(regime, since, self.visit_phase[r_idx])
         return rates
 
     # ------------------------------------------------------------------ the day
@@ -183,12 +176,16 @@ class PrisonFlowModel(mesa.Model):
         eligible afterwards are counted."""
         in_force = self.regimes_in_force(day)
         rates = {r_idx: self.application_rate(r_idx, day) for r_idx in set(in_force.values())}
+        status_today = rules.status_on(
+            self.pop.status0, self.pop.investigation_end, self.pop.trial_end, day
+        ).tolist()
         candidates = []
         for agent in self.active:
             if agent.state != INCARCERATED or agent.applied:
                 continue
-            r_idx = in_force.get(agent.legal_status(day))
-            if r_idx is not None and agent.is_eligible(self.spans[r_idx][1], day):
+            status = status_today[agent.pid]
+            r_idx = in_force.get(status)
+            if r_idx is not None and agent.is_eligible(r_idx, status, day):
                 candidates.append((agent, r_idx))
         eligible = 0
         for (agent, r_idx), u in zip(candidates, self.rng.random(len(candidates)), strict=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .population import NEVER
+from ..model.taxonomy import NEVER
 
 
 def fifo_serve(
