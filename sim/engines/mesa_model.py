@@ -1,12 +1,12 @@
 """Mesa engine, the world: a day-by-day model of custody and the recruitment pipeline.
 
 The day-by-day reading of what `sim.engines.vector` computes in bulk: the law
-(`sim.model.rules`) applied per agent and per day, so that each rule can be read where
-it applies. The model keeps
-the calendar (which regime is in force for which legal status), the shared queues (court
-hearings with a daily capacity, training places held for the training period) and the
-records; each `PersonAgent` keeps its own path. Both engines start from the same synthetic
-population; the statistical tests compare their outputs in distribution.
+(`sim.model.rules`) applied per agent and per day, so that each rule can be read where it
+applies. The model keeps the calendar (which regime is in force for which legal status),
+the shared queues (court hearings with a daily capacity, training places held for the
+training period) and the records; each `PersonAgent` keeps its own path. Both engines
+start from the same synthetic population; the statistical tests compare their outputs in
+distribution.
 
 A day runs in this order: (1) admissions; (2) every agent's own processes (release at
 sentence end first, then screening verdicts, training, deployment, desertion, reoffending);
@@ -28,7 +28,7 @@ from mesa.agent import AgentSet
 
 from ..model import rules
 from ..model.population import synthesize
-from ..model.taxonomy import FLOW_COLUMNS, STATES, STATUS_CODE
+from ..model.taxonomy import FLOW_COLUMNS, STATES
 from ..results import Result, build_timeseries, offence_counts, summarize
 from ..scenario import Scenario
 from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
@@ -91,15 +91,6 @@ class PrisonFlowModel(mesa.Model):
         self.datacollector = DataCollector(model_reporters=reporters)
 
     # ------------------------------------------------------------------ calendar
-
-    def regimes_in_force(self, day: int) -> dict[int, int]:
-        """Legal status code -> position in `spans` of the regime in force for it on `day`."""
-        out = {}
-        for r_idx, (_rid, regime, start, end) in enumerate(self.spans):
-            if start <= day < end:
-                for status in regime.statuses:
-                    out[STATUS_CODE[status]] = r_idx
-        return out
 
     def application_rate(self, r_idx: int, day: int) -> np.ndarray:
         """Daily application hazard at propensity 1, per facility: the law's rate, times its
@@ -174,7 +165,7 @@ class PrisonFlowModel(mesa.Model):
     def _take_applications(self, day: int) -> None:
         """Eligible people apply with probability 1 - exp(-propensity * rate); those still
         eligible afterwards are counted."""
-        in_force = self.regimes_in_force(day)
+        in_force = rules.regimes_in_force(self.spans, day)
         rates = {r_idx: self.application_rate(r_idx, day) for r_idx in set(in_force.values())}
         status_today = rules.status_on(
             self.pop.status0, self.pop.investigation_end, self.pop.trial_end, day

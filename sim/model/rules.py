@@ -47,6 +47,17 @@ def regime_spans(scenario: Scenario) -> list[Span]:
     return sorted(spans, key=lambda s: (s[2], s[0]))
 
 
+def regimes_in_force(spans: list[Span], day: int) -> dict[int, int]:
+    """Legal status code -> position in `spans` of the regime in force for it on `day`
+    (scenarios do not let two regimes for one status overlap)."""
+    out = {}
+    for r_idx, (_rid, regime, start, end) in enumerate(spans):
+        if start <= day < end:
+            for status in regime.statuses:
+                out[STATUS_CODE[status]] = r_idx
+    return out
+
+
 def covers(regime: Regime, status: int) -> bool:
     """Does `regime` apply to people holding legal status `status` (a code)?"""
     return STATUSES[status] in regime.statuses
