@@ -36,8 +36,9 @@ class Ledger:
         for day, frm, to in self.moves:
             keep = day < n
             d = day[keep].astype(np.int64) * N_STATES
-            to_i = to if np.isscalar(to) else np.asarray(to)[keep]
-            fr_i = frm if np.isscalar(frm) else np.asarray(frm)[keep]
+            to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
+            to_i = to_i[keep] if to_i.ndim else to_i
+            fr_i = fr_i[keep] if fr_i.ndim else fr_i
             delta += np.bincount(d + to_i, minlength=size)
             delta -= np.bincount(d + fr_i, minlength=size)
         return initial[None, :] + np.cumsum(delta.reshape(n, N_STATES), axis=0)

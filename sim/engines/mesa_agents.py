@@ -75,9 +75,9 @@ class PersonAgent(mesa.Agent):
         self._propensity: dict[int, float] = {}
         self._windows: dict[tuple[int, int, int], tuple[int, int]] = {}
         # The pipeline, filled in as the person goes through it.
-        self.r_idx: int | None = None  # position of the application regime in model.spans
-        self.regime: Regime | None = None
-        self.app_day = self.app_status = None
+        self.r_idx = -1  # position of the application regime in model.spans (once applied)
+        self.regime: Regime | None = None  # the application regime
+        self.app_day = self.app_status = -1  # day and legal status at application
         self.screen_end = 0
         self.screen_rejected = False
         self.health_rejected = False
@@ -152,6 +152,7 @@ class PersonAgent(mesa.Agent):
     def hear(self, day: int) -> None:
         """The approval hearing: refusal sends the person back; approval starts the ruling."""
         regime = self.regime
+        assert regime is not None, "only applicants are heard"
         rng = self.model.rng
         if rng.random() < regime.approval_refusal_prob:
             self.phase = None
@@ -221,6 +222,7 @@ class PersonAgent(mesa.Agent):
             if day >= self.service_end:
                 self._move(VETERANS, "service_completed")
                 return
+            assert regime is not None
             hazards = regime.hazards_per_day
             total = sum(hazards)
             if total > 0 and rng.random() < chance(total):
@@ -233,6 +235,7 @@ class PersonAgent(mesa.Agent):
                     x -= h
                 self._move(*OUTCOMES[k])
         elif state == AWOL:
+            assert regime is not None
             if rng.random() < chance(regime.awol_caught_per_day):
                 added = int(regime.awol_added_sentence_days.days(rng.random(1))[0])
                 custody_days = rules.deserter_custody_days(

@@ -20,6 +20,7 @@ import heapq
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import mesa
 import numpy as np
@@ -36,6 +37,16 @@ from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, Per
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
 DAILY = tuple(f"{flow}_today" for flow in FLOW_COLUMNS)  # DataCollector names of daily flows
+
+
+def _reporter(record: str, i: int | None = None) -> Callable[[mesa.Model], int]:
+    """A DataCollector reporter: the model's `record` (its item `i` for a list)."""
+
+    def report(model: mesa.Model) -> int:
+        value = getattr(model, record)
+        return value if i is None else value[i]
+
+    return report
 
 
 class PrisonFlowModel(mesa.Model):
@@ -70,7 +81,8 @@ class PrisonFlowModel(mesa.Model):
         self.hearings: list[list] = [[] for _ in self.spans]  # (arrival, pid, agent)
         self.placements: list[list] = [[] for _ in self.spans]  # (ruling day, pid, agent)
         self.in_training = [0] * len(self.spans)  # places held today
-        self.vacated = [defaultdict(int) for _ in self.spans]  # day -> places freed
+        # Per regime: day -> places freed that day.
+        self.vacated: list[defaultdict[int, int]] = [defaultdict(int) for _ in self.spans]
 
         # Records: stocks now, flows today, eligible at the end of today.
         self.stock = [0] * N_STATES
@@ -85,9 +97,9 @@ class PrisonFlowModel(mesa.Model):
         for pid in range(self.pop.n_initial):
             self._admit(pid)
 
-        reporters = {name: (lambda m, i=i: m.stock[i]) for i, name in enumerate(STATES)}
-        reporters["eligible"] = lambda m: m.eligible_today
-        reporters |= {name: (lambda m, i=i: m.flows_today[i]) for i, name in enumerate(DAILY)}
+        reporters = {name: _reporter("stock", i) for i, name in enumerate(STATES)}
+        reporters["eligible"] = _reporter("eligible_today")
+        reporters |= {name: _reporter("flows_today", i) for i, name in enumerate(DAILY)}
         self.datacollector = DataCollector(model_reporters=reporters)
 
     # ------------------------------------------------------------------ calendar

@@ -53,8 +53,8 @@ VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == V
 class Cohort:
     """The applicants under one regime, moving through the pipeline together.
 
-    Each stage keeps those who go on (`keep`) and adds the days it decides; `day` is when
-    each person reaches the next stage.
+    Each stage keeps those who go on (`keep`) and fills in the days it decides (NEVER
+    until then); `day` is when each person reaches the next stage.
     """
 
     r_idx: int
@@ -63,14 +63,23 @@ class Cohort:
     ids: np.ndarray  # population rows
     sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
     day: np.ndarray  # int64
-    train_days: np.ndarray | None = None
-    contract: np.ndarray | None = None
-    service_end: np.ndarray | None = None
-    deploy: np.ndarray | None = None
-    early: np.ndarray | None = None  # service over before training ends
-    exit_day: np.ndarray | None = None  # leaves deployment
-    outcome: np.ndarray | None = None  # position in OUTCOMES; -1: service ended
-    ends: np.ndarray | None = None  # service ended (by its terms, before any outcome)
+    train_days: np.ndarray = field(init=False)  # int32
+    contract: np.ndarray = field(init=False)  # int64; released to the army
+    service_end: np.ndarray = field(init=False)  # int64; by the law's terms
+    deploy: np.ndarray = field(init=False)  # int64; training over
+    early: np.ndarray = field(init=False)  # service over before training ends
+    exit_day: np.ndarray = field(init=False)  # int64; leaves deployment
+    outcome: np.ndarray = field(init=False)  # position in OUTCOMES; -1: service ended
+    ends: np.ndarray = field(init=False)  # service ended by its terms, before any outcome
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        self.train_days = np.zeros(n, dtype=np.int32)
+        self.contract, self.service_end, self.deploy, self.exit_day = (
+            np.full(n, NEVER, dtype=np.int64) for _ in range(4)
+        )
+        self.early, self.ends = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        self.outcome = np.full(n, -1, dtype=np.int64)
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the people selected by `mask` in every per-person array."""
@@ -117,7 +126,7 @@ class Run:
             ledger=Ledger(n_days),
             spans=rules.regime_spans(scenario),
             n_days=n_days,
-            war_end=NEVER if war_end is None else war_end,
+            war_end=int(NEVER) if war_end is None else war_end,
             log=PeopleLog(pop.n) if record_people else None,
             app_day=np.full(pop.n, NEVER, dtype=np.int32),
             app_regime=np.full(pop.n, -1, dtype=np.int8),
@@ -415,6 +424,7 @@ def _first_day_at_least(
     if cum.shape[0] == 1:
         target = cum[0, lo] + need
         return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
+    assert rows is not None, "a table per facility needs each person's row"
     width = cum.shape[1]
     offset = float(cum[:, -1].max()) + 1.0
     flat = (cum + offset * np.arange(cum.shape[0])[:, None]).ravel()

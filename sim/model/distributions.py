@@ -7,7 +7,8 @@ common-random-number streams in `sim.random` and stay paired across scenarios.
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -154,7 +155,7 @@ Distribution = Annotated[
 DIST_KINDS = ("fixed", "exponential", "gamma", "lognormal", "uniform", "empirical")
 
 
-def categorical(u: np.ndarray, shares: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+def categorical(u: np.ndarray, shares: Mapping[Any, float], names: tuple[str, ...]) -> np.ndarray:
     """Map uniforms to category codes (positions in `names`) with the given shares."""
     weights = np.array([shares.get(n, 0.0) for n in names], dtype=np.float64)
     cum = np.cumsum(weights)

@@ -40,10 +40,11 @@ STATUS_ORDER = (SUSPECT, DEFENDANT, PRETRIAL, CONVICTED)
 
 def regime_spans(scenario: Scenario) -> list[Span]:
     """(id, regime, first day in force, first day no longer in force) in date order."""
-    spans = []
+    spans: list[Span] = []
     for rid, r in scenario.regimes.items():
-        end = scenario.day_of(r.end_date)
-        spans.append((rid, r, scenario.day_of(r.start_date), NEVER if end is None else end))
+        start, end = scenario.day_of(r.start_date), scenario.day_of(r.end_date)
+        assert start is not None  # a regime always has a start date
+        spans.append((rid, r, start, int(NEVER) if end is None else end))
     return sorted(spans, key=lambda s: (s[2], s[0]))
 
 
