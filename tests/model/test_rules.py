@@ -583,3 +583,20 @@ def test_deserter_custody_is_the_unserved_sentence_plus_added_time():
     assert list(days) == [650, 50, NEVER + 50]  # served out at contract: added time only
     assert list(rules.custody_end(np.array([1000, 1000, 1000]), days)) == [1650, 1050, NEVER]
     assert rules.custody_end(1000, rules.deserter_custody_days(900, 300, 50)) == 1650
+
+
+def test_the_calendar_hands_each_status_to_the_regime_in_force():
+    scn = sim.load_scenario("russia_2022_2025")
+    spans = rules.regime_spans(scn)
+    ids = [sp[0] for sp in spans]
+    assert ids == ["RU_WAGNER", "RU_STORMZ", "RU_STORMV", "RU_64FZ", "RU_DEFENDANTS"]
+    starts = {rid: start for rid, _regime, start, _end in spans}
+
+    def in_force(day):
+        return {STATUSES[s]: ids[r] for s, r in rules.regimes_in_force(spans, day).items()}
+
+    assert in_force(0) == {"convicted": "RU_WAGNER"}
+    assert in_force(starts["RU_STORMZ"] - 1) == {"convicted": "RU_WAGNER"}
+    assert in_force(starts["RU_STORMZ"]) == {"convicted": "RU_STORMZ"}
+    assert in_force(starts["RU_64FZ"]) == {"convicted": "RU_STORMV", "suspect": "RU_64FZ"}
+    assert in_force(starts["RU_DEFENDANTS"])["defendant"] == "RU_DEFENDANTS"
