@@ -49,9 +49,9 @@ def run(
 
         check_memory(scenario, engine, population, days)
     if engine == "vector":
-        from .vector import simulate
+        from .engines.vector import simulate
     else:
-        from .model import simulate
+        from .engines.mesa_model import simulate
     if record_people:
         if engine != "vector":
             raise ValueError("record_people is available with the vector engine only")

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .distributions import DIST_KINDS, Distribution, Prior
+from .model.distributions import DIST_KINDS, Distribution, Prior
 from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
 
 Prob = Annotated[float, Field(ge=0, le=1)]

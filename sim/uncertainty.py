@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .distributions import Prior
-from .random import Streams
+from .model.distributions import Prior
+from .model.random import Streams
 from .scenario import Scenario, ScenarioError, apply_overrides, validate_raw
 
 POSTERIOR_SUFFIX = ".posterior.csv"

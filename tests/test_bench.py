@@ -29,12 +29,29 @@ def _lines_executed(scenario, population: int, days: int) -> int:
             count += 1
         return tracer
 
+    previous = sys.gettrace()  # e.g. coverage's tracer: put it back afterwards
     sys.settrace(tracer)
     try:
         sim.run(scenario, seed=1, population=population, days=days)
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return count
+
+
+def test_line_counting_puts_back_the_tracer_it_found(ukraine):
+    """Coverage measures through a tracer: counting lines must not switch it off."""
+
+    def outer(frame, event, arg):
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(outer)
+    try:
+        assert _lines_executed(ukraine, 200, 20) > 0
+        found = sys.gettrace()
+    finally:
+        sys.settrace(previous)
+    assert found is outer
 
 
 @pytest.mark.parametrize("name", ["russia_2022_2025", "ukraine_2024"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 from scipy import stats
 
 import sim
@@ -18,16 +18,6 @@ from sim import compare as cmp
 from sim.experiments import SUMMARY_METRICS
 
 PRE_CONTRACT = ("admissions", "applications", "rejected_screening", "rejected_court")
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `prisonflow ARGS` in this process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 # --------------------------------------------------------------------------- statistics

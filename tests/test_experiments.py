@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 from pandas.testing import assert_frame_equal
 
 import sim
@@ -24,16 +25,6 @@ from sim import experiments as ex
 from sim.taxonomy import FLOW_COLUMNS, STOCK_COLUMNS
 
 SWEEPS = Path(__file__).resolve().parent.parent / "scenarios" / "sweeps"
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `prisonflow ARGS` in this process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 def write_spec(path: Path, text: str) -> Path:

@@ -4,27 +4,18 @@ charts drawn from an `indices.csv`-shaped table and from a real sweep directory.
 from __future__ import annotations
 
 import struct
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 
 import sim
 import sim.cli
 from sim import compare as cmp
 from sim import figures as figs
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 def check(info: figs.FigureInfo | None) -> None:

@@ -27,8 +27,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import sim.cli
+from conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "guide.md"
@@ -70,15 +69,6 @@ def small(argv: list[str]) -> list[str]:
         if flag not in argv:
             argv = [*argv, flag, value]
     return argv
-
-
-def run_cli(monkeypatch, capsys, argv: list[str]) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *argv])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 def run_script(directory: Path, body: str, name: str) -> None:
@@ -140,7 +130,7 @@ def test_every_guide_command_runs(tmp_path, monkeypatch, capsys):
                 argv = shlex.split(command)
                 assert argv[0] == "prisonflow", f"the guide shows an untested command: {command}"
                 argv = small(argv[1:])
-                code, out, err = run_cli(monkeypatch, capsys, argv)
+                code, out, err = cli(monkeypatch, capsys, *argv)
                 if "exits with status 2" in comment:
                     assert code == 2 and err.count("\n") == 1, (command, err)
                 else:

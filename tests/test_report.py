@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 import sim
 import sim.cli
@@ -29,15 +29,6 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 TAG_URL = re.compile(
     r"<[a-z]+\b[^<>]*\b(?:src|href|data|action)\s*=\s*['\"]?\s*(?:https?:)?//", re.I
 )
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["prisonflow", *args])
-    with pytest.raises(SystemExit) as info:
-        sim.cli.main()
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else code), out, err
 
 
 def assert_self_contained(page: str) -> None:

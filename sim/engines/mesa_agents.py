@@ -1,11 +1,13 @@
 """Mesa engine, the person: one agent per person, living the recruitment pipeline day by day.
 
-This is the readable statement of the rules that `sim.vector` computes as event days: who
-is eligible on a given day, the daily chance to apply, screening, the court, training,
-deployment, desertion and what happens to veterans. Everything an agent does alone lives
-here; what agents share (the hearing queue, training places, the calendar of regimes) lives
-in `sim.model`. Daily chances come from constant hazards (p = 1 - exp(-rate)), so the two
-engines agree in distribution although they draw different random numbers.
+The day-by-day reading of what `sim.engines.vector` computes as event days. The rules
+(who is eligible, the screening verdict, the end of service, custody after desertion) are
+the law's, `sim.model.rules`, called here for one person; what stays here is the person's
+day: which state they are in and what may happen to them today. Everything an agent does
+alone lives here; what agents share (the hearing queue, training places, the calendar of
+regimes) lives in `sim.engines.mesa_model`. Daily chances come from constant hazards
+(p = 1 - exp(-rate)), so the two engines agree in distribution although they draw
+different random numbers.
 """
 
 from __future__ import annotations
@@ -14,42 +16,29 @@ import math
 
 import mesa
 
-from .population import DAYS_PER_YEAR, NEVER
-from .rules import sentence_factor
-from .scenario import Regime
-from .taxonomy import (
+from ..model import rules
+from ..model.taxonomy import (
     AWAITING_COURT,
     AWOL,
-    CONVICTED,
     DEAD,
-    DEFENDANT,
     DEPLOYED,
     FLOW_CODE,
     INCARCERATED,
-    OFFENCES,
-    PRETRIAL,
+    NEVER,
+    OUTCOMES,
     PRISONERS_OF_WAR,
     RELEASED,
     SCREENING,
-    STATUSES,
-    SUSPECT,
     TRAINING,
     VETERANS,
 )
+from ..scenario import Regime
 
 NEVER_DAY = int(NEVER)
 # States nobody leaves: the model stops stepping agents that reach them.
 ABSORBING = frozenset({RELEASED, DEAD, PRISONERS_OF_WAR})
 # Custody states that end when the sentence does (release takes precedence over all else).
 IN_CUSTODY = frozenset({INCARCERATED, SCREENING, AWAITING_COURT})
-# Deployment outcomes, in DEPLOYMENT_HAZARDS order: (state entered, flow counted).
-OUTCOMES = (
-    (DEAD, "killed"),
-    (VETERANS, "wounded_discharged"),
-    (AWOL, "deserted"),
-    (PRISONERS_OF_WAR, "captured"),
-    (VETERANS, "service_completed"),
-)
 # Sub-phases of awaiting_court.
 HEARING = "hearing"  # in the approval queue
 APPROVED = "approved"  # approved; waiting for the ruling to take effect and a training place
@@ -84,10 +73,11 @@ class PersonAgent(mesa.Agent):
         self.state = INCARCERATED
         self.applied = False  # applies at most once in a lifetime
         self._propensity: dict[int, float] = {}
+        self._windows: dict[tuple[int, int, int], tuple[int, int]] = {}
         # The pipeline, filled in as the person goes through it.
-        self.r_idx: int | None = None  # position of the application regime in model.spans
-        self.regime: Regime | None = None
-        self.app_day = self.app_status = None
+        self.r_idx = -1  # position of the application regime in model.spans (once applied)
+        self.regime: Regime | None = None  # the application regime
+        self.app_day = self.app_status = -1  # day and legal status at application
         self.screen_end = 0
         self.screen_rejected = False
         self.health_rejected = False
@@ -95,48 +85,40 @@ class PersonAgent(mesa.Agent):
         self.ruling_day = self.train_days = 0
         self.contract_day = self.deploy_day = self.service_end = NEVER_DAY
 
-    # ------------------------------------------------------------------ rules of eligibility
+    # ------------------------------------------------------------------ the law, for one person
 
     def legal_status(self, day: int) -> int:
         """Legal status on `day`: the case moves suspect -> defendant -> convicted."""
-        if self.status0 == SUSPECT and day < self.investigation_end:
-            return SUSPECT
-        if self.status0 in (SUSPECT, DEFENDANT) and day < self.trial_end:
-            return DEFENDANT
-        if self.status0 == PRETRIAL and day < self.trial_end:
-            return PRETRIAL
-        return CONVICTED
+        return int(rules.status_on(self.status0, self.investigation_end, self.trial_end, day))
 
-    def age_day(self, years: float) -> int:
-        """First day on which the person is at least `years` old."""
-        return math.ceil((years - self.age0) * DAYS_PER_YEAR)
+    def window(self, r_idx: int, status: int) -> tuple[int, int]:
+        """Days [lo, hi) on which the law lets this person apply under regime `r_idx` while
+        holding `status` (empty if the regime does not cover the status or excludes them)."""
+        key = (r_idx, status, self.sentence_end)
+        if key not in self._windows:
+            regime = self.model.spans[r_idx][1]
+            lo = hi = 0
+            if rules.covers(regime, status) and rules.not_excluded(
+                regime, self.offence, self.former_official, self.sentence_end, self.male
+            ):
+                lo, hi = rules.personal_window(regime, status, self.sentence_end, self.age0)
+            self._windows[key] = (int(lo), int(hi))
+        return self._windows[key]
 
-    def is_eligible(self, regime: Regime, day: int) -> bool:
-        """May this person apply under `regime` (in force today) on `day`?"""
+    def is_eligible(self, r_idx: int, status: int, day: int) -> bool:
+        """May this person, holding `status`, apply on `day` under regime `r_idx` (in force
+        for that status today)?"""
         if self.state != INCARCERATED or self.applied or day >= self.sentence_end:
             return False
-        status = self.legal_status(day)
-        if STATUSES[status] not in regime.statuses:
-            return False
-        if OFFENCES[self.offence] in regime.excluded_offences:
-            return False
-        if self.former_official and not regime.admits_former_officials:
-            return False
-        if self.sentence_end == NEVER_DAY and not regime.admits_life_sentences:
-            return False
-        if ("male" if self.male else "female") not in regime.sexes:
-            return False
-        limit = regime.max_remaining_sentence_days
-        if status == CONVICTED and limit is not None and self.sentence_end - day > limit:
-            return False
-        return self.age_day(regime.min_age_years) <= day < self.age_day(regime.max_age_years)
+        lo, hi = self.window(r_idx, status)
+        return lo <= day < hi
 
     def propensity(self, r_idx: int) -> float:
         """Personal multiplier of the regime's application rate (motivation, peers, sentence)."""
         if r_idx not in self._propensity:
             regime = self.model.spans[r_idx][1]
-            factor = float(sentence_factor(regime, self.sentence_years))
-            self._propensity[r_idx] = self.motivation * self.climate * factor
+            value = rules.propensity(regime, self.motivation, self.climate, self.sentence_years)
+            self._propensity[r_idx] = float(value)
         return self._propensity[r_idx]
 
     # ------------------------------------------------------------------ transitions
@@ -162,19 +144,15 @@ class PersonAgent(mesa.Agent):
         self._move(SCREENING, "applications")
         self.screen_end = day + int(regime.screening_days.days(rng.random(1), 1)[0])
         u_psych, u_poly, u_cmd = rng.random(3)
-        self.health_rejected = self.fitness < regime.min_fitness or (
-            self.infectious and regime.excludes_infectious_carriers
-        )
-        self.screen_rejected = (
-            self.health_rejected
-            or u_psych < regime.psych_reject_prob
-            or u_poly < regime.polygraph_reject_prob
-            or u_cmd < regime.commander_refusal_prob
+        self.health_rejected = bool(rules.health_rejected(regime, self.infectious, self.fitness))
+        self.screen_rejected = bool(
+            rules.screening_rejected(regime, self.infectious, self.fitness, u_psych, u_poly, u_cmd)
         )
 
     def hear(self, day: int) -> None:
         """The approval hearing: refusal sends the person back; approval starts the ruling."""
         regime = self.regime
+        assert regime is not None, "only applicants are heard"
         rng = self.model.rng
         if rng.random() < regime.approval_refusal_prob:
             self.phase = None
@@ -195,27 +173,14 @@ class PersonAgent(mesa.Agent):
         self.model.recruit_offences.append(self.offence)
         self.live(day)  # service may already be over (age limit reached, war over)
 
-    def service_end_under(self, regime: Regime, contract_day: int) -> int:
-        """Service end by the terms of `regime`: fixed term, war end or age limit, whichever
-        comes first, but not before the contract (war over or age reached before signing)."""
-        end = self.model.war_end
-        if regime.contract == "fixed":
-            end = min(end, contract_day + regime.contract_days)
-        end = min(end, self.age_day(regime.max_service_age_years))
-        return max(end, contract_day)
-
     def contracted_service_end(self) -> int:
         """Service end under the application regime, changed by later regimes that override
         running contracts for the status the person applied with."""
-        end = self.service_end_under(self.regime, self.contract_day)
-        for _rid, later, start, _end in self.model.spans[self.r_idx + 1 :]:
-            if not later.overrides_existing_contracts:
-                continue
-            if STATUSES[self.app_status] not in later.statuses:
-                continue
-            if self.contract_day < start < end:
-                end = max(self.service_end_under(later, self.contract_day), start)
-        return end
+        spans, war_end = self.model.spans, self.model.war_end
+        end = rules.service_end(
+            spans, self.r_idx, self.contract_day, self.age0, war_end, self.app_status
+        )
+        return int(end)
 
     # ------------------------------------------------------------------ the day
 
@@ -257,6 +222,7 @@ class PersonAgent(mesa.Agent):
             if day >= self.service_end:
                 self._move(VETERANS, "service_completed")
                 return
+            assert regime is not None
             hazards = regime.hazards_per_day
             total = sum(hazards)
             if total > 0 and rng.random() < chance(total):
@@ -269,18 +235,17 @@ class PersonAgent(mesa.Agent):
                     x -= h
                 self._move(*OUTCOMES[k])
         elif state == AWOL:
+            assert regime is not None
             if rng.random() < chance(regime.awol_caught_per_day):
-                # Unserved custody at the contract plus time added for desertion.
-                if self.sentence_end == NEVER_DAY:
-                    remaining = NEVER_DAY
-                else:
-                    remaining = max(self.sentence_end - self.contract_day, 0)
                 added = int(regime.awol_added_sentence_days.days(rng.random(1))[0])
-                self.sentence_end = min(day + remaining + added, NEVER_DAY)
+                custody_days = rules.deserter_custody_days(
+                    self.sentence_end, self.contract_day, added
+                )
+                self.sentence_end = int(rules.custody_end(day, custody_days))
                 self._move(INCARCERATED, "returned_to_custody")
         elif state == VETERANS:
             params = self.model.params
             if rng.random() < chance(params.reoffend_per_day):
                 sentence = int(params.reoffence_sentence_days.days(rng.random(1))[0])
-                self.sentence_end = min(day + sentence, NEVER_DAY)
+                self.sentence_end = int(rules.custody_end(day, sentence))
                 self._move(INCARCERATED, "reoffended", "returned_to_custody")

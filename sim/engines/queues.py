@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .population import NEVER
+from ..model.taxonomy import NEVER
 
 
 def fifo_serve(
@@ -61,6 +61,7 @@ def fifo_serve(
             take = alive[:cap]
             served[order[take]] = day
             if places and len(take):
+                assert hold is not None, "places are held for `hold_days`"
                 ends = np.minimum(day + hold[take], n_days)
                 freed += np.bincount(ends, minlength=n_days + 1)
                 occupied += len(take)

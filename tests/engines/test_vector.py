@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
+from sim.model.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
 
 
 def test_canonical_columns(ukraine):
@@ -44,3 +44,21 @@ def test_conservation_every_day(russia):
     total = ts[list(STATES)].sum(axis=1)
     assert np.array_equal(total, 4000 + ts["admissions"])
     assert (ts[list(STATES)] >= 0).all().all()
+
+
+def test_the_engine_is_its_ordered_stages(monkeypatch, ukraine):
+    """`simulate` walks `STAGES` over one run context, timing each: a new mechanism is a
+    new stage in the list."""
+    from sim.engines import vector
+
+    names = [stage.__name__ for stage in vector.STAGES]
+    assert names == ["apply", "custody", "screen", "approve", "train", "deploy", "aftermath"]
+    seen = []
+
+    def spy(run):
+        seen.append((run.n_days, [c.rid for c in run.cohorts], int(run.app_day.min())))
+
+    monkeypatch.setattr(vector, "STAGES", (*vector.STAGES, spy))
+    result = sim.run(ukraine, seed=1, population=2000, days=90)
+    assert seen == [(90, ["UA_2024"], seen[0][2])] and seen[0][2] < 90
+    assert set(names) | {"spy", "population", "output", "total"} == set(result.timings)

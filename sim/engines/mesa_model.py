@@ -1,11 +1,12 @@
 """Mesa engine, the world: a day-by-day model of custody and the recruitment pipeline.
 
-The executable specification of the rules `sim.vector` computes in bulk, stated per agent
-and per day so that each rule can be read (and checked) where it applies. The model keeps
-the calendar (which regime is in force for which legal status), the shared queues (court
-hearings with a daily capacity, training places held for the training period) and the
-records; each `PersonAgent` keeps its own path. Both engines start from the same synthetic
-population; the statistical tests compare their outputs in distribution.
+The day-by-day reading of what `sim.engines.vector` computes in bulk: the law
+(`sim.model.rules`) applied per agent and per day, so that each rule can be read where it
+applies. The model keeps the calendar (which regime is in force for which legal status),
+the shared queues (court hearings with a daily capacity, training places held for the
+training period) and the records; each `PersonAgent` keeps its own path. Both engines
+start from the same synthetic population; the statistical tests compare their outputs in
+distribution.
 
 A day runs in this order: (1) admissions; (2) every agent's own processes (release at
 sentence end first, then screening verdicts, training, deployment, desertion, reoffending);
@@ -19,22 +20,33 @@ import heapq
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import mesa
 import numpy as np
 from mesa import DataCollector
 from mesa.agent import AgentSet
 
-from .agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
-from .population import synthesize
-from .results import Result, build_timeseries, offence_counts, summarize
-from .scenario import Scenario
-from .taxonomy import FLOW_COLUMNS, STATES, STATUSES
-from .vector import regime_spans
+from ..model import rules
+from ..model.population import synthesize
+from ..model.taxonomy import FLOW_COLUMNS, STATES
+from ..results import Result, build_timeseries, offence_counts, summarize
+from ..scenario import Scenario
+from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
 
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
 DAILY = tuple(f"{flow}_today" for flow in FLOW_COLUMNS)  # DataCollector names of daily flows
+
+
+def _reporter(record: str, i: int | None = None) -> Callable[[mesa.Model], int]:
+    """A DataCollector reporter: the model's `record` (its item `i` for a list)."""
+
+    def report(model: mesa.Model) -> int:
+        value = getattr(model, record)
+        return value if i is None else value[i]
+
+    return report
 
 
 class PrisonFlowModel(mesa.Model):
@@ -52,7 +64,7 @@ class PrisonFlowModel(mesa.Model):
         self.params = scenario.population
         self.n_days = scenario.n_days if days is None else int(days)
         self.pop = synthesize(scenario, seed, population, self.n_days)
-        self.spans = regime_spans(scenario)
+        self.spans = rules.regime_spans(scenario)
         war_end = scenario.day_of(scenario.scenario.war_end_date)
         self.war_end = NEVER_DAY if war_end is None else war_end
         self.day = 0
@@ -69,7 +81,8 @@ class PrisonFlowModel(mesa.Model):
         self.hearings: list[list] = [[] for _ in self.spans]  # (arrival, pid, agent)
         self.placements: list[list] = [[] for _ in self.spans]  # (ruling day, pid, agent)
         self.in_training = [0] * len(self.spans)  # places held today
-        self.vacated = [defaultdict(int) for _ in self.spans]  # day -> places freed
+        # Per regime: day -> places freed that day.
+        self.vacated: list[defaultdict[int, int]] = [defaultdict(int) for _ in self.spans]
 
         # Records: stocks now, flows today, eligible at the end of today.
         self.stock = [0] * N_STATES
@@ -84,38 +97,21 @@ class PrisonFlowModel(mesa.Model):
         for pid in range(self.pop.n_initial):
             self._admit(pid)
 
-        reporters = {name: (lambda m, i=i: m.stock[i]) for i, name in enumerate(STATES)}
-        reporters["eligible"] = lambda m: m.eligible_today
-        reporters |= {name: (lambda m, i=i: m.flows_today[i]) for i, name in enumerate(DAILY)}
+        reporters = {name: _reporter("stock", i) for i, name in enumerate(STATES)}
+        reporters["eligible"] = _reporter("eligible_today")
+        reporters |= {name: _reporter("flows_today", i) for i, name in enumerate(DAILY)}
         self.datacollector = DataCollector(model_reporters=reporters)
 
     # ------------------------------------------------------------------ calendar
 
-    def regimes_in_force(self, day: int) -> dict[int, int]:
-        """Legal status code -> position in `spans` of the regime in force for it on `day`."""
-        out = {}
-        for r_idx, (_rid, regime, start, end) in enumerate(self.spans):
-            if start <= day < end:
-                for status in regime.statuses:
-                    out[STATUSES.index(status)] = r_idx
-        return out
-
     def application_rate(self, r_idx: int, day: int) -> np.ndarray:
-        """Daily application hazard at propensity 1, per facility: base rate, launch wave
-        decaying after the regime starts, times the multiplier on recruiter-visit days."""
+        """Daily application hazard at propensity 1, per facility: the law's rate, times its
+        multiplier on recruiter-visit days."""
         _rid, regime, start, _end = self.spans[r_idx]
         since = day - start
-        rate = regime.applications_per_day * (
-            1.0 + regime.launch_boost * math.exp(-since / regime.launch_decay_days)
-        )
-        if regime.ramp_up_days > 0:
-            rate *= min(max((since + 1) / regime.ramp_up_days, 0.0), 1.0)
-        rates = np.full(self.params.facilities, rate)
-        interval = regime.recruiter_visit_interval_days
-        if interval:
-            offset = since - self.visit_phase[r_idx]
-            visit = (offset >= 0) & (offset % interval == 0)
-            rates[visit] *= regime.recruiter_visit_multiplier
+        rates = np.full(self.params.facilities, rules.application_rate(regime, since))
+        if rules.has_recruiter_visits(regime):
+            rates = rates * rules.visit_multiplier(regime, since, self.visit_phase[r_idx])
         return rates
 
     # ------------------------------------------------------------------ the day
@@ -181,14 +177,18 @@ class PrisonFlowModel(mesa.Model):
     def _take_applications(self, day: int) -> None:
         """Eligible people apply with probability 1 - exp(-propensity * rate); those still
         eligible afterwards are counted."""
-        in_force = self.regimes_in_force(day)
+        in_force = rules.regimes_in_force(self.spans, day)
         rates = {r_idx: self.application_rate(r_idx, day) for r_idx in set(in_force.values())}
+        status_today = rules.status_on(
+            self.pop.status0, self.pop.investigation_end, self.pop.trial_end, day
+        ).tolist()
         candidates = []
         for agent in self.active:
             if agent.state != INCARCERATED or agent.applied:
                 continue
-            r_idx = in_force.get(agent.legal_status(day))
-            if r_idx is not None and agent.is_eligible(self.spans[r_idx][1], day):
+            status = status_today[agent.pid]
+            r_idx = in_force.get(status)
+            if r_idx is not None and agent.is_eligible(r_idx, status, day):
                 candidates.append((agent, r_idx))
         eligible = 0
         for (agent, r_idx), u in zip(candidates, self.rng.random(len(candidates)), strict=True):

@@ -13,13 +13,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy.special import ndtri
 
+from ..scenario import Scenario
 from .distributions import Empirical, categorical
 from .random import Streams
-from .scenario import Scenario
-from .taxonomy import CONVICTED, OFFENCES, STATUSES, SUSPECT
-
-NEVER = np.int32(1 << 29)
-DAYS_PER_YEAR = 365.25
+from .taxonomy import CONVICTED, DAYS_PER_YEAR, NEVER, OFFENCES, STATUSES, SUSPECT
 
 
 @dataclass

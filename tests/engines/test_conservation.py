@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
+from sim.model.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
 
 UA_HAZARDS = ("killed_per_day", "wounded_discharged_per_day", "deserted_per_day")
 # Zero, or a daily hazard from one in a billion to 1%. (Hazards below ~1e-300 make the
@@ -154,14 +154,7 @@ def test_vector_engine_conserves_people(run):
     run_and_check("vector", *run)
 
 
-def _agents_engine():
-    model = pytest.importorskip("sim.model", reason="the Mesa engine (sim.model) is absent")
-    if not hasattr(model, "simulate"):
-        pytest.skip("sim.model.simulate is not written yet")
-
-
 def test_agents_engine_conserves_people_example():
-    _agents_engine()
     run_and_check("agents", "russia_2022_2025", {"scenario.start_date": RU_STARTS[2]}, 1, 200, 60)
 
 
@@ -173,7 +166,6 @@ def test_agents_engine_conserves_people_example():
 )
 @given(runs(populations=(200, 200), horizons=(60, 60)))
 def test_agents_engine_conserves_people(run):
-    _agents_engine()
     run_and_check("agents", *run)
 
 
@@ -183,8 +175,6 @@ def test_war_over_before_contract(engine):
     pass through training: stocks must not go negative (service ends no earlier than the
     contract). Found by the property test above with war_end_date = start_date (now refused:
     the war must end after the start, so it ends on day 1 here)."""
-    if engine == "agents":
-        _agents_engine()
     scenario = sim.load_scenario("ukraine_2024", {"scenario.war_end_date": dt.date(2024, 5, 19)})
     result = sim.run(scenario, engine=engine, seed=0, population=300, days=60)
     ts = result.timeseries

@@ -6,8 +6,8 @@ import numpy as np
 from scipy import stats
 
 import sim
-from sim.random import Streams
-from sim.taxonomy import OFFENCE_CODE
+from sim.model.random import Streams
+from sim.model.taxonomy import OFFENCE_CODE
 
 
 def test_uniforms_are_uniform_and_streams_independent():

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 
 import sim
-from sim.population import DAYS_PER_YEAR, NEVER, Population
-from sim.rules import eligibility_window, not_excluded, screening_rejected, status_segment
-from sim.taxonomy import (
+from sim.engines.mesa_agents import PersonAgent
+from sim.model import rules
+from sim.model.population import Population
+from sim.model.rules import eligibility_window, not_excluded, screening_rejected, status_segment
+from sim.model.taxonomy import (
     CONVICTED,
+    DAYS_PER_YEAR,
     DEFENDANT,
+    NEVER,
     OFFENCE_CODE,
     OFFENCES,
     PRETRIAL,
@@ -37,6 +41,11 @@ DEFAULTS = {
     "motivation": 1.0,
     "facility": 0,
 }
+
+
+def admitted(regime, pop: Population) -> np.ndarray:
+    """The law's fixed exclusions applied to everyone in `pop`."""
+    return not_excluded(regime, pop.offence, pop.former_official, pop.sentence_end, pop.male)
 
 
 def people(**overrides) -> Population:
@@ -178,7 +187,7 @@ def test_ua_pretrial_detainees_not_eligible(ua):
 def test_ua_excluded_offences(ua, offence):
     assert offence in ua.excluded_offences
     pop = people(offence=[offence, "theft"])
-    assert list(not_excluded(ua, pop)) == [False, True]
+    assert list(admitted(ua, pop)) == [False, True]
     assert eligible(ua, pop, 0) == [False, True]
 
 
@@ -196,7 +205,7 @@ def test_ua_single_murder_eligible_aggravated_not(ua):
 
 def test_ua_life_sentence_excluded(ua):
     pop = people(sentence_end=[NEVER, 500], sentence_years=[np.inf, 5.0])
-    assert list(not_excluded(ua, pop)) == [False, True]
+    assert list(admitted(ua, pop)) == [False, True]
     assert eligible(ua, pop, 0) == [False, True]
     no_limit = ua.model_copy(update={"max_remaining_sentence_days": None})
     assert eligible(no_limit, pop, 0) == [False, True]  # excluded as such, not by the limit
@@ -204,7 +213,7 @@ def test_ua_life_sentence_excluded(ua):
 
 def test_ua_former_officials_excluded(ua):
     pop = people(former_official=[True, False])
-    assert list(not_excluded(ua, pop)) == [False, True]
+    assert list(admitted(ua, pop)) == [False, True]
     assert eligible(ua, pop, 0) == [False, True]
 
 
@@ -324,7 +333,7 @@ def test_wagner_takes_life_sentences_and_former_officials(wagner):
 def test_wagner_men_only(wagner):
     assert wagner.sexes == ["male"]
     pop = people(male=[True, False])
-    assert list(not_excluded(wagner, pop)) == [True, False]
+    assert list(admitted(wagner, pop)) == [True, False]
     assert eligible(wagner, pop, 0) == [True, False]
 
 
@@ -438,14 +447,6 @@ AGREEMENT_POP = {
 AGREEMENT_DAYS = (0, 1, 19, 20, 40, 99, 100, 150, 182, 250, 299, 300, 404, 405, 699, 799, 1096)
 
 
-def _agent_class():
-    agents = pytest.importorskip("sim.agents", reason="the Mesa engine (sim.agents) is absent")
-    cls = getattr(agents, "PersonAgent", None)
-    if cls is None or not hasattr(cls, "is_eligible"):
-        pytest.skip("sim.agents.PersonAgent.is_eligible is not written yet")
-    return cls
-
-
 @pytest.mark.parametrize(
     ("scenario", "rid"),
     [
@@ -459,7 +460,6 @@ def _agent_class():
 def test_mesa_agent_agrees_with_vector_rules(scenario, rid):
     import mesa
 
-    person_agent = _agent_class()
     regime = sim.load_scenario(scenario).regimes[rid]
     pop = people(**AGREEMENT_POP)
 
@@ -467,9 +467,10 @@ def test_mesa_agent_agrees_with_vector_rules(scenario, rid):
         def __init__(self):
             super().__init__(seed=0)
             self.pop = pop
+            self.spans = [(rid, regime, 0, HORIZON)]
 
     model = Stub()
-    agents = [person_agent(model, i) for i in range(pop.n)]
+    agents = [PersonAgent(model, i) for i in range(pop.n)]
     start = pop.custody_start
     mismatches = []
     for day in AGREEMENT_DAYS:
@@ -477,9 +478,125 @@ def test_mesa_agent_agrees_with_vector_rules(scenario, rid):
         for i, agent in enumerate(agents):
             if day < start[i]:
                 continue  # not admitted yet: the Mesa model has no agent for them
-            if agent.is_eligible(regime, day) != vector[i]:
+            if agent.is_eligible(0, agent.legal_status(day), day) != vector[i]:
                 mismatches.append((i, day, vector[i], STATUSES[agent.legal_status(day)]))
     assert not mismatches
     # The hand-built people do exercise both answers under every regime.
     answers = {v for day in AGREEMENT_DAYS for v in eligible(regime, pop, day)}
     assert answers == {True, False}
+
+
+# --------------------------------------------------------------------------- one law, two engines
+# Each rule takes scalars (a Mesa agent) or arrays (the vector engine) and must give the
+# same answer either way.
+
+
+def test_status_on_matches_the_status_segments_and_scalars_match_arrays():
+    pop = people(
+        status0=["suspect", "suspect", "pretrial", "defendant", "convicted"],
+        admit_day=[-1, 10, -1, -1, -1],
+        investigation_end=[50, 60, 0, 0, 0],
+        trial_end=[200, 210, 120, 90, 0],
+        sentence_end=[1000, 210, 800, 700, 400],
+    )
+    segments = [status_segment(pop, s) for s in range(4)]
+    for day in (0, 9, 10, 49, 50, 59, 60, 89, 90, 119, 120, 199, 200, 209, 399, 699):
+        by_array = rules.status_on(pop.status0, pop.investigation_end, pop.trial_end, day)
+        for i in range(pop.n):
+            one = rules.status_on(
+                int(pop.status0[i]), int(pop.investigation_end[i]), int(pop.trial_end[i]), day
+            )
+            assert one == by_array[i]
+            if pop.custody_start[i] <= day < pop.sentence_end[i]:
+                held = [s for s, (lo, hi) in enumerate(segments) if lo[i] <= day < hi[i]]
+                assert held == [by_array[i]], (i, day)
+
+
+def test_not_excluded_and_personal_window_scalars_match_arrays(ua, wagner):
+    pop = people(**AGREEMENT_POP)
+    for regime in (ua, wagner):
+        ok = admitted(regime, pop)
+        for status in range(4):
+            lo, hi = rules.personal_window(regime, status, pop.sentence_end, pop.age0)
+            for i in range(pop.n):
+                args = (int(pop.offence[i]), bool(pop.former_official[i]))
+                one = rules.not_excluded(regime, *args, int(pop.sentence_end[i]), bool(pop.male[i]))
+                assert bool(one) == ok[i]
+                own = rules.personal_window(
+                    regime, status, int(pop.sentence_end[i]), float(pop.age0[i])
+                )
+                assert own == (lo[i], hi[i])
+
+
+def test_application_rate_is_zero_before_the_start_and_the_same_for_scalars(ua, wagner):
+    since = np.arange(-5, 400)
+    for regime in (ua, wagner):
+        rates = rules.application_rate(regime, since.astype(np.float64))
+        assert (rates[since < 0] == 0).all() and (rates[since >= 0] > 0).all()
+        assert [rules.application_rate(regime, int(d)) for d in since] == list(rates)
+    assert rules.has_recruiter_visits(wagner) and not rules.has_recruiter_visits(ua)
+    interval = wagner.recruiter_visit_interval_days
+    visits = rules.visit_multiplier(wagner, np.arange(3 * interval), 5)
+    assert list(np.flatnonzero(visits != 1.0)) == [5, 5 + interval, 5 + 2 * interval]
+
+
+def _span(regime, start, end=NEVER, rid="R"):
+    return (rid, regime, start, end)
+
+
+def test_service_end_by_terms_war_end_and_age(wagner):
+    fixed = wagner  # six months, then pardon
+    contract = np.array([100, 100, 100])
+    age0 = np.array([30.0, 64.6, 30.0])
+    war_end = np.array([NEVER, NEVER, 150])
+    ends = [rules.service_end_under(fixed, contract[i], age0[i], war_end[i]) for i in range(3)]
+    assert ends[0] == 100 + fixed.contract_days
+    assert 100 < ends[1] == rules.age_day(64.6, fixed.max_service_age_years) < ends[0]  # age
+    assert ends[2] == 150  # the war ends first
+    # Service cannot end before the contract (war over before signing).
+    assert rules.service_end_under(fixed, 200, 30.0, 150) == 200
+
+
+def test_a_later_regime_overrides_running_contracts_for_its_statuses(wagner):
+    until_war_end = wagner.model_copy(
+        update={"contract": "until_war_end", "overrides_existing_contracts": True}
+    )
+    spans = [_span(wagner, 0, 300, "A"), _span(until_war_end, 300, NEVER, "B")]
+    assert rules.overriding_regimes(spans, 0) == [spans[1]]
+    contract = np.array([0, 250, 310, 250])  # running, running, after the change, ...
+    status = np.array([CONVICTED, CONVICTED, CONVICTED, PRETRIAL])  # ... not covered
+    end = rules.service_end(spans, 0, contract, np.full(4, 30.0), 5000, status)
+    fixed_end = contract + wagner.contract_days
+    assert list(end) == [fixed_end[0], 5000, fixed_end[2], fixed_end[3]]
+    # Contracts already over when the later regime starts keep their end.
+    assert fixed_end[0] < 300
+    # One person at a time gives the same answers.
+    one = [
+        rules.service_end(spans, 0, int(c), 30.0, 5000, int(s))
+        for c, s in zip(contract, status, strict=True)
+    ]
+    assert one == list(end)
+
+
+def test_deserter_custody_is_the_unserved_sentence_plus_added_time():
+    days = rules.deserter_custody_days(np.array([900, 100, NEVER]), np.array([300, 300, 300]), 50)
+    assert list(days) == [650, 50, NEVER + 50]  # served out at contract: added time only
+    assert list(rules.custody_end(np.array([1000, 1000, 1000]), days)) == [1650, 1050, NEVER]
+    assert rules.custody_end(1000, rules.deserter_custody_days(900, 300, 50)) == 1650
+
+
+def test_the_calendar_hands_each_status_to_the_regime_in_force():
+    scn = sim.load_scenario("russia_2022_2025")
+    spans = rules.regime_spans(scn)
+    ids = [sp[0] for sp in spans]
+    assert ids == ["RU_WAGNER", "RU_STORMZ", "RU_STORMV", "RU_64FZ", "RU_DEFENDANTS"]
+    starts = {rid: start for rid, _regime, start, _end in spans}
+
+    def in_force(day):
+        return {STATUSES[s]: ids[r] for s, r in rules.regimes_in_force(spans, day).items()}
+
+    assert in_force(0) == {"convicted": "RU_WAGNER"}
+    assert in_force(starts["RU_STORMZ"] - 1) == {"convicted": "RU_WAGNER"}
+    assert in_force(starts["RU_STORMZ"]) == {"convicted": "RU_STORMZ"}
+    assert in_force(starts["RU_64FZ"]) == {"convicted": "RU_STORMV", "suspect": "RU_64FZ"}
+    assert in_force(starts["RU_DEFENDANTS"])["defendant"] == "RU_DEFENDANTS"

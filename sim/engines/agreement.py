@@ -1,6 +1,7 @@
 """Cross-check of the two engines: do they agree in distribution on a scenario?
 
-The vector engine is fast; the Mesa engine states the rules plainly. For each seed both
+Both engines read one law (`sim.model.rules`) with different dynamics: the vector engine
+in event days, the Mesa engine in day steps and its own draws. For each seed both
 engines run on the same synthetic population (it is drawn from the seed), so the final
 cumulative flows are paired; a paired t-test per flow, Bonferroni-corrected over flows,
 bounds the false-alarm rate of the whole check at `alpha`.
@@ -15,9 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .results import Result
-from .scenario import Scenario
-from .taxonomy import FLOW_COLUMNS
+from ..model.taxonomy import FLOW_COLUMNS
+from ..results import Result
+from ..scenario import Scenario
 
 Runner = Callable[..., Result]
 

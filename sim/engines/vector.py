@@ -1,0 +1,443 @@
+"""Vectorised engine: every person's path computed as event days, stage by stage.
+
+No stage feeds back into an earlier one, so the engine walks the pipeline once over the
+whole horizon instead of stepping days. `simulate` runs the ordered `STAGES` over one
+`Run` (population, random streams, ledger, regime spans, horizon, log): eligibility
+windows and application days (first passage of a cumulative hazard), the ordinary custody
+path, screening, approval, training, deployment outcomes (competing risks), and what
+happens afterwards. A new mechanism is a new stage. Each stage is a handful of numpy
+operations over the people who reach it; durations are drawn once on entry; daily stocks
+come from the `Ledger`. Cost follows the number of events, not people x days. Random
+draws come from `sim.model.random.Streams`, one stream per decision (indexed by person),
+so runs pair under common random numbers and the order of the stages' draws is free.
+The rules themselves (who is eligible, screening verdicts, service terms) are the law's,
+`sim.model.rules`; this module holds only the event-day arithmetic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from ..model import rules
+from ..model.population import Population, synthesize
+from ..model.random import Streams
+from ..model.taxonomy import (
+    AWAITING_COURT,
+    AWOL,
+    DEPLOYED,
+    DEPLOYMENT_HAZARDS,
+    INCARCERATED,
+    NEVER,
+    OUTCOMES,
+    RELEASED,
+    SCREENING,
+    STATUSES,
+    TRAINING,
+    VETERANS,
+)
+from ..results import Result, build_timeseries, offence_counts, summarize
+from ..scenario import Regime, Scenario
+from .ledger import N_STATES, Ledger, PeopleLog
+from .queues import fifo_serve
+
+# Deployment outcomes (positions in OUTCOMES) after which people are at large or civilians.
+DESERTED = next(k for k, (state, _flow) in enumerate(OUTCOMES) if state == AWOL)
+VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == VETERANS]
+
+
+@dataclass
+class Cohort:
+    """The applicants under one regime, moving through the pipeline together.
+
+    Each stage keeps those who go on (`keep`) and fills in the days it decides (NEVER
+    until then); `day` is when each person reaches the next stage.
+    """
+
+    r_idx: int
+    rid: str
+    regime: Regime
+    ids: np.ndarray  # population rows
+    sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
+    day: np.ndarray  # int64
+    train_days: np.ndarray = field(init=False)  # int32
+    contract: np.ndarray = field(init=False)  # int64; released to the army
+    service_end: np.ndarray = field(init=False)  # int64; by the law's terms
+    deploy: np.ndarray = field(init=False)  # int64; training over
+    early: np.ndarray = field(init=False)  # service over before training ends
+    exit_day: np.ndarray = field(init=False)  # int64; leaves deployment
+    outcome: np.ndarray = field(init=False)  # position in OUTCOMES; -1: service ended
+    ends: np.ndarray = field(init=False)  # service ended by its terms, before any outcome
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        self.train_days = np.zeros(n, dtype=np.int32)
+        self.contract, self.service_end, self.deploy, self.exit_day = (
+            np.full(n, NEVER, dtype=np.int64) for _ in range(4)
+        )
+        self.early, self.ends = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        self.outcome = np.full(n, -1, dtype=np.int64)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the people selected by `mask` in every per-person array."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                setattr(self, f.name, value[mask])
+
+
+@dataclass
+class Run:
+    """What the stages of one run share: the people, their draws, the records, the law."""
+
+    scenario: Scenario
+    pop: Population
+    streams: Streams
+    ledger: Ledger
+    spans: list[rules.Span]
+    n_days: int  # horizon
+    war_end: int
+    log: PeopleLog | None
+    app_day: np.ndarray  # int32; NEVER if the person never applies
+    app_regime: np.ndarray  # int8; position in `spans` of the application regime
+    eligible_delta: np.ndarray  # int64; changes of the eligible stock by day
+    cohorts: list[Cohort] = field(default_factory=list)
+    recruits_offence: list[np.ndarray] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        scenario: Scenario,
+        seed: int,
+        population: int | None,
+        days: int | None,
+        record_people: bool,
+    ) -> Run:
+        n_days = scenario.n_days if days is None else int(days)
+        pop = synthesize(scenario, seed, population, n_days)
+        war_end = scenario.day_of(scenario.scenario.war_end_date)
+        return cls(
+            scenario=scenario,
+            pop=pop,
+            streams=Streams(seed),
+            ledger=Ledger(n_days),
+            spans=rules.regime_spans(scenario),
+            n_days=n_days,
+            war_end=int(NEVER) if war_end is None else war_end,
+            log=PeopleLog(pop.n) if record_people else None,
+            app_day=np.full(pop.n, NEVER, dtype=np.int32),
+            app_regime=np.full(pop.n, -1, dtype=np.int8),
+            eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
+        )
+
+    def result(self, seed: int, timings: dict[str, float]) -> Result:
+        """The canonical time series and summary from the ledger."""
+        pop, n_days = self.pop, self.n_days
+        initial = np.zeros(N_STATES, dtype=np.int64)
+        initial[INCARCERATED] = pop.n_initial
+        stocks = self.ledger.stocks(initial)
+        admitted = pop.admit_day >= 0
+        arrivals = np.bincount(pop.admit_day[admitted], minlength=n_days)[:n_days]
+        stocks[:, INCARCERATED] += np.cumsum(arrivals)
+        eligible = np.cumsum(self.eligible_delta[:n_days])
+        recruits = self.recruits_offence
+        offences = np.concatenate(recruits) if recruits else np.zeros(0, np.uint8)
+        start = self.scenario.scenario.start_date
+        ts = build_timeseries(start, stocks, eligible, self.ledger.flow_counts())
+        by_offence = offence_counts(offences)
+        people = None
+        if self.log is not None:
+            ids = [sp[0] for sp in self.spans]
+            people = self.log.table(pop, self.app_day, self.app_regime, ids, n_days)
+        return Result(
+            people=people,
+            scenario=self.scenario.name,
+            engine="vector",
+            seed=seed,
+            timeseries=ts,
+            summary=summarize(ts, by_offence, pop.n_initial),
+            recruits_by_offence=by_offence,
+            timings=timings,
+            n_agents=pop.n,
+        )
+
+
+# ---------------------------------------------------------------------- stages
+
+
+def apply(run: Run) -> None:
+    """Eligibility windows and application days, status by status, regime by regime; then
+    one cohort of applicants per application regime."""
+    for status in rules.STATUS_ORDER:
+        for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
+            if rules.covers(regime, status):
+                _schedule_applications(run, status, r_idx)
+    for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
+        a = np.flatnonzero(run.app_regime == r_idx)
+        a = a[run.app_day[a] < run.n_days]
+        if len(a):
+            applied = run.app_day[a].astype(np.int64)
+            sent = run.pop.sentence_end[a].astype(np.int64)
+            run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
+
+
+def custody(run: Run) -> None:
+    """The ordinary custody path: admissions, and release at sentence end for those who
+    never apply."""
+    pop = run.pop
+    run.ledger.count(pop.admit_day[pop.admit_day >= 0], "admissions")
+    never_applied = run.app_day >= run.n_days
+    run.ledger.move(pop.sentence_end[never_applied], INCARCERATED, RELEASED, "sentence_releases")
+
+
+def screen(run: Run) -> None:
+    """Screening: a duration, then the law's verdict; custody ending first means release."""
+    pop, streams, ledger = run.pop, run.streams, run.ledger
+    for c in run.cohorts:
+        a, regime, sent = c.ids, c.regime, c.sentence_end
+        ledger.move(c.day, INCARCERATED, SCREENING, "applications")
+        u_days = streams.uniform(f"screen_days.{c.rid}", a)
+        screen_end = c.day + regime.screening_days.days(u_days, 1)
+        rejected = rules.screening_rejected(
+            regime,
+            pop.infectious[a],
+            pop.fitness[a],
+            streams.uniform("screen.psych", a),
+            streams.uniform("screen.polygraph", a),
+            streams.uniform("screen.commander", a),
+        )
+        left = sent <= screen_end
+        ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
+        rej = ~left & rejected
+        ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening")
+        health = rej & rules.health_rejected(regime, pop.infectious[a], pop.fitness[a])
+        ledger.count(screen_end[health], "rejected_health")
+        ledger.move(sent[rej], INCARCERATED, RELEASED, "sentence_releases")
+        c.day = screen_end
+        c.keep(~left & ~rejected)
+        ledger.move(c.day, SCREENING, AWAITING_COURT)
+
+
+def approve(run: Run) -> None:
+    """Approval: a hearing queue with daily capacity (or an administrative decision), then
+    the ruling takes effect."""
+    streams, ledger = run.streams, run.ledger
+    for c in run.cohorts:
+        a, regime, sent = c.ids, c.regime, c.sentence_end
+        capacity = regime.approval_capacity_per_day
+        hearing = fifo_serve(c.day, sent, a, run.n_days, per_day=capacity).astype(np.int64)
+        left = sent <= hearing
+        ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
+        u_refusal = streams.uniform("approval.refusal", a)
+        refused = ~left & (u_refusal < regime.approval_refusal_prob)
+        ledger.move(hearing[refused], AWAITING_COURT, INCARCERATED, "rejected_court")
+        ledger.move(sent[refused], INCARCERATED, RELEASED, "sentence_releases")
+        c.day = hearing
+        c.keep(~left & ~refused)
+        c.day = c.day + regime.approval_days.days(streams.uniform(f"in_force.{c.rid}", c.ids))
+
+
+def train(run: Run) -> None:
+    """A training place (if places are limited), then the contract: released to the army,
+    with the end of service fixed by the law; training until deployment."""
+    pop, ledger = run.pop, run.ledger
+    for c in run.cohorts:
+        a, regime, sent = c.ids, c.regime, c.sentence_end
+        u_days = run.streams.uniform(f"train_days.{c.rid}", a)
+        c.train_days = regime.training_days.days(u_days, 1)
+        places = regime.training_places
+        contract = fifo_serve(
+            c.day, sent, a, run.n_days, places=places, hold_days=c.train_days
+        ).astype(np.int64)
+        left = sent <= contract
+        ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
+        c.contract = contract
+        c.keep(~left & (contract < run.n_days))
+        a, contract = c.ids, c.contract
+        ledger.move(contract, AWAITING_COURT, TRAINING, "released_to_army")
+        run.recruits_offence.append(pop.offence[a])
+        if run.log is not None:
+            run.log.contract_day[a] = contract
+
+        app_status = None  # the status at application matters only if terms change later
+        if rules.overriding_regimes(run.spans, c.r_idx):
+            app_status = rules.status_on(
+                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], run.app_day[a]
+            )
+        c.service_end = rules.service_end(
+            run.spans, c.r_idx, contract, pop.age0[a], run.war_end, app_status
+        )
+        c.deploy = contract + c.train_days
+        c.early = c.service_end <= c.deploy
+        ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
+        ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
+
+
+def deploy(run: Run) -> None:
+    """Competing daily hazards while deployed, each outcome on its own stream; service
+    ending by its terms first means completion."""
+    ledger = run.ledger
+    for c in run.cohorts:
+        a, hazards = c.ids, c.regime.hazards_per_day
+        times = np.full((len(hazards), len(a)), np.inf)
+        for k, (name, h) in enumerate(zip(DEPLOYMENT_HAZARDS, hazards, strict=True)):
+            if h > 0:
+                with np.errstate(over="ignore"):
+                    times[k] = run.streams.exponential(f"deploy.{name}", a) / h
+        first = np.argmin(times, axis=0)
+        t_min = times[first, np.arange(len(a))]
+        wait = np.floor(np.minimum(t_min, NEVER)).astype(np.int64)
+        event_day = np.where(np.isfinite(t_min), c.deploy + wait, NEVER)
+        c.ends = c.early | (c.service_end <= event_day)
+        ledger.move(c.service_end[c.ends & ~c.early], DEPLOYED, VETERANS, "service_completed")
+        c.exit_day = np.where(c.ends, c.service_end, event_day)
+        c.outcome = np.where(c.ends, -1, first)
+        if run.log is not None:
+            n_days = run.n_days
+            run.log.deploy_day[a] = np.where(c.early, NEVER, c.deploy)
+            run.log.exit_day[a] = np.minimum(c.exit_day, NEVER)
+            outcome = np.where(c.ends, len(OUTCOMES), first)
+            run.log.outcome[a] = np.where(c.exit_day < n_days, outcome, -1)
+        for k, (state, flow) in enumerate(OUTCOMES):
+            ledger.move(c.exit_day[c.outcome == k], DEPLOYED, state, flow)
+
+
+def aftermath(run: Run) -> None:
+    """Deserters may be caught (custody by the law's arithmetic); veterans may reoffend
+    and return to custody."""
+    streams, ledger, params = run.streams, run.ledger, run.scenario.population
+    for c in run.cohorts:
+        deserted = c.outcome == DESERTED
+        x = c.ids[deserted]
+        rate = c.regime.awol_caught_per_day
+        caught = _after(c.exit_day[deserted], rate, streams, "awol.caught", x)
+        u_added = streams.uniform(f"awol.added.{c.rid}", x)
+        added = c.regime.awol_added_sentence_days.days(u_added)
+        back = caught < NEVER
+        ledger.move(caught[back], AWOL, INCARCERATED, "returned_to_custody")
+        days = rules.deserter_custody_days(c.sentence_end[deserted], c.contract[deserted], added)
+        ledger.move(
+            rules.custody_end(caught, days)[back], INCARCERATED, RELEASED, "sentence_releases"
+        )
+
+        vets = np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends
+        x = c.ids[vets]
+        reoffend = _after(c.exit_day[vets], params.reoffend_per_day, streams, "reoffend", x)
+        back = reoffend < NEVER
+        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended")
+        ledger.count(reoffend[back], "returned_to_custody")
+        sentence = params.reoffence_sentence_days.days(streams.uniform("reoffend.sentence", x))
+        end = rules.custody_end(reoffend, sentence)
+        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases")
+
+
+Stage = Callable[[Run], None]
+STAGES: tuple[Stage, ...] = (apply, custody, screen, approve, train, deploy, aftermath)
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int = 0,
+    population: int | None = None,
+    days: int | None = None,
+    record_people: bool = False,
+) -> Result:
+    """Run the vectorised engine once: the `STAGES` in order over one `Run`.
+
+    `record_people` adds a per-person table of events; `timings` has one entry per stage.
+    """
+    t0 = time.perf_counter()
+    run = Run.start(scenario, seed, population, days, record_people)
+    timings = {"population": time.perf_counter() - t0}
+    for stage in STAGES:
+        lap = time.perf_counter()
+        stage(run)
+        timings[stage.__name__] = time.perf_counter() - lap
+    lap = time.perf_counter()
+    result = run.result(seed, timings)
+    timings["output"] = time.perf_counter() - lap
+    timings["total"] = time.perf_counter() - t0
+    return result
+
+
+# ---------------------------------------------------------------------- event-day helpers
+
+
+def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
+    """Application days of people eligible under one regime while holding one status.
+
+    Updates `run.app_day`, `run.app_regime` and the eligible-stock deltas. People who
+    applied in an earlier window are no longer candidates.
+    """
+    pop, streams, n_days = run.pop, run.streams, run.n_days
+    rid, regime, start, end = run.spans[r_idx]
+    idx, lo, hi = rules.eligibility_window(
+        regime, status, pop, start, min(end, n_days), among=run.app_day == NEVER
+    )
+    if len(idx) == 0:
+        return
+    climate = pop.facility_climate[pop.facility[idx]]
+    propensity = rules.propensity(regime, pop.motivation[idx], climate, pop.sentence_years[idx])
+    with np.errstate(divide="ignore"):
+        need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
+        need /= propensity
+    del propensity, climate
+    cum = application_hazard(regime, start, n_days, len(pop.facility_climate), streams, rid)
+    rows = pop.facility[idx] if cum.shape[0] > 1 else None
+    day = _first_day_at_least(cum, rows, lo, need)
+    del need, rows
+    applied = day < hi
+    run.app_day[idx[applied]] = day[applied]
+    run.app_regime[idx[applied]] = r_idx
+    stop = np.where(applied, day, hi)
+    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
+    run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
+
+
+def application_hazard(
+    regime: Regime, start_day: int, n_days: int, n_facilities: int, streams: Streams, rid: str
+) -> np.ndarray:
+    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1):
+    the law's daily rate, times its multiplier on recruiter-visit days in a facility."""
+    since = np.arange(n_days, dtype=np.float64) - start_day
+    rate = rules.application_rate(regime, since)
+    if rules.has_recruiter_visits(regime):
+        fac = np.arange(n_facilities, dtype=np.uint64)
+        u_phase = streams.uniform(f"visits.{rid}", fac)
+        phase = np.floor(u_phase * regime.recruiter_visit_interval_days).astype(np.int64)
+        visits = rules.visit_multiplier(regime, since[None, :].astype(np.int64), phase[:, None])
+        rates = rate[None, :] * visits
+    else:
+        rates = rate[None, :]
+    cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
+    np.cumsum(rates, axis=1, out=cum[:, 1:])
+    return cum
+
+
+def _first_day_at_least(
+    cum: np.ndarray, rows: np.ndarray | None, lo: np.ndarray, need: np.ndarray
+) -> np.ndarray:
+    """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table)."""
+    if cum.shape[0] == 1:
+        target = cum[0, lo] + need
+        return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
+    assert rows is not None, "a table per facility needs each person's row"
+    width = cum.shape[1]
+    offset = float(cum[:, -1].max()) + 1.0
+    flat = (cum + offset * np.arange(cum.shape[0])[:, None]).ravel()
+    target = cum[rows, lo] + need + offset * rows
+    order = np.argsort(target)  # sorted needles keep the binary searches in cache
+    pos = np.empty(len(target), dtype=np.int64)
+    pos[order] = np.searchsorted(flat, target[order], side="left")
+    return pos - rows.astype(np.int64) * width - 1
+
+
+def _after(start: np.ndarray, rate: float, streams: Streams, name: str, ids) -> np.ndarray:
+    """Day of a later event at a constant daily hazard (NEVER if the hazard is zero)."""
+    if rate <= 0 or len(ids) == 0:
+        return np.full(len(ids), NEVER, dtype=np.int64)
+    t = np.floor(streams.exponential(name, ids) / rate)
+    return np.minimum(start + np.minimum(t, NEVER), NEVER).astype(np.int64)

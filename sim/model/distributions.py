@@ -1,0 +1,195 @@
+"""Parametric and empirical distributions for durations and attributes.
+
+Each distribution maps uniforms to values by its inverse CDF, so draws come from the
+common-random-number streams in `sim.random` and stay paired across scenarios.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import special
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def sample(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def days(self, u: np.ndarray, minimum: int = 0) -> np.ndarray:
+        """Sample and round to whole days, at least `minimum`."""
+        return np.maximum(np.rint(self.sample(u)), minimum).astype(np.int32)
+
+    @property
+    def mean_value(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Fixed(_Dist):
+    dist: Literal["fixed"]
+    value: NonNeg
+
+    def sample(self, u):
+        return np.full(np.shape(u), self.value, dtype=np.float64)
+
+    @property
+    def mean_value(self):
+        return self.value
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean: Pos
+
+    def sample(self, u):
+        return -self.mean * np.log1p(-np.asarray(u))
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+
+# Gamma quantiles are tabulated on a grid of normal scores and interpolated: exact
+# inversion (gammaincinv) costs about a microsecond a draw, the table 20 ns, and the
+# interpolation error (< 1e-4 relative) is far below a day for any duration in use.
+_Z_GRID = np.linspace(-8.3, 8.3, 8193)
+
+
+@functools.lru_cache(maxsize=256)
+def _gamma_table(mean: float, sd: float) -> np.ndarray:
+    shape = (mean / sd) ** 2
+    return special.gammaincinv(shape, special.ndtr(_Z_GRID)) * (sd**2 / mean)
+
+
+class Gamma(_Dist):
+    dist: Literal["gamma"]
+    mean: Pos
+    sd: Pos
+
+    def sample(self, u):
+        return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+
+class Lognormal(_Dist):
+    dist: Literal["lognormal"]
+    mean: Pos
+    sd: Pos
+
+    def sample(self, u):
+        sigma2 = np.log1p((self.sd / self.mean) ** 2)
+        mu = np.log(self.mean) - sigma2 / 2
+        return np.exp(mu + np.sqrt(sigma2) * special.ndtri(np.asarray(u)))
+
+    @property
+    def mean_value(self):
+        return self.mean
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: NonNeg
+    high: NonNeg
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def sample(self, u):
+        return self.low + np.asarray(u) * (self.high - self.low)
+
+    @property
+    def mean_value(self):
+        return (self.low + self.high) / 2
+
+
+class Empirical(_Dist):
+    """A table of values with weights (weights need not sum to one)."""
+
+    dist: Literal["empirical"]
+    values: list[NonNeg] = Field(min_length=1)
+    weights: list[NonNeg] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if len(self.values) != len(self.weights):
+            raise ValueError(
+                f"values and weights differ in length ({len(self.values)} vs {len(self.weights)})"
+            )
+        if sum(self.weights) <= 0:
+            raise ValueError("weights must not all be zero")
+        return self
+
+    def sample(self, u, length_biased: bool = False):
+        values = np.asarray(self.values, dtype=np.float64)
+        weights = np.asarray(self.weights, dtype=np.float64)
+        if length_biased:
+            weights = weights * values
+        cum = np.cumsum(weights)
+        idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
+        return values[np.minimum(idx, len(values) - 1)]
+
+    @property
+    def mean_value(self):
+        w = np.asarray(self.weights)
+        return float(np.dot(self.values, w) / w.sum())
+
+
+class Prior(BaseModel):
+    """A range for one parameter: uniform, or uniform on the log scale (`loguniform`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dist: Literal["uniform", "loguniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high <= self.low:
+            raise ValueError(f"high: must be greater than low ({self.low}), got {self.high}")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError(f"low: a loguniform prior needs low > 0, got {self.low}")
+        return self
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def quantile(self, u: np.ndarray | float) -> np.ndarray:
+        """Inverse CDF: uniforms to values."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.dist == "loguniform":
+            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+    def describe(self) -> str:
+        return f"{self.dist} [{self.low:g}, {self.high:g}]"
+
+
+Distribution = Annotated[
+    Fixed | Exponential | Gamma | Lognormal | Uniform | Empirical,
+    Field(discriminator="dist"),
+]
+DIST_KINDS = ("fixed", "exponential", "gamma", "lognormal", "uniform", "empirical")
+
+
+def categorical(u: np.ndarray, shares: Mapping[Any, float], names: tuple[str, ...]) -> np.ndarray:
+    """Map uniforms to category codes (positions in `names`) with the given shares."""
+    weights = np.array([shares.get(n, 0.0) for n in names], dtype=np.float64)
+    cum = np.cumsum(weights)
+    idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
+    return np.minimum(idx, len(names) - 1).astype(np.uint8)

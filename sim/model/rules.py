@@ -1,0 +1,267 @@
+"""The law, stated once for both engines: who may apply, who passes, when service ends.
+
+A regime is law (BRIEF 3): who is eligible, screening, contract terms. Each rule here is a
+numpy function of people's attributes that takes scalars or arrays, so the vector engine
+applies it to everyone at once and a Mesa agent to itself; neither engine restates it.
+What stays in the engines is dynamics: event-day arithmetic in `sim.engines.vector`, day
+steps in `sim.engines.mesa_model`. The results keep the dtype of the attributes passed in
+(the vector engine passes the population's float32 arrays, an agent Python floats).
+
+Days count from the scenario's start (day 0); `NEVER` is a day that does not come.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario import Regime, Scenario
+from .population import Population
+from .taxonomy import (
+    CONVICTED,
+    DAYS_PER_YEAR,
+    DEFENDANT,
+    NEVER,
+    OFFENCE_CODE,
+    PRETRIAL,
+    STATUS_CODE,
+    STATUSES,
+    SUSPECT,
+)
+
+# (regime id, regime, first day in force, first day no longer in force)
+Span = tuple[str, Regime, int, int]
+
+# The order in which one person can hold statuses; windows are processed in this order.
+STATUS_ORDER = (SUSPECT, DEFENDANT, PRETRIAL, CONVICTED)
+
+
+# ---------------------------------------------------------------------- calendar
+
+
+def regime_spans(scenario: Scenario) -> list[Span]:
+    """(id, regime, first day in force, first day no longer in force) in date order."""
+    spans: list[Span] = []
+    for rid, r in scenario.regimes.items():
+        start, end = scenario.day_of(r.start_date), scenario.day_of(r.end_date)
+        assert start is not None  # a regime always has a start date
+        spans.append((rid, r, start, int(NEVER) if end is None else end))
+    return sorted(spans, key=lambda s: (s[2], s[0]))
+
+
+def regimes_in_force(spans: list[Span], day: int) -> dict[int, int]:
+    """Legal status code -> position in `spans` of the regime in force for it on `day`
+    (scenarios do not let two regimes for one status overlap)."""
+    out = {}
+    for r_idx, (_rid, regime, start, end) in enumerate(spans):
+        if start <= day < end:
+            for status in regime.statuses:
+                out[STATUS_CODE[status]] = r_idx
+    return out
+
+
+def covers(regime: Regime, status: int) -> bool:
+    """Does `regime` apply to people holding legal status `status` (a code)?"""
+    return STATUSES[status] in regime.statuses
+
+
+def age_day(age0, age_years: float):
+    """First day on which people aged `age0` at day 0 are at least `age_years` old."""
+    age0 = np.asarray(age0, dtype=np.float64)
+    return np.ceil((age_years - age0) * DAYS_PER_YEAR).astype(np.int32)
+
+
+# ---------------------------------------------------------------------- legal status
+
+
+def status_on(status0, investigation_end, trial_end, day):
+    """Legal status code on `day`: the case moves suspect -> defendant -> convicted, or
+    pretrial -> convicted, as the investigation and the trial end."""
+    status0 = np.asarray(status0)
+    in_case = day < trial_end
+    out = np.where(in_case & (status0 == PRETRIAL), PRETRIAL, CONVICTED)
+    out = np.where(in_case & ((status0 == SUSPECT) | (status0 == DEFENDANT)), DEFENDANT, out)
+    out = np.where((day < investigation_end) & (status0 == SUSPECT), SUSPECT, out)
+    return out.astype(np.uint8)
+
+
+def status_segment(pop: Population, status: int) -> tuple[np.ndarray, np.ndarray]:
+    """Days [lo, hi) during which each person is in custody with `status` (lo >= hi: never);
+    the intervals over which `status_on` is `status` while custody lasts."""
+    start = pop.custody_start
+    if status == SUSPECT:
+        lo = np.where(pop.status0 == SUSPECT, start, NEVER)
+        hi = pop.investigation_end
+    elif status == DEFENDANT:
+        in_case = (pop.status0 == SUSPECT) | (pop.status0 == DEFENDANT)
+        lo = np.where(in_case, np.maximum(start, pop.investigation_end), NEVER)
+        hi = pop.trial_end
+    elif status == PRETRIAL:
+        lo = np.where(pop.status0 == PRETRIAL, start, NEVER)
+        hi = pop.trial_end
+    else:
+        lo = np.maximum(start, pop.trial_end)
+        hi = pop.sentence_end
+    return lo.astype(np.int32), np.minimum(hi, pop.sentence_end).astype(np.int32)
+
+
+# ---------------------------------------------------------------------- eligibility
+
+
+def not_excluded(regime: Regime, offence, former_official, sentence_end, male):
+    """Whom no fixed exclusion of the regime rules out: offence, former high office, life
+    sentence (`sentence_end` NEVER), sex."""
+    ok = np.ones(np.shape(offence), dtype=bool)
+    if regime.excluded_offences:
+        codes = np.array([OFFENCE_CODE[o] for o in regime.excluded_offences], dtype=np.uint8)
+        ok &= ~np.isin(offence, codes)
+    if not regime.admits_former_officials:
+        ok &= ~np.asarray(former_official, dtype=bool)
+    if not regime.admits_life_sentences:
+        ok &= np.asarray(sentence_end) != NEVER
+    if {"male", "female"} - set(regime.sexes):
+        ok &= np.where(male, "male" in regime.sexes, "female" in regime.sexes)
+    return ok
+
+
+def personal_window(regime: Regime, status: int, sentence_end, age0):
+    """Days [lo, hi) that a person's own limits leave for applying under the regime: old
+    enough and not too old, and for convicts no more than the limit left to serve."""
+    lo = age_day(age0, regime.min_age_years)
+    hi = age_day(age0, regime.max_age_years)
+    if status == CONVICTED and regime.max_remaining_sentence_days is not None:
+        lo = np.maximum(lo, np.asarray(sentence_end) - regime.max_remaining_sentence_days)
+    return lo, hi
+
+
+def eligibility_window(
+    regime: Regime,
+    status: int,
+    pop: Population,
+    start_day: int,
+    end_day: int,
+    among: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People eligible under `regime` while holding `status`, and their [lo, hi) days.
+
+    `start_day`/`end_day` bound the regime's period in force (clipped to the horizon);
+    `among` optionally restricts the candidates (a boolean mask, e.g. not yet applied).
+    """
+    seg_lo, seg_hi = status_segment(pop, status)
+    ok = (seg_lo < end_day) & (seg_hi > start_day) & (seg_lo < seg_hi)
+    if among is not None:
+        ok &= among
+    ok &= not_excluded(regime, pop.offence, pop.former_official, pop.sentence_end, pop.male)
+    idx = np.flatnonzero(ok)
+    own_lo, own_hi = personal_window(regime, status, pop.sentence_end[idx], pop.age0[idx])
+    lo = np.maximum(np.maximum(seg_lo[idx], start_day), own_lo)
+    hi = np.minimum(np.minimum(seg_hi[idx], end_day), own_hi)
+    keep = lo < hi
+    return idx[keep], lo[keep].astype(np.int32), hi[keep].astype(np.int32)
+
+
+# ---------------------------------------------------------------------- volunteering
+
+
+def sentence_factor(regime: Regime, sentence_years):
+    """Propensity multiplier from the sentence imposed (longer sentence, stronger pull)."""
+    years = np.clip(np.nan_to_num(sentence_years, posinf=25.0), 0.25, 25.0)
+    return (years / 5.0) ** regime.sentence_elasticity
+
+
+def propensity(regime: Regime, motivation, climate, sentence_years):
+    """Personal multiplier of the regime's application rate: own motivation, the
+    facility's climate (peers), and the pull of the sentence."""
+    motivation = np.asarray(motivation).astype(np.float64)
+    return motivation * climate * sentence_factor(regime, sentence_years)
+
+
+def application_rate(regime: Regime, since_days):
+    """Daily application hazard at propensity 1, `since_days` after the regime started:
+    the base rate raised by a launch wave that decays, scaled up linearly over
+    `ramp_up_days` when set; zero before the start."""
+    since = np.asarray(since_days, dtype=np.float64)
+    wave = np.exp(-np.maximum(since, 0) / regime.launch_decay_days)
+    rate = regime.applications_per_day * (1.0 + regime.launch_boost * wave)
+    if regime.ramp_up_days > 0:
+        rate = rate * np.clip((since + 1) / regime.ramp_up_days, 0.0, 1.0)
+    return np.where(since < 0, 0.0, rate)
+
+
+def has_recruiter_visits(regime: Regime) -> bool:
+    """Do recruiters visit facilities on a cycle that changes the application rate?"""
+    return bool(regime.recruiter_visit_interval_days) and regime.recruiter_visit_multiplier != 1
+
+
+def visit_multiplier(regime: Regime, since_days, phase_days):
+    """Multiplier of the application rate: recruiters visit a facility every interval
+    from its phase (days after the regime's start)."""
+    offset = since_days - phase_days
+    visit = (offset >= 0) & (offset % regime.recruiter_visit_interval_days == 0)
+    return np.where(visit, regime.recruiter_visit_multiplier, 1.0)
+
+
+# ---------------------------------------------------------------------- screening
+
+
+def health_rejected(regime: Regime, infectious, fitness):
+    """Who fails the medical part of screening (infection carriers, low fitness)."""
+    rejected = fitness < regime.min_fitness
+    if regime.excludes_infectious_carriers:
+        rejected |= infectious
+    return rejected
+
+
+def screening_rejected(regime: Regime, infectious, fitness, u_psych, u_poly, u_cmd):
+    """Who fails screening: health (infection, fitness), psychological, polygraph, commander;
+    the `u_*` are the uniforms each person draws for the three checks."""
+    rejected = health_rejected(regime, infectious, fitness)
+    rejected |= u_psych < regime.psych_reject_prob
+    rejected |= u_poly < regime.polygraph_reject_prob
+    rejected |= u_cmd < regime.commander_refusal_prob
+    return rejected
+
+
+# ---------------------------------------------------------------------- service
+
+
+def service_end_under(regime: Regime, contract_day, age0, war_end: int):
+    """Service end by the terms of `regime`: fixed term, war end or age limit, whichever
+    comes first, but not before the contract (war over or age reached before signing)."""
+    end = np.minimum(war_end, NEVER)
+    if regime.contract == "fixed":
+        end = np.minimum(end, contract_day + regime.contract_days)
+    end = np.minimum(end, age_day(age0, regime.max_service_age_years))
+    return np.maximum(end, contract_day)
+
+
+def overriding_regimes(spans: list[Span], r_idx: int) -> list[Span]:
+    """Regimes after `spans[r_idx]` that change the terms of contracts already running."""
+    return [sp for sp in spans[r_idx + 1 :] if sp[1].overrides_existing_contracts]
+
+
+def service_end(spans: list[Span], r_idx: int, contract_day, age0, war_end: int, app_status):
+    """Service end of contracts signed under `spans[r_idx]`, changed by later regimes that
+    override running contracts for the legal status held at application (`app_status`
+    is needed only when `overriding_regimes` is not empty)."""
+    end = service_end_under(spans[r_idx][1], contract_day, age0, war_end)
+    for _rid, later, start, _end in overriding_regimes(spans, r_idx):
+        covered = np.isin(app_status, [STATUS_CODE[s] for s in later.statuses])
+        running = covered & (contract_day < start) & (end > start)
+        new_end = np.maximum(service_end_under(later, contract_day, age0, war_end), start)
+        end = np.where(running, new_end, end)
+    return end
+
+
+# ---------------------------------------------------------------------- custody afterwards
+
+
+def custody_end(day, custody_days):
+    """Last day of custody that starts on `day` and lasts `custody_days` (capped at NEVER)."""
+    return np.minimum(day + custody_days, NEVER)
+
+
+def deserter_custody_days(sentence_end, contract_day, added_days):
+    """Custody of a deserter caught: the sentence unserved at the contract (life stays
+    life) plus the time added for desertion."""
+    remaining = np.where(sentence_end >= NEVER, NEVER, np.maximum(sentence_end - contract_day, 0))
+    return remaining + added_days

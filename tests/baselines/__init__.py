@@ -1,0 +1,1 @@
+"""Frozen regression baseline: exact outputs of fixed runs (see regenerate.py)."""

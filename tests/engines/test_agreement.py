@@ -1,0 +1,73 @@
+"""The vector engine agrees with the Mesa engine (the day-by-day reading of the law).
+
+Default suite: Ukraine, 12 replicates per engine, 1,000 people, 200 days, and the checks
+that a changed rule in one engine is detected at that size. Marked slow: Ukraine at 30
+replicates, 2,000 people and a year, and every bundled scenario
+(`python -m pytest -m slow tests/engines/test_agreement.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.engines.agreement import check_engines, compare_flows, final_flows
+
+ALPHA = 0.01
+SMALL = {"replicates": 12, "population": 1000, "days": 200}
+FULL = {"replicates": 30, "population": 2000, "days": 365}
+
+
+@functools.cache
+def _flows(engine: str, name: str, size: str = "small", **overrides) -> pd.DataFrame:
+    scn = sim.load_scenario(name, overrides or None)
+    n = SMALL if size == "small" else FULL
+    run = functools.partial(sim.run, engine=engine)
+    days = min(n["days"], scn.n_days)
+    return final_flows(run, scn, range(n["replicates"]), n["population"], days)
+
+
+def _report(agreement) -> str:
+    return agreement.table.to_string(index=False)
+
+
+def test_engines_agree_ukraine_small():
+    agreement = compare_flows(_flows("vector", "ukraine_2024"), _flows("agents", "ukraine_2024"))
+    assert agreement.agrees, _report(agreement)
+
+
+@pytest.mark.slow
+def test_engines_agree_ukraine_full():
+    vector, agents = (_flows(e, "ukraine_2024", "full") for e in ("vector", "agents"))
+    agreement = compare_flows(vector, agents, ALPHA)
+    assert agreement.agrees, _report(agreement)
+
+
+def test_check_fails_when_one_engine_changes_a_rule():
+    """Killing 50% more recruits in the vector engine alone must be detected."""
+    factor = 1.5
+    base = sim.load_scenario("ukraine_2024").regimes["UA_2024"].killed_per_day
+    changed = _flows("vector", "ukraine_2024", **{"regimes.UA_2024.killed_per_day": base * factor})
+    agreement = compare_flows(changed, _flows("agents", "ukraine_2024"), ALPHA)
+    assert not agreement.agrees
+    assert "killed" in agreement.disagreeing(), _report(agreement)
+
+
+def test_check_fails_when_eligibility_differs():
+    """A remaining-sentence limit of 2 years in one engine only must be detected."""
+    limit = {"regimes.UA_2024.max_remaining_sentence_days": 730}
+    changed = _flows("vector", "ukraine_2024", **limit)
+    agreement = compare_flows(changed, _flows("agents", "ukraine_2024"), ALPHA)
+    assert "applications" in agreement.disagreeing(), _report(agreement)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(sim.bundled_scenarios()))
+def test_engines_agree_every_scenario(name):
+    scn = sim.load_scenario(name)
+    agreement = check_engines(scn, FULL["replicates"], FULL["population"], FULL["days"], ALPHA)
+    print(f"\n{name}\n{_report(agreement)}")
+    assert agreement.agrees, _report(agreement)
