@@ -49,14 +49,16 @@ def run(
 
         check_memory(scenario, engine, population, days)
     if engine == "vector":
-        from .engines.vector import simulate
-    else:
-        from .engines.mesa_model import simulate
+        from .engines import vector
+
+        return vector.simulate(
+            scenario, seed=seed, population=population, days=days, record_people=record_people
+        )
     if record_people:
-        if engine != "vector":
-            raise ValueError("record_people is available with the vector engine only")
-        return simulate(scenario, seed=seed, population=population, days=days, record_people=True)
-    return simulate(scenario, seed=seed, population=population, days=days)
+        raise ValueError("record_people is available with the vector engine only")
+    from .engines import mesa_model
+
+    return mesa_model.simulate(scenario, seed=seed, population=population, days=days)
 
 
 def __getattr__(name: str):

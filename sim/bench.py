@@ -166,7 +166,7 @@ def sweep_throughput(replicates: int = 16) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     import platform
 
-    info = {
+    info: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

@@ -338,11 +338,11 @@ def model_intervals(
         sims.append(targets.simulated(ts))
         if keep_runs is not None:
             keep_runs.append(ts.assign(scenario=scn.name, replicate=r))
-    sims = np.array(sims)
+    values = np.array(sims)
     t = targets.table.copy()
-    t["model_p05"] = np.quantile(sims, 0.05, axis=0)
-    t["model_median"] = np.median(sims, axis=0)
-    t["model_p95"] = np.quantile(sims, 0.95, axis=0)
+    t["model_p05"] = np.quantile(values, 0.05, axis=0)
+    t["model_median"] = np.median(values, axis=0)
+    t["model_p95"] = np.quantile(values, 0.95, axis=0)
     t["inside"] = inside(t)
     return t
 

@@ -48,7 +48,7 @@ def git_commit() -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for lib in LIBRARIES:
         try:
             versions[lib] = metadata.version(lib)

@@ -539,7 +539,7 @@ def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
     try:
         scn = Scenario.model_validate({**raw, "source_file": file})
     except ValidationError as exc:
-        key, message = _describe(exc.errors()[0])
+        key, message = _describe(dict(exc.errors()[0]))
         raise ScenarioError(file, key or None, message) from None
     _check_sources(raw, file)
     _check_priors(scn, file)
@@ -579,7 +579,7 @@ def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
     shift = population.scenario.start_date - policy.scenario.start_date
     regimes = {}
     for rid, regime in policy.regimes.items():
-        statuses = list(regime.statuses)
+        statuses: list[Any] = list(regime.statuses)
         for s in regime.statuses:
             statuses += [c for c in _STATUS_COUNTERPARTS.get(s, ()) if c not in statuses]
         regimes[rid] = regime.model_copy(

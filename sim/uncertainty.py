@@ -195,8 +195,8 @@ class ParameterSampler:
             u = float(streams.uniform(f"parameters.posterior.{Path(post.file).name}", ids)[0])
             out.update(post.pick(u))
         for key in self.independent:
-            u = streams.uniform(f"parameters.{key}", ids)
-            out[key] = float(self.priors[key].quantile(u)[0])
+            draw = streams.uniform(f"parameters.{key}", ids)
+            out[key] = float(self.priors[key].quantile(draw)[0])
         for key in self._integer & out.keys():
             out[key] = int(round(out[key]))
         return out
