@@ -235,8 +235,9 @@ def _wide(con: Console) -> Console:
     return con if con.is_terminal else Console(width=max(con.width, 200))
 
 
-def _experiment_done(result, files: str) -> None:
-    """After an experiment: the first failure (if any) and a one-line summary."""
+def _experiment_done(result, files: str, failures_dir: Path | None = None) -> None:
+    """After an experiment: the first failure (if any) and a one-line summary; exit 1 with
+    one line on stderr when any run failed (where the errors are recorded)."""
     failures = result.failures()
     if len(failures):
         first = failures.iloc[0]
@@ -255,13 +256,36 @@ def _experiment_done(result, files: str) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.n_failed:
+        where = failures_dir or result.out_dir
+        print(
+            f"prisonflow: {result.n_failed} of {result.n_ok + result.n_failed} runs failed; "
+            f"errors in {where}/failures.csv (and the error column of {where}/summary.parquet)",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
 
 
-def _run_experiment(run, command: str, resumable: bool = True):
-    """Call `run()`; input errors exit 2, an interrupt 128 + signal (with a resume hint when
-    the command can resume), a broken executor 1."""
-    import signal
+def resume_command(argv: list[str], out_dir: Path | None, entropy: int | None) -> str:
+    """The command that continues an interrupted experiment: this one's arguments (shell
+    quoted) with --resume, and --out and --entropy when they were not given."""
+    import shlex
 
+    args = [a for a in argv[1:] if a not in ("--resume", "--overwrite")]
+
+    def given(option: str) -> bool:
+        return any(a == option or a.startswith(option + "=") for a in args)
+
+    if out_dir is not None and not given("--out"):
+        args += ["--out", str(out_dir)]
+    if entropy is not None and not given("--entropy"):
+        args += ["--entropy", str(entropy)]
+    return shlex.join(["prisonflow", *args, "--resume"])
+
+
+def _run_experiment(run):
+    """Call `run()`; input errors exit 2, an interrupt 128 + signal and a broken executor
+    or a failed write 1, each with one line (and a resume command that works pasted)."""
     from . import experiments as ex
 
     try:
@@ -269,20 +293,13 @@ def _run_experiment(run, command: str, resumable: bool = True):
     except (ScenarioError, UsageError) as exc:
         fail(str(exc))
     except ex.ExperimentInterrupted as exc:
-        if resumable:
-            message = (
-                f"{exc}; continue with: prisonflow {command} ... --resume "
-                f"--out {exc.out_dir} --entropy {exc.entropy}"
-            )
-        else:
-            message = (
-                f"interrupted ({signal.Signals(exc.signum).name}) after {exc.done} of "
-                f"{exc.total} runs; nothing written"
-            )
-        print(f"prisonflow: {message}", file=sys.stderr)
+        hint = resume_command(sys.argv, exc.out_dir, exc.entropy)
+        print(f"prisonflow: {exc}; continue with: {hint}", file=sys.stderr)
         raise typer.Exit(128 + exc.signum) from None
     except ex.ExperimentAborted as exc:
-        tail = "" if resumable else "; nothing written"
+        tail = ""
+        if exc.out_dir is not None:
+            tail = f"; continue with: {resume_command(sys.argv, exc.out_dir, exc.entropy)}"
         print(f"prisonflow: error: {exc}{tail}", file=sys.stderr)
         raise typer.Exit(1) from None
 
@@ -296,6 +313,11 @@ RESUME_HELP = (
     "Continue an interrupted experiment in --out (same design and entropy): "
     "runs already stored are skipped."
 )
+OVERWRITE_HELP = (
+    "Replace an earlier experiment in --out (only the files it wrote are removed); "
+    "without it an existing experiment is refused."
+)
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 
 
 @app.command("batch")
@@ -320,6 +342,7 @@ def batch_cmd(
         typer.Option(help="Experiment directory (default: results/batch/<names>-<entropy>)."),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
     from . import experiments as ex
@@ -352,11 +375,11 @@ def batch_cmd(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        "batch",
+        )
     )
     _wide(console).print(ex.intervals_table(result))
     _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
@@ -376,6 +399,7 @@ def sweep_cmd(
         typer.Option(help="Experiment directory (default: results/sweeps/<spec>-<entropy>)."),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Run a sensitivity sweep (grid, LHS, Sobol or Morris); print and save the indices."""
     from . import experiments as ex
@@ -390,12 +414,12 @@ def sweep_cmd(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
             entropy=entropy,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        f"sweep {spec}",
+        )
     )
     wide = _wide(console)
     if result.spec.method == "grid":
@@ -533,12 +557,15 @@ def compare_cmd(
         int | None, typer.Option(help="Initial population of every run (default: real scale).")
     ] = None,
     workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
     entropy: Annotated[
         int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default: results/compare/<entropy>).")
     ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
@@ -559,12 +586,13 @@ def compare_cmd(
             entropy=entropy,
             out=out,
             workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            overwrite=overwrite,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        "compare",
-        resumable=False,
+        )
     )
     wide = _wide(console)
     wide.print(cmp.comparison_table(result))
@@ -577,13 +605,11 @@ def compare_cmd(
             "with the model's 90% interval (see the report)",
             highlight=False,
         )
-    console.print(
-        f"{result.manifest['n_ok']} runs ok, {result.manifest['n_failed']} failed, wall "
-        f"{result.wall_s:.1f} s; wrote {result.out_dir}/ (report.html, report.md, figures/, "
-        "comparison.csv, matrix.csv, paired_differences.csv, batch/)",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+    _experiment_done(
+        result,
+        "report.html, report.md, figures/, comparison.csv, matrix.csv, "
+        "paired_differences.csv, batch/",
+        failures_dir=result.out_dir / "batch",
     )
 
 

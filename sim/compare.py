@@ -15,15 +15,15 @@ reported as the mean of d_r with a 95% t-interval (mean +/- t(0.975, n-1) sd(d)/
 the 2.5th and 97.5th percentiles of the d_r, and, for contrast, the Welch interval the same
 runs would give if they were not paired.
 
-The output directory (default `results/compare/<entropy>`) is built in a temporary sibling
-and swapped into place when complete::
+The output directory (default `results/compare/<entropy>`) holds the batch (resumable
+after an interruption) and, written last, the comparison's manifest::
 
     manifest.json            what was compared, entropy, seeds, points, resolved scenarios
     batch/                   the sim.batch experiment (runs.parquet, summary.parquet, ...)
     comparison.csv           compared scenario x metric: n, mean, median, p2_5, p97_5
     matrix.csv               policy x population x metric: n, mean, median, p2_5, p97_5
     paired_differences.csv   population x policy x metric: paired mean difference, intervals
-    offences.csv             recruits by offence category (re-runs of the first replicates)
+    offences.csv             recruits by offence category (the batch's first replicates)
     observation_fit.csv      model median and 90% interval at each observation's date
     figures/*.png, *.svg     see sim.figures
     report.md, report.html   see sim.report
@@ -45,7 +45,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .results import AtomicDir, write_atomic_text
+from .experiments.stats import interval_table, percentiles
+from .experiments.tasks import OFFENCE_COLUMNS
+from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, counterfactual, load_scenario, validate_raw
 from .taxonomy import OFFENCES
 
@@ -103,7 +105,7 @@ SHORT_LABELS = {
     "russia_defendants_2024": "RU defendants",
 }
 COUNTRY_NAMES = {"UA": "Ukraine", "RU": "Russia"}
-OFFENCE_REPLICATES = 3  # replicates re-run per point for the offence composition
+OFFENCE_REPLICATES = 3  # replicates per point in offences.csv (None: all)
 FILES = (
     "manifest.json",
     "batch/",
@@ -206,37 +208,11 @@ def plan(
 # --------------------------------------------------------------------------- statistics
 
 
-def _percentiles(v: np.ndarray) -> tuple[float, float, float]:
-    if not len(v):
-        return (math.nan,) * 3
-    return float(np.percentile(v, 2.5)), float(np.median(v)), float(np.percentile(v, 97.5))
-
-
 def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -> pd.DataFrame:
-    """Per scenario and metric: n, mean, median, p2_5, p97_5 over the finished replicates."""
-    ok = summary[summary["status"] == "ok"]
-    rows = []
-    for name in names:
-        sub = ok[ok["scenario"] == name]
-        for m in metrics:
-            v = sub[m].to_numpy(dtype=np.float64) if m in sub else np.array([])
-            v = v[~np.isnan(v)]
-            lo, med, hi = _percentiles(v)
-            mean = float(v.mean()) if len(v) else math.nan
-            rows.append(
-                {
-                    "scenario": name,
-                    "metric": m,
-                    "n": len(v),
-                    "mean": mean,
-                    "median": med,
-                    "p2_5": lo,
-                    "p97_5": hi,
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["scenario", "metric", "n", "mean", "median", "p2_5", "p97_5"]
-    )
+    """Per scenario and metric: n, mean, median, p2_5, p97_5 over the finished replicates
+    (`sim.experiments.stats`, the statistics of intervals.csv under these names)."""
+    table = interval_table(summary, ["scenario"], [(n,) for n in names], metrics)
+    return table.rename(columns={"low": "p2_5", "high": "p97_5"})
 
 
 def paired_stats(policy: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -266,7 +242,7 @@ def paired_stats(policy: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     }
     if not n:
         return out
-    out["p2_5"], _, out["p97_5"] = _percentiles(d)
+    out["p2_5"], _, out["p97_5"] = percentiles(d)
     if n < 2:
         return out
     sd = float(d.std(ddof=1))
@@ -374,69 +350,30 @@ def observation_fit(
 # --------------------------------------------------------------------------- offences
 
 
-def _offence_task(args: tuple) -> dict:
-    """One re-run (in a worker) for the composition of recruits by offence."""
-    import sim
-
-    data, seed, population, days = args
-    data = dict(data)
-    file = data.pop("source_file", "") or "<scenario>"
-    scn = validate_raw(data, file)
-    result = sim.run(scn, seed=seed, population=population, days=days)
-    return {
-        "recruits_by_offence": dict(result.recruits_by_offence),
-        "released_to_army": float(result.summary["released_to_army"]),
-    }
-
-
-def offence_composition(
-    points: Sequence[Point],
-    seeds: Sequence[int],
-    summary: pd.DataFrame,
-    *,
-    replicates: int,
-    population: int | None,
-    days: int | None,
-    workers: int | None,
-) -> pd.DataFrame:
-    """Recruits by offence category per point, for the first `replicates` replicates.
-
-    The batch keeps each run's daily table and summary, not who the recruits were, so the
-    first replicates of every point are run again with the same seeds: the same runs (the
-    engine is deterministic given the seed), checked against the batch's released_to_army.
-    """
-    from .experiments import open_executor
-
-    reps = list(range(min(replicates, len(seeds))))
-    jobs = [(i, r) for i in range(len(points)) for r in reps]
-    args = [(points[i].scenario.to_dict(), int(seeds[r]), population, days) for i, r in jobs]
-    results: list[dict | None] = [None] * len(jobs)
-    with open_executor(workers, None, len(jobs)) as (executor, _window, _label):
-        futures = [executor.submit(_offence_task, a) for a in args]
-        for k, f in enumerate(futures):
-            try:
-                results[k] = f.result()
-            except Exception:  # a run that fails here failed in the batch too
-                results[k] = None
-    ok = summary[summary["status"] == "ok"].set_index(["scenario", "replicate"])
+def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None) -> pd.DataFrame:
+    """Recruits by offence category per point and replicate (the first `replicates`; all
+    when None), read from the batch's summary (`recruits_offence_<offence>`): nothing is
+    run again. `matches_batch`: the counts add up to the run's released_to_army."""
+    ok = summary[summary["status"] == "ok"]
+    if replicates is not None:
+        ok = ok[ok["replicate"] < replicates]
     rows = []
-    for (i, r), res in zip(jobs, results, strict=True):
-        if res is None:
+    for r in ok.sort_values(["point", "replicate"]).itertuples(index=False):
+        row = r._asdict()
+        counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
+        if any(c != c for c in counts):  # a part stored before offences were recorded
             continue
-        name = points[i].name
-        batch_value = (
-            float(ok.loc[(name, r), "released_to_army"]) if (name, r) in ok.index else math.nan
-        )
-        for offence in OFFENCES:
+        matches = sum(counts) == row["released_to_army"]
+        for offence, count in zip(OFFENCES, counts, strict=True):
             rows.append(
                 {
-                    "point": i,
-                    "scenario": name,
-                    "replicate": r,
-                    "seed": int(seeds[r]),
+                    "point": int(row["point"]),
+                    "scenario": row["scenario"],
+                    "replicate": int(row["replicate"]),
+                    "seed": int(row["seed"]),
                     "offence": offence,
-                    "recruits": int(res["recruits_by_offence"].get(offence, 0)),
-                    "matches_batch": res["released_to_army"] == batch_value,
+                    "recruits": int(count),
+                    "matches_batch": bool(matches),
                 }
             )
     cols = ["point", "scenario", "replicate", "seed", "offence", "recruits", "matches_batch"]
@@ -450,7 +387,7 @@ def offence_composition(
 class CompareResult:
     out_dir: Path
     manifest: dict
-    batch: Any  # sim.experiments.ExperimentResult (its out_dir was the temporary build)
+    batch: Any  # sim.experiments.ExperimentResult of out_dir/batch
     comparison: pd.DataFrame
     matrix: pd.DataFrame
     paired: pd.DataFrame
@@ -458,26 +395,53 @@ class CompareResult:
     fit: pd.DataFrame
     wall_s: float
 
+    @property
+    def n_ok(self) -> int:
+        return int(self.batch.n_ok)
 
-def _kind(path: Path) -> str | None:
-    try:
-        m = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return m.get("kind") if isinstance(m, dict) else None
+    @property
+    def n_failed(self) -> int:
+        return int(self.batch.n_failed)
+
+    @property
+    def n_resumed(self) -> int:
+        return int(self.batch.n_resumed)
+
+    def failures(self) -> pd.DataFrame:
+        return self.batch.failures()
 
 
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse, before anything runs, to replace a directory that is not a comparison."""
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ScenarioError(
-                out_dir, None, "exists and is not a directory; choose another --out"
-            )
-        if any(out_dir.iterdir()) and _kind(out_dir) != "compare":
-            raise ScenarioError(
-                out_dir, None, "exists and is not a comparison directory; choose another --out"
-            )
+def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse, before anything runs, an `--out` that is not a comparison to resume or (with
+    `overwrite`) to replace, or an empty or new directory."""
+    from .experiments import check_out_dir as check_experiment_dir
+    from .experiments.directory import read_manifest
+
+    stored = read_manifest(out_dir) if out_dir.is_dir() else None
+    if stored is not None and stored["kind"] != "compare":
+        raise ScenarioError(
+            out_dir, None, "exists and is not a comparison directory; choose another --out"
+        )
+    if stored is None and read_manifest(out_dir / "batch") is not None:
+        if resume or overwrite:
+            return
+        raise ScenarioError(
+            out_dir,
+            None,
+            "holds an interrupted comparison; add --resume to continue it, --overwrite to "
+            "replace it, or choose another --out",
+        )
+    if stored is None and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise ScenarioError(
+            out_dir, None, "exists and is not a comparison directory; choose another --out"
+        )
+    check_experiment_dir(out_dir, resume=resume, overwrite=overwrite)
+
+
+def _interrupted_entropy(out_dir: Path) -> int | None:
+    from .experiments.directory import stored_entropy
+
+    return stored_entropy(out_dir) or stored_entropy(out_dir / "batch")
 
 
 def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
@@ -501,23 +465,30 @@ def compare(
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     observations: str | os.PathLike | None = None,
-    offence_replicates: int = OFFENCE_REPLICATES,
+    offence_replicates: int | None = OFFENCE_REPLICATES,
     report: bool = True,
     progress: bool = False,
     console=None,
     argv: list[str] | None = None,
 ) -> CompareResult:
     """Compare scenarios (default: the two country scenarios) and run the policy x
-    population matrix; write tables, figures and the report into `out` atomically.
+    population matrix; write tables, figures and the report into `out`.
 
     `policies` and `populations` are bundled names, paths or `Scenario` objects; each
     population's own scenario is the reference of its paired differences. `population`
     sets the initial population of every run (default: each scenario's, real scale).
-    The first `offence_replicates` replicates of every point are run again for the
-    composition of recruits by offence. `report=False` skips figures and the report.
+    The runs are one batch in `out/batch` (resumable with `resume=True`; an earlier
+    comparison in `out` is replaced only with `overwrite=True`). The composition of
+    recruits by offence covers the first `offence_replicates` replicates (None: all).
+    `report=False` skips figures and the report.
     """
     from . import experiments as ex
+    from .experiments.directory import remove_own_outputs
+    from .experiments.runner import write_table
 
     started = time.perf_counter()
     scenarios = list(COUNTRY_SCENARIOS if scenarios is None or not len(scenarios) else scenarios)
@@ -529,121 +500,113 @@ def compare(
     if entropy is not None and entropy < 0:
         raise ScenarioError("compare", "entropy", f"must be a whole number >= 0, got {entropy}")
     points = plan(scenarios, policies, populations)
+    if entropy is None and resume and out is not None:
+        entropy = _interrupted_entropy(Path(out))
     if entropy is None:
+        if resume:
+            raise ScenarioError(
+                "--resume", None, "give --entropy E (or --out DIR) to find the comparison"
+            )
         entropy = ex.new_entropy()
     out_dir = Path(out) if out is not None else Path("results") / "compare" / str(entropy)
-    check_out_dir(out_dir)
+    check_out_dir(out_dir, resume=resume, overwrite=overwrite)
     argv = list(sys.argv if argv is None else argv)
     timings: dict[str, float] = {}
+    if overwrite and not resume and out_dir.is_dir():
+        remove_own_outputs(out_dir)
 
-    with AtomicDir(out_dir) as tmp:
-        t0 = time.perf_counter()
-        batch = ex.batch(
-            [p.scenario for p in points],
-            replicates=replicates,
-            population=population,
-            days=days,
-            entropy=entropy,
-            out=tmp / "batch",
-            workers=workers,
-            progress=progress,
-            console=console,
-            argv=argv,
-        )
-        timings["batch_s"] = time.perf_counter() - t0
-        summary = batch.summary
-        seeds = batch.manifest["seeds"]
+    t0 = time.perf_counter()
+    batch = ex.batch(
+        [p.scenario for p in points],
+        replicates=replicates,
+        population=population,
+        days=days,
+        entropy=entropy,
+        out=out_dir / "batch",
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+        console=console,
+        argv=argv,
+    )
+    timings["batch_s"] = time.perf_counter() - t0
+    summary = batch.summary
+    seeds = batch.manifest["seeds"]
 
-        compared = [p.name for p in points if p.compared]
-        comparison = describe(summary, compared, ex.SUMMARY_METRICS)
-        cells = [p for p in points if p.policy is not None]
-        matrix = describe(summary, [p.name for p in cells], ex.SUMMARY_METRICS)
-        by_name = {p.name: p for p in cells}
-        matrix.insert(0, "population", matrix["scenario"].map(lambda n: by_name[n].population))
-        matrix.insert(0, "policy", matrix["scenario"].map(lambda n: by_name[n].policy))
-        pairs = [
-            {
-                "population": p.population,
-                "reference": p.population,
-                "policy": p.policy,
-                "scenario": p.name,
-            }
-            for p in cells
-        ]
-        paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
-
-        t0 = time.perf_counter()
-        if progress and console is not None:
-            console.print(
-                f"offence composition: re-running the first {offence_replicates} replicates "
-                f"of {len(points)} scenarios",
-                highlight=False,
-            )
-        offences = offence_composition(
-            points,
-            seeds,
-            summary,
-            replicates=offence_replicates,
-            population=population,
-            days=days,
-            workers=workers,
-        )
-        timings["offences_s"] = time.perf_counter() - t0
-        fit = observation_fit(
-            batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
-        )
-
-        for name, df in (
-            ("comparison.csv", comparison),
-            ("matrix.csv", matrix),
-            ("paired_differences.csv", paired),
-            ("offences.csv", offences),
-            ("observation_fit.csv", fit),
-        ):
-            write_atomic_text(tmp / name, df.to_csv(index=False))
-
-        from .manifest import environment
-
-        manifest = {
-            "kind": "compare",
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "argv": argv,
-            "entropy": entropy,
-            "seeds": seeds,
-            "seeding": "one sim.batch over every point: replicate r of every point uses "
-            "seeds[r] (see batch/manifest.json)",
-            "replicates": replicates,
-            "population": population,
-            "days": days,
-            "scenarios": compared,
-            "policies": list(dict.fromkeys(p.policy for p in cells)),
-            "populations": [p.name for p in points if p.reference_for],
-            "references": {p.reference_for: p.name for p in points if p.reference_for},
-            "points": [p.to_dict(i) for i, p in enumerate(points)],
-            "offence_replicates": min(offence_replicates, replicates),
-            "offences_match_batch": bool(offences["matches_batch"].all())
-            if len(offences)
-            else None,
-            "observations": str(observations) if observations else "bundled",
-            "n_runs": int(len(summary)),
-            "n_ok": int(batch.n_ok),
-            "n_failed": int(batch.n_failed),
-            "executor": batch.manifest.get("executor"),
-            "metrics_key": list(KEY_METRICS),
-            "files": [f for f in FILES if report or f not in REPORT_FILES],
-            **environment(),
-            "scenario_data": {p.name: p.scenario.to_dict() for p in points},
+    compared = [p.name for p in points if p.compared]
+    comparison = describe(summary, compared, ex.SUMMARY_METRICS)
+    cells = [p for p in points if p.policy is not None]
+    matrix = describe(summary, [p.name for p in cells], ex.SUMMARY_METRICS)
+    by_name = {p.name: p for p in cells}
+    matrix.insert(0, "population", matrix["scenario"].map(lambda n: by_name[n].population))
+    matrix.insert(0, "policy", matrix["scenario"].map(lambda n: by_name[n].policy))
+    pairs = [
+        {
+            "population": p.population,
+            "reference": p.population,
+            "policy": p.policy,
+            "scenario": p.name,
         }
-        if report:
-            from .report import build_report
+        for p in cells
+    ]
+    paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
+    offences = offence_composition(summary, replicates=offence_replicates)
+    fit = observation_fit(
+        batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
+    )
+    for name, df in (
+        ("comparison.csv", comparison),
+        ("matrix.csv", matrix),
+        ("paired_differences.csv", paired),
+        ("offences.csv", offences),
+        ("observation_fit.csv", fit),
+    ):
+        write_table(out_dir / name, df)
 
-            t0 = time.perf_counter()
-            build_report(tmp, manifest=manifest)
-            timings["report_s"] = time.perf_counter() - t0
-        wall = time.perf_counter() - started
-        manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-        manifest["wall_s"] = round(wall, 3)
-        write_atomic_text(tmp / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    from .manifest import environment
+
+    n_offence_reps = replicates if offence_replicates is None else offence_replicates
+    manifest = {
+        "kind": "compare",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "argv": argv,
+        "entropy": entropy,
+        "seeds": seeds,
+        "seeding": "one sim.batch over every point: replicate r of every point uses "
+        "seeds[r] (see batch/manifest.json)",
+        "replicates": replicates,
+        "population": population,
+        "days": days,
+        "scenarios": compared,
+        "policies": list(dict.fromkeys(p.policy for p in cells)),
+        "populations": [p.name for p in points if p.reference_for],
+        "references": {p.reference_for: p.name for p in points if p.reference_for},
+        "points": [p.to_dict(i) for i, p in enumerate(points)],
+        "offence_replicates": min(n_offence_reps, replicates),
+        "offences_match_batch": bool(offences["matches_batch"].all()) if len(offences) else None,
+        "observations": str(observations) if observations else "bundled",
+        "n_runs": int(len(summary)),
+        "n_ok": int(batch.n_ok),
+        "n_failed": int(batch.n_failed),
+        "n_resumed": int(batch.n_resumed),
+        "executor": batch.manifest.get("executor"),
+        "metrics_key": list(KEY_METRICS),
+        "files": [f for f in FILES if report or f not in REPORT_FILES],
+        **environment(),
+        "scenario_data": {p.name: p.scenario.to_dict() for p in points},
+    }
+    if report:
+        from .report import build_report
+
+        t0 = time.perf_counter()
+        build_report(out_dir, manifest=manifest)
+        timings["report_s"] = time.perf_counter() - t0
+    wall = time.perf_counter() - started
+    manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    manifest["wall_s"] = round(wall, 3)
+    # Written last: a directory with this manifest holds a complete comparison.
+    write_atomic_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return CompareResult(
         out_dir=out_dir,
         manifest=manifest,

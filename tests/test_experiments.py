@@ -237,8 +237,11 @@ def test_failed_run_is_recorded_and_others_finish(tmp_path, monkeypatch, capsys)
     code, stdout, err = cli(
         monkeypatch, capsys, "sweep", str(spec), "--workers", "1", "--out", str(out)
     )
-    assert code == 0, err
+    assert code == 1, err
     assert "2 runs ok, 2 failed" in stdout
+    assert err.count("\n") == 1 and "2 of 4 runs failed" in err and "failures.csv" in err
+    failures = pd.read_csv(out / "failures.csv")
+    assert list(failures["point"]) == [1, 1] and failures["error"].str.contains("prob").all()
     summary = pd.read_parquet(out / "summary.parquet")
     ok = summary[summary["status"] == "ok"]
     failed = summary[summary["status"] == "failed"]
