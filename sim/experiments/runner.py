@@ -86,6 +86,13 @@ def _drive(
     transient: dict[str, str],
 ) -> None:
     """Keep `window` tasks in flight; store each result as it arrives."""
+    try:
+        _drive_pool(executor, window, todo, parts, progress, transient)
+    except BrokenProcessPool:
+        raise ExperimentAborted("a worker process died (killed, or out of memory)") from None
+
+
+def _drive_pool(executor, window, todo, parts, progress, transient) -> None:
     queue = iter(todo)
     inflight: dict[Future, Task] = {}
     while True:
@@ -102,10 +109,7 @@ def _drive(
             try:
                 out = future.result()
             except BrokenProcessPool:
-                raise ExperimentAborted(
-                    "a worker process died (killed, or out of memory); a script that starts "
-                    'experiments needs its code under `if __name__ == "__main__":`'
-                ) from None
+                raise
             except Exception as exc:  # lost worker, cancelled task: not stored, resume retries
                 transient[task.key] = f"not stored (executor: {error_text(exc)})"
                 progress.advance(failed=True)
