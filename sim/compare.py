@@ -31,13 +31,15 @@ after an interruption) and, written last, the comparison's manifest::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -454,6 +456,28 @@ def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
     return out
 
 
+@contextlib.contextmanager
+def _interruptible(out_dir: Path, total: int, entropy: int) -> Iterator[None]:
+    """Ctrl-C or SIGTERM, during the batch or while tables and the report are made, is an
+    interruption of this comparison: the batch in `out_dir/batch` is kept for --resume."""
+    from .experiments import ExperimentAborted, ExperimentInterrupted, finished_keys
+    from .experiments.executors import terminate_as_interrupt
+
+    try:
+        with terminate_as_interrupt() as received:
+            try:
+                yield
+            except KeyboardInterrupt:
+                signum = received[-1] if received else signal.SIGINT
+                done = len(finished_keys(out_dir / "batch" / "parts"))
+                raise ExperimentInterrupted(
+                    out_dir / "batch", done, total, signum, entropy
+                ) from None
+    except (ExperimentInterrupted, ExperimentAborted) as exc:
+        exc.out_dir, exc.entropy = out_dir, entropy  # the comparison resumes, not its batch
+        raise
+
+
 def compare(
     scenarios: Sequence[str | os.PathLike | Scenario] | None = None,
     *,
@@ -515,109 +539,114 @@ def compare(
     if overwrite and not resume and out_dir.is_dir():
         remove_own_outputs(out_dir)
 
-    t0 = time.perf_counter()
-    batch = ex.batch(
-        [p.scenario for p in points],
-        replicates=replicates,
-        population=population,
-        days=days,
-        entropy=entropy,
-        out=out_dir / "batch",
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        progress=progress,
-        console=console,
-        argv=argv,
-    )
-    timings["batch_s"] = time.perf_counter() - t0
-    summary = batch.summary
-    seeds = batch.manifest["seeds"]
-
-    compared = [p.name for p in points if p.compared]
-    comparison = describe(summary, compared, ex.SUMMARY_METRICS)
-    cells = [p for p in points if p.policy is not None]
-    matrix = describe(summary, [p.name for p in cells], ex.SUMMARY_METRICS)
-    by_name = {p.name: p for p in cells}
-    matrix.insert(0, "population", matrix["scenario"].map(lambda n: by_name[n].population))
-    matrix.insert(0, "policy", matrix["scenario"].map(lambda n: by_name[n].policy))
-    pairs = [
-        {
-            "population": p.population,
-            "reference": p.population,
-            "policy": p.policy,
-            "scenario": p.name,
-        }
-        for p in cells
-    ]
-    paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
-    offences = offence_composition(summary, replicates=offence_replicates)
-    fit = observation_fit(
-        batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
-    )
-    for name, df in (
-        ("comparison.csv", comparison),
-        ("matrix.csv", matrix),
-        ("paired_differences.csv", paired),
-        ("offences.csv", offences),
-        ("observation_fit.csv", fit),
-    ):
-        write_table(out_dir / name, df)
-
-    from .manifest import environment
-
-    n_offence_reps = replicates if offence_replicates is None else offence_replicates
-    manifest = {
-        "kind": "compare",
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "argv": argv,
-        "entropy": entropy,
-        "seeds": seeds,
-        "seeding": "one sim.batch over every point: replicate r of every point uses "
-        "seeds[r] (see batch/manifest.json)",
-        "replicates": replicates,
-        "population": population,
-        "days": days,
-        "scenarios": compared,
-        "policies": list(dict.fromkeys(p.policy for p in cells)),
-        "populations": [p.name for p in points if p.reference_for],
-        "references": {p.reference_for: p.name for p in points if p.reference_for},
-        "points": [p.to_dict(i) for i, p in enumerate(points)],
-        "offence_replicates": min(n_offence_reps, replicates),
-        "offences_match_batch": bool(offences["matches_batch"].all()) if len(offences) else None,
-        "observations": str(observations) if observations else "bundled",
-        "n_runs": int(len(summary)),
-        "n_ok": int(batch.n_ok),
-        "n_failed": int(batch.n_failed),
-        "n_resumed": int(batch.n_resumed),
-        "executor": batch.manifest.get("executor"),
-        "metrics_key": list(KEY_METRICS),
-        "files": [f for f in FILES if report or f not in REPORT_FILES],
-        **environment(),
-        "scenario_data": {p.name: p.scenario.to_dict() for p in points},
-    }
-    if report:
-        from .report import build_report
-
+    with _interruptible(out_dir, len(points) * replicates, entropy):
         t0 = time.perf_counter()
-        build_report(out_dir, manifest=manifest)
-        timings["report_s"] = time.perf_counter() - t0
-    wall = time.perf_counter() - started
-    manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    manifest["wall_s"] = round(wall, 3)
-    # Written last: a directory with this manifest holds a complete comparison.
-    write_atomic_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    return CompareResult(
-        out_dir=out_dir,
-        manifest=manifest,
-        batch=batch,
-        comparison=comparison,
-        matrix=matrix,
-        paired=paired,
-        offences=offences,
-        fit=fit,
-        wall_s=time.perf_counter() - started,
-    )
+        batch = ex.batch(
+            [p.scenario for p in points],
+            replicates=replicates,
+            population=population,
+            days=days,
+            entropy=entropy,
+            out=out_dir / "batch",
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            progress=progress,
+            console=console,
+            argv=argv,
+        )
+        timings["batch_s"] = time.perf_counter() - t0
+        summary = batch.summary
+        seeds = batch.manifest["seeds"]
+
+        compared = [p.name for p in points if p.compared]
+        comparison = describe(summary, compared, ex.SUMMARY_METRICS)
+        cells = [p for p in points if p.policy is not None]
+        matrix = describe(summary, [p.name for p in cells], ex.SUMMARY_METRICS)
+        by_name = {p.name: p for p in cells}
+        matrix.insert(0, "population", matrix["scenario"].map(lambda n: by_name[n].population))
+        matrix.insert(0, "policy", matrix["scenario"].map(lambda n: by_name[n].policy))
+        pairs = [
+            {
+                "population": p.population,
+                "reference": p.population,
+                "policy": p.policy,
+                "scenario": p.name,
+            }
+            for p in cells
+        ]
+        paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
+        offences = offence_composition(summary, replicates=offence_replicates)
+        fit = observation_fit(
+            batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
+        )
+        for name, df in (
+            ("comparison.csv", comparison),
+            ("matrix.csv", matrix),
+            ("paired_differences.csv", paired),
+            ("offences.csv", offences),
+            ("observation_fit.csv", fit),
+        ):
+            write_table(out_dir / name, df)
+
+        from .manifest import environment
+
+        n_offence_reps = replicates if offence_replicates is None else offence_replicates
+        manifest = {
+            "kind": "compare",
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "argv": argv,
+            "entropy": entropy,
+            "seeds": seeds,
+            "seeding": "one sim.batch over every point: replicate r of every point uses "
+            "seeds[r] (see batch/manifest.json)",
+            "replicates": replicates,
+            "population": population,
+            "days": days,
+            "scenarios": compared,
+            "policies": list(dict.fromkeys(p.policy for p in cells)),
+            "populations": [p.name for p in points if p.reference_for],
+            "references": {p.reference_for: p.name for p in points if p.reference_for},
+            "points": [p.to_dict(i) for i, p in enumerate(points)],
+            "offence_replicates": min(n_offence_reps, replicates),
+            "offences_match_batch": bool(offences["matches_batch"].all())
+            if len(offences)
+            else None,
+            "observations": str(observations) if observations else "bundled",
+            "n_runs": int(len(summary)),
+            "n_ok": int(batch.n_ok),
+            "n_failed": int(batch.n_failed),
+            "n_resumed": int(batch.n_resumed),
+            "executor": batch.manifest.get("executor"),
+            "metrics_key": list(KEY_METRICS),
+            "files": [f for f in FILES if report or f not in REPORT_FILES],
+            **environment(),
+            "scenario_data": {p.name: p.scenario.to_dict() for p in points},
+        }
+        if report:
+            from .report import build_report
+
+            t0 = time.perf_counter()
+            build_report(out_dir, manifest=manifest)
+            timings["report_s"] = time.perf_counter() - t0
+        wall = time.perf_counter() - started
+        manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        manifest["wall_s"] = round(wall, 3)
+        # Written last: a directory with this manifest holds a complete comparison.
+        write_atomic_text(
+            out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n"
+        )
+        return CompareResult(
+            out_dir=out_dir,
+            manifest=manifest,
+            batch=batch,
+            comparison=comparison,
+            matrix=matrix,
+            paired=paired,
+            offences=offences,
+            fit=fit,
+            wall_s=time.perf_counter() - started,
+        )
 
 
 # --------------------------------------------------------------------------- printing

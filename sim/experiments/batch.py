@@ -14,7 +14,14 @@ from .directory import jsonable, scenario_digest
 from .errors import SpecError
 from .stats import interval_table
 from .tasks import ENGINES, SUMMARY_METRICS, Task, scenario_data
-from .template import Experiment, ExperimentResult, Plan, check_count, points_frame
+from .template import (
+    Experiment,
+    ExperimentResult,
+    Plan,
+    check_count,
+    points_frame,
+    run_options,
+)
 
 
 def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
@@ -126,14 +133,4 @@ def batch(
         population=population,
         days=days,
     )
-    return experiment.run(
-        out=out,
-        entropy=entropy,
-        resume=resume,
-        overwrite=overwrite,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        console=console,
-        argv=argv,
-    )
+    return experiment.run(**run_options(locals()))

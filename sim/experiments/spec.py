@@ -69,15 +69,17 @@ _ALLOWED = {
     "engine": f"allowed: {', '.join(ENGINES)}",
     "fixed": 'must be a table of "dotted.key" = value',
     "parameters": 'required: at least one [parameters."dotted.key"] table with low/high or values',
-    "low": "must be a number",
-    "high": "must be a number",
     "values": "must be a non-empty list",
 }
 
 
+_TYPE_TAGS = {"int", "float", "str", "bool"}
+
+
 def _error(file: str, prefix: str, err: dict, keys: tuple[str, ...]) -> SpecError:
     """One pydantic error as a SpecError naming the key and what is allowed."""
-    loc = [str(p) for p in err["loc"]]
+    # pydantic adds the member of a union (`low.int`) to the location: not a key
+    loc = [str(p) for p in err["loc"] if str(p) not in _TYPE_TAGS and "[" not in str(p)]
     name = loc[0] if loc else None
     key = prefix + ".".join(loc) if loc else (prefix.rstrip(".") or None)
     kind, value = err["type"], err.get("input")
@@ -86,6 +88,8 @@ def _error(file: str, prefix: str, err: dict, keys: tuple[str, ...]) -> SpecErro
         message = f"unknown key; allowed keys: {', '.join(keys)}"
     elif kind in ("greater_than_equal", "too_short") and "ge" in ctx:
         message = f"must be a whole number >= {ctx['ge']}, got {value!r}"
+    elif name in ("low", "high"):
+        message = f"must be a number, got {value!r}"
     elif kind == "int_type" or kind in ("greater_than_equal", "int_from_float"):
         low = {"replicates": 1, "population": 1, "days": 1, "levels": 2, "morris_levels": 2}
         bound = f" >= {low[name]}" if name in low else (" >= 0" if name == "entropy" else "")
@@ -341,7 +345,9 @@ def load_spec(path: str | os.PathLike | dict, *, base_dir: Path | None = None) -
     method = METHODS_BY_NAME.get(model.method)
     if method is None:
         raise SpecError(
-            file, "method", f"unknown method {model.method!r}; allowed: {', '.join(METHODS)}"
+            file,
+            "method",
+            f"unknown method {model.method!r}; allowed: {', '.join(METHODS_BY_NAME)}",
         )
     if method.samples_rule is None:
         if model.samples is not None:

@@ -13,7 +13,7 @@ from .directory import jsonable
 from .sensitivity import analyze, point_means
 from .spec import SweepSpec, load_spec
 from .tasks import Task, scenario_data
-from .template import Experiment, ExperimentResult, Plan, points_frame
+from .template import Experiment, ExperimentResult, Plan, points_frame, run_options
 
 
 class Sweep(Experiment):
@@ -96,16 +96,6 @@ def sweep(
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
-    result = Sweep(spec).run(
-        out=out,
-        entropy=entropy,
-        resume=resume,
-        overwrite=overwrite,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        console=console,
-        argv=argv,
-    )
+    result = Sweep(spec).run(**run_options(locals()))
     result.spec = spec
     return result

@@ -67,6 +67,24 @@ def points_frame(names: list[str], columns: dict[str, list] | None = None) -> pd
     return points
 
 
+RUN_OPTIONS = (
+    "out",
+    "entropy",
+    "resume",
+    "overwrite",
+    "workers",
+    "scheduler",
+    "progress",
+    "console",
+    "argv",
+)
+
+
+def run_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of `Experiment.run` among a public function's (its `locals()`)."""
+    return {k: arguments[k] for k in RUN_OPTIONS}
+
+
 def check_count(value: Any, name: str, file: str = "batch", minimum: int = 1) -> None:
     """Raise SpecError unless `value` is None or a whole number >= `minimum`."""
     if value is None:
