@@ -39,7 +39,7 @@ def salib_problem(spec: SweepSpec) -> dict:
 def coordinate_value(p: Parameter, x: float) -> Any:
     """A design coordinate to a parameter value: a level for discrete parameters (x in
     [0, 1] picks one of k equal bins), the number itself (rounded if whole) otherwise."""
-    if p.discrete:
+    if p.values is not None:
         k = len(p.values)
         return p.values[min(int(math.floor(x * k)), k - 1)]
     return int(round(x)) if p.integer else float(x)

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -121,7 +122,7 @@ def unguarded_main() -> tuple[str, int] | None:
     spec_name = getattr(getattr(main, "__spec__", None), "name", "") or ""
     if spec_name == "__main__" or spec_name.endswith(".__main__"):
         return None  # `python -m pkg`: spawn does not re-run a package's __main__
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     line = None
     while frame is not None:
         if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":

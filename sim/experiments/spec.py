@@ -76,7 +76,7 @@ _ALLOWED = {
 _TYPE_TAGS = {"int", "float", "str", "bool"}
 
 
-def _error(file: str, prefix: str, err: dict, keys: tuple[str, ...]) -> SpecError:
+def _error(file: str, prefix: str, err: Any, keys: tuple[str, ...]) -> SpecError:
     """One pydantic error as a SpecError naming the key and what is allowed."""
     # pydantic adds the member of a union (`low.int`) to the location: not a key
     loc = [str(p) for p in err["loc"] if str(p) not in _TYPE_TAGS and "[" not in str(p)]
@@ -92,10 +92,11 @@ def _error(file: str, prefix: str, err: dict, keys: tuple[str, ...]) -> SpecErro
         message = f"must be a number, got {value!r}"
     elif kind == "int_type" or kind in ("greater_than_equal", "int_from_float"):
         low = {"replicates": 1, "population": 1, "days": 1, "levels": 2, "morris_levels": 2}
-        bound = f" >= {low[name]}" if name in low else (" >= 0" if name == "entropy" else "")
+        bound = f" >= {low[name]}" if name in low else ""
+        bound = " >= 0" if name == "entropy" else bound
         message = f"must be a whole number{bound}, got {value!r}"
     elif kind == "literal_error":
-        message = f"unknown {name} {value!r}; {_ALLOWED.get(name, ctx.get('expected', ''))}"
+        message = f"unknown {name} {value!r}; {_ALLOWED.get(name or '', ctx.get('expected', ''))}"
     else:
         message = _ALLOWED.get(name or "", err["msg"])
         if kind != "missing" and not message.startswith("required"):
@@ -129,7 +130,7 @@ class Parameter:
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"integer": self.integer}
-        if self.discrete:
+        if self.values is not None:
             d["values"] = list(self.values)
         else:
             d.update(low=self.low, high=self.high)
@@ -225,7 +226,8 @@ def _field_is_int(base: Scenario, dotted: str) -> bool:
     current = _lookup(base.to_dict(), dotted)
     if current is not None:
         return isinstance(current, int) and not isinstance(current, bool)
-    parts, model, i = dotted.split("."), Scenario, 0
+    parts, i = dotted.split("."), 0
+    model: type[BaseModel] = Scenario
     while i < len(parts):
         if model is Scenario and parts[i] == "regimes":
             model, i = Regime, i + 2
@@ -324,7 +326,7 @@ def _parameter(key, body, model, method, scenario, fixed, base, file) -> Paramet
         ) from None
     if p.values is None:
         return Parameter(key, low=p.low, high=p.high, levels=p.levels, integer=integer)
-    vals = list(p.values)
+    vals: list[Any] = list(p.values)
     if integer:
         vals = [int(round(v)) if is_number(v) else v for v in vals]
     elif all(is_number(v) for v in vals) and any(isinstance(v, float) for v in vals):

@@ -108,13 +108,15 @@ def verified_keys(parts: Path, tasks: Sequence[Task]) -> tuple[set[str], list[st
     """Keys of tasks whose stored part reads back whole and matches the task, and the
     names of the parts that did not (removed, so that their runs are run again)."""
     by_key = {t.key: t for t in tasks}
-    paths = [p for p in (parts.iterdir() if parts.is_dir() else ()) if part_key(p) in by_key]
+    stored = [(p, part_key(p)) for p in (parts.iterdir() if parts.is_dir() else ())]
+    keyed = [(p, k) for p, k in stored if k is not None and k in by_key]
     with ThreadPoolExecutor(max_workers=4) as pool:  # reading Parquet releases the GIL
-        valid = list(pool.map(lambda p: _valid(p, by_key[part_key(p)]), paths))
-    good, bad = set(), []
-    for path, ok in zip(paths, valid, strict=True):
+        valid = list(pool.map(lambda pk: _valid(pk[0], by_key[pk[1]]), keyed))
+    good: set[str] = set()
+    bad: list[str] = []
+    for (path, key), ok in zip(keyed, valid, strict=True):
         if ok:
-            good.add(part_key(path))
+            good.add(key)
         else:
             bad.append(path.name)
             path.unlink(missing_ok=True)

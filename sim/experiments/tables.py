@@ -37,6 +37,7 @@ def intervals_table(result: ExperimentResult):
     from rich.table import Table
 
     iv = result.intervals
+    assert iv is not None, "a batch result"
     scenarios = list(dict.fromkeys(iv["scenario"]))
     reps = result.manifest.get("design", {}).get("replicates")
     table = Table(
@@ -78,11 +79,12 @@ def indices_table(result: ExperimentResult):
     from rich.table import Table
 
     spec = result.spec
-    idx = result.indices
+    idx, pm = result.indices, result.point_means
+    assert idx is not None and pm is not None, "a sweep result"
     names = METHODS_BY_NAME[spec.method].table_columns
     table = Table(
         title=f"{spec.method} sensitivity, {spec.scenario_name}: {result.n_runs} runs "
-        f"({len(result.point_means)} points x {spec.replicates} replicates)",
+        f"({len(pm)} points x {spec.replicates} replicates)",
         title_justify="left",
         caption="± = 95% confidence half-width; replicate noise = mean within-point "
         "variance / total variance",
@@ -126,6 +128,7 @@ def points_table(result: ExperimentResult, limit: int = 40):
 
     pm = result.point_means
     spec = result.spec
+    assert pm is not None, "a sweep result"
     if len(pm) > limit:
         return None
     table = Table(title="mean over replicates per design point", title_justify="left")
