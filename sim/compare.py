@@ -430,8 +430,8 @@ def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = Fals
         raise ScenarioError(
             out_dir,
             None,
-            "holds an interrupted comparison; add --resume to continue it, --overwrite to "
-            "replace it, or choose another --out",
+            "holds an interrupted comparison; add --resume to continue it or --overwrite to "
+            "replace it (from Python: resume=True, overwrite=True), or choose another --out",
         )
     if stored is None and out_dir.is_dir() and any(out_dir.iterdir()):
         raise ScenarioError(

@@ -183,3 +183,25 @@ def test_compare_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, "compare", "--out", str(mine))
     assert code == 2 and err.count("\n") == 1 and "not a comparison directory" in err
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_offence_composition_comes_from_the_batch_and_checks_its_total():
+    from sim.experiments import OFFENCE_COLUMNS
+
+    summary = pd.DataFrame(
+        {
+            "point": [0, 0],
+            "scenario": ["a", "a"],
+            "replicate": [0, 1],
+            "seed": [5, 6],
+            "status": ["ok", "ok"],
+            "released_to_army": [3.0, 4.0],
+            **{c: [0.0, 0.0] for c in OFFENCE_COLUMNS},
+        }
+    )
+    summary.loc[0, OFFENCE_COLUMNS[0]] = 3  # adds up to released_to_army
+    summary.loc[1, OFFENCE_COLUMNS[1]] = 2  # does not: 2 of 4
+    offences = cmp.offence_composition(summary)
+    assert offences.groupby("replicate")["matches_batch"].all().tolist() == [True, False]
+    assert offences.groupby("replicate")["recruits"].sum().tolist() == [3, 2]
+    assert set(cmp.offence_composition(summary, replicates=1)["replicate"]) == {0}

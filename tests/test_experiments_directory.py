@@ -105,3 +105,34 @@ def test_recruits_by_offence_are_stored_with_each_run(tmp_path):
     assert counts.iloc[0].tolist() == [
         direct.recruits_by_offence[c.removeprefix("recruits_offence_")] for c in ex.OFFENCE_COLUMNS
     ]
+
+
+def test_compare_refuses_an_earlier_comparison_resumes_and_overwrites(tmp_path):
+    from pandas.testing import assert_frame_equal
+
+    from sim import compare as cmp
+
+    kwargs = dict(
+        policies=["ukraine_2024"],
+        populations=["ukraine_2024"],
+        replicates=2,
+        population=300,
+        days=30,
+        workers=1,
+        entropy=2,
+        report=False,
+        out=tmp_path / "c",
+    )
+    first = cmp.compare(["ukraine_2024"], **kwargs)
+    (tmp_path / "c" / "notes.txt").write_text("mine")
+    with pytest.raises(sim.ScenarioError, match="holds an earlier compare experiment"):
+        cmp.compare(["ukraine_2024"], **kwargs)
+    resumed = cmp.compare(["ukraine_2024"], resume=True, **kwargs)
+    assert resumed.n_resumed == len(resumed.batch.summary) == 4
+    again = cmp.compare(["ukraine_2024"], overwrite=True, **kwargs)
+    assert again.n_resumed == 0
+    for table in ("comparison", "matrix", "paired", "offences"):
+        assert_frame_equal(getattr(first, table), getattr(again, table))
+        assert_frame_equal(getattr(first, table), getattr(resumed, table))
+    assert (tmp_path / "c" / "notes.txt").read_text() == "mine"
+    assert first.offences["matches_batch"].all() and len(first.offences)

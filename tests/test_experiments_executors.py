@@ -40,7 +40,7 @@ def test_a_script_without_main_guard_runs_in_process_and_says_why(tmp_path):
     done = run_script(tmp_path, guarded=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("in-process (1 worker; the calling script has no __main__")
-    assert "analysis.py, line 3" in done.stderr
+    assert "analysis.py:3: RuntimeWarning" in done.stderr
     assert 'if __name__ == "__main__":' in done.stderr
     assert "Traceback" not in done.stderr
 

@@ -123,8 +123,9 @@ def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = Fals
         raise SpecError(
             out_dir,
             None,
-            f"holds an earlier {stored['kind']} experiment; add --resume to continue it, "
-            "--overwrite to replace it, or choose another --out",
+            f"holds an earlier {stored['kind']} experiment; add --resume to continue it or "
+            "--overwrite to replace it (from Python: resume=True, overwrite=True), or choose "
+            "another --out",
         )
 
 

@@ -148,12 +148,13 @@ def _can_spawn() -> bool:
     if where is None:
         return True
     file, line = where
-    warnings.warn(
-        f"{file}, line {line}: experiments started from a script's top-level code run in "
-        "this process (1 worker), because worker processes re-import the script; put the "
-        'script\'s code under `if __name__ == "__main__":` to use a process pool',
+    warnings.warn_explicit(
+        "experiments started from a script's top-level code run in this process (1 "
+        "worker), because worker processes re-import the script; put the script's code "
+        'under `if __name__ == "__main__":` to use a process pool',
         RuntimeWarning,
-        stacklevel=5,
+        file,
+        line,
     )
     return False
 
