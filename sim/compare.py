@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .experiments.stats import interval_table, percentiles
+from .experiments.stats import interval_table, paired_differences
 from .experiments.tasks import OFFENCE_COLUMNS
 from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, counterfactual, load_scenario, validate_raw
@@ -215,72 +215,6 @@ def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -
     (`sim.experiments.stats`, the statistics of intervals.csv under these names)."""
     table = interval_table(summary, ["scenario"], [(n,) for n in names], metrics)
     return table.rename(columns={"low": "p2_5", "high": "p97_5"})
-
-
-def paired_stats(policy: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """Paired difference policy - reference over replicates (aligned arrays; NaN pairs are
-    dropped): mean, sd, 95% t-interval of the mean, 2.5-97.5 percentiles of the
-    differences, and the Welch 95% interval of the same runs treated as unpaired."""
-    from scipy import stats
-
-    a = np.asarray(policy, dtype=np.float64)
-    b = np.asarray(reference, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    d = a - b
-    n = len(d)
-    out = {
-        "n": n,
-        "reference_mean": float(b.mean()) if n else math.nan,
-        "policy_mean": float(a.mean()) if n else math.nan,
-        "mean_diff": float(d.mean()) if n else math.nan,
-        "sd_diff": math.nan,
-        "t_low": math.nan,
-        "t_high": math.nan,
-        "p2_5": math.nan,
-        "p97_5": math.nan,
-        "unpaired_low": math.nan,
-        "unpaired_high": math.nan,
-    }
-    if not n:
-        return out
-    out["p2_5"], _, out["p97_5"] = percentiles(d)
-    if n < 2:
-        return out
-    sd = float(d.std(ddof=1))
-    half = 0.0 if sd == 0 else float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    out.update(sd_diff=sd, t_low=out["mean_diff"] - half, t_high=out["mean_diff"] + half)
-    va, vb = float(a.var(ddof=1)) / n, float(b.var(ddof=1)) / n
-    se = math.sqrt(va + vb)
-    if se == 0:
-        uhalf = 0.0
-    else:
-        df = (va + vb) ** 2 / ((va**2 + vb**2) / (n - 1))
-        uhalf = float(stats.t.ppf(0.975, df)) * se
-    out.update(unpaired_low=out["mean_diff"] - uhalf, unpaired_high=out["mean_diff"] + uhalf)
-    return out
-
-
-def paired_differences(
-    summary: pd.DataFrame, pairs: Sequence[dict], metrics=KEY_METRICS
-) -> pd.DataFrame:
-    """`pairs`: dicts with population, reference, policy, scenario (the cell). Replicates
-    are matched by replicate number (hence seed); only replicates where both runs finished
-    count."""
-    ok = summary[summary["status"] == "ok"]
-    rows = []
-    for pair in pairs:
-        ref = ok[ok["scenario"] == pair["reference"]].set_index("replicate")
-        cell = ok[ok["scenario"] == pair["scenario"]].set_index("replicate")
-        reps = ref.index.intersection(cell.index).sort_values()
-        for m in metrics:
-            s = paired_stats(
-                cell.loc[reps, m].to_numpy(dtype=np.float64),
-                ref.loc[reps, m].to_numpy(dtype=np.float64),
-            )
-            rows.append({**pair, "metric": m, **s})
-    cols = ["population", "reference", "policy", "scenario", "metric"]
-    return pd.DataFrame(rows, columns=[*cols, *paired_stats(np.ones(2), np.ones(2))])
 
 
 def observation_fit(

@@ -76,7 +76,20 @@ _ALLOWED = {
 _TYPE_TAGS = {"int", "float", "str", "bool"}
 
 
-def _error(file: str, prefix: str, err: Any, keys: tuple[str, ...]) -> SpecError:
+def _lower_bound(model: type[BaseModel], name: str | None) -> Any:
+    """The `ge` bound the model sets on a field (through Optional and Annotated), if any."""
+    f = model.model_fields.get(name or "")
+    if f is None:
+        return None
+    metas = list(f.metadata)
+    for arg in typing.get_args(f.annotation):
+        if typing.get_origin(arg) is Annotated:
+            for m in typing.get_args(arg)[1:]:
+                metas += getattr(m, "metadata", [m])
+    return next((m.ge for m in metas if hasattr(m, "ge")), None)
+
+
+def _error(file: str, prefix: str, err: Any, model: type[BaseModel]) -> SpecError:
     """One pydantic error as a SpecError naming the key and what is allowed."""
     # pydantic adds the member of a union (`low.int`) to the location: not a key
     loc = [str(p) for p in err["loc"] if str(p) not in _TYPE_TAGS and "[" not in str(p)]
@@ -85,15 +98,14 @@ def _error(file: str, prefix: str, err: Any, keys: tuple[str, ...]) -> SpecError
     kind, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        message = f"unknown key; allowed keys: {', '.join(keys)}"
+        message = f"unknown key; allowed keys: {', '.join(model.model_fields)}"
     elif kind in ("greater_than_equal", "too_short") and "ge" in ctx:
         message = f"must be a whole number >= {ctx['ge']}, got {value!r}"
     elif name in ("low", "high"):
         message = f"must be a number, got {value!r}"
     elif kind == "int_type" or kind in ("greater_than_equal", "int_from_float"):
-        low = {"replicates": 1, "population": 1, "days": 1, "levels": 2, "morris_levels": 2}
-        bound = f" >= {low[name]}" if name in low else ""
-        bound = " >= 0" if name == "entropy" else bound
+        low = _lower_bound(model, name)
+        bound = "" if low is None else f" >= {low}"
         message = f"must be a whole number{bound}, got {value!r}"
     elif kind == "literal_error":
         message = f"unknown {name} {value!r}; {_ALLOWED.get(name or '', ctx.get('expected', ''))}"
@@ -110,7 +122,7 @@ def _validate(model: type[_Model], data: Any, file: str, prefix: str = "") -> An
     except ValidationError as exc:
         errors = exc.errors()
         extra = [e for e in errors if e["type"] == "extra_forbidden"]  # unknown keys first
-        raise _error(file, prefix, (extra or errors)[0], tuple(model.model_fields)) from None
+        raise _error(file, prefix, (extra or errors)[0], model) from None
 
 
 @dataclass(frozen=True)
