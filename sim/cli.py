@@ -49,9 +49,11 @@ HEADLINE = (
 # Options shared by several commands.
 EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
 PopulationOpt = Annotated[
-    int | None, typer.Option(help="Initial population (default: the scenario's).")
+    int | None, typer.Option(min=1, help="Initial population (default: the scenario's).")
 ]
-DaysOpt = Annotated[int | None, typer.Option(help="Days to simulate (default: to end date).")]
+DaysOpt = Annotated[
+    int | None, typer.Option(min=1, help="Days to simulate (default: to end date).")
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
@@ -318,6 +320,9 @@ OVERWRITE_HELP = (
     "without it an existing experiment is refused."
 )
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
+SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
 
 
 @app.command("batch")
@@ -326,22 +331,24 @@ def batch_cmd(
         list[str], typer.Argument(help="Bundled scenario names or paths to TOML files.")
     ],
     replicates: Annotated[
-        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+        int,
+        typer.Option(min=1, help="Runs per scenario; replicate r of every scenario shares a seed."),
     ] = 10,
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     engine: EngineOpt = "vector",
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
     entropy: Annotated[
-        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+        int | None,
+        typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Experiment directory (default: results/batch/<names>-<entropy>)."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
@@ -349,15 +356,6 @@ def batch_cmd(
 
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
-    for name, value, low in (
-        ("--replicates", replicates, 1),
-        ("--workers", workers, 1),
-        ("--population", population, 1),
-        ("--days", days, 1),
-        ("--entropy", entropy, 0),
-    ):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     try:
         overrides = parse_overrides(set_)
     except UsageError as exc:
@@ -388,25 +386,24 @@ def batch_cmd(
 @app.command("sweep")
 def sweep_cmd(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see scenarios/sweeps/.")],
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     entropy: Annotated[
         int | None,
-        typer.Option(help="Seed entropy (default: the spec's, else random; kept in the manifest)."),
+        typer.Option(
+            min=0, help="Seed entropy (default: the spec's, else random; kept in the manifest)."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Experiment directory (default: results/sweeps/<spec>-<entropy>)."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Run a sensitivity sweep (grid, LHS, Sobol or Morris); print and save the indices."""
     from . import experiments as ex
 
-    for name, value, low in (("--workers", workers, 1), ("--entropy", entropy, 0)):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     result = _run_experiment(
         lambda: ex.sweep(
             spec,
@@ -551,33 +548,28 @@ def compare_cmd(
         typer.Argument(help="Scenarios to compare (default: ukraine_2024 russia_2022_2025)."),
     ] = None,
     replicates: Annotated[
-        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+        int,
+        typer.Option(min=2, help="Runs per scenario; replicate r of every scenario shares a seed."),
     ] = 10,
     population: Annotated[
-        int | None, typer.Option(help="Initial population of every run (default: real scale).")
+        int | None,
+        typer.Option(min=1, help="Initial population of every run (default: real scale)."),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     entropy: Annotated[
-        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+        int | None,
+        typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default: results/compare/<entropy>).")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
 
-    for name, value, low in (
-        ("--replicates", replicates, 2),
-        ("--workers", workers, 1),
-        ("--population", population, 1),
-        ("--entropy", entropy, 0),
-    ):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     result = _run_experiment(
         lambda: cmp.compare(
             scenarios or None,
