@@ -163,6 +163,25 @@ def test_a_full_disk_leaves_no_partial_file_and_one_line(tmp_path, monkeypatch, 
     assert not (out / "runs.parquet").exists() and not (out / "summary.parquet").exists()
 
 
+def test_a_full_disk_after_the_runs_keeps_the_parts_for_resume(tmp_path, monkeypatch, capsys):
+    def full_disk(df, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 half a table")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "full"
+    args = [*SMALL, "--workers", "1", "--entropy", "2", "--out", str(out)]
+    with monkeypatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_parquet", full_disk)
+        code, _, err = cli(monkeypatch, capsys, *args)
+    assert code == 1 and err.count("\n") == 1 and "No space left on device" in err, err
+    assert "continue with: prisonflow batch" in err and "--resume" in err
+    assert len(list((out / "parts").glob("*.parquet"))) == 4
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no partial table
+    code, stdout, err = cli(monkeypatch, capsys, *args, "--resume")
+    assert code == 0, err
+    assert "(4 from earlier parts)" in stdout and (out / "summary.parquet").exists()
+
+
 def test_damaged_parts_are_detected_and_run_again_on_resume(tmp_path):
     kwargs = dict(replicates=4, population=300, days=40, entropy=8, workers=1)
     out = tmp_path / "b"

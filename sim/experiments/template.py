@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .directory import base_manifest, finish_manifest, stored_entropy, write_failures
-from .errors import SpecError
+from .errors import ExperimentAborted, SpecError
 from .runner import run_tasks, write_table
-from .tasks import Task, new_entropy, replicate_seeds
+from .tasks import Task, error_text, new_entropy, replicate_seeds
 
 
 @dataclass
@@ -158,28 +158,38 @@ class Experiment:
             plan.tasks,
             {**plan.manifest, "executor_request": {"workers": workers, "scheduler": scheduler}},
         )
-        runs, summary, manifest, stats = run_tasks(
-            kind=self.kind,
-            out_dir=out_dir,
-            design=plan.design,
-            entropy=entropy,
-            tasks=plan.tasks,
-            points=plan.points,
-            manifest=manifest,
-            resume=resume,
-            overwrite=overwrite,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-            console=console,
-            argv=argv,
-        )
-        tables, written = self.finish(out_dir, plan, runs, summary)
-        for name, table in tables.items():
-            write_table(out_dir / f"{name}.csv", table)
-        failures = write_failures(out_dir, summary)
-        outputs = [f"{name}.csv" for name in tables] + written + ([failures] if failures else [])
-        manifest = finish_manifest(out_dir, manifest, stats, outputs)
+        try:
+            runs, summary, manifest, stats = run_tasks(
+                kind=self.kind,
+                out_dir=out_dir,
+                design=plan.design,
+                entropy=entropy,
+                tasks=plan.tasks,
+                points=plan.points,
+                manifest=manifest,
+                resume=resume,
+                overwrite=overwrite,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                console=console,
+                argv=argv,
+            )
+            tables, written = self.finish(out_dir, plan, runs, summary)
+            for name, table in tables.items():
+                write_table(out_dir / f"{name}.csv", table)
+            failures = write_failures(out_dir, summary)
+            outputs = (
+                [f"{name}.csv" for name in tables] + written + ([failures] if failures else [])
+            )
+            manifest = finish_manifest(out_dir, manifest, stats, outputs)
+        except OSError as exc:  # a full disk or a vanished directory while writing tables
+            message = f"cannot write into {out_dir}: {exc.strerror or error_text(exc)}"
+            raise ExperimentAborted(message, out_dir, entropy) from None
+        except ExperimentAborted as exc:
+            if exc.out_dir is None:
+                exc.out_dir, exc.entropy = out_dir, entropy
+            raise
         return ExperimentResult(
             kind=self.kind,
             out_dir=out_dir,
