@@ -42,13 +42,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from .experiments.stats import interval_table, paired_differences
 from .experiments.tasks import OFFENCE_COLUMNS
+from .experiments.template import RunArgs
+from .experiments.validation import Whole, validate
 from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, counterfactual, load_scenario, validate_raw
 from .taxonomy import OFFENCES
@@ -390,6 +393,14 @@ def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
     return out
 
 
+class CompareArgs(RunArgs):
+    """What a comparison may be asked for (paired differences need two replicates)."""
+
+    replicates: Annotated[int, Field(ge=2)]
+    population: Whole | None = None
+    days: Whole | None = None
+
+
 @contextlib.contextmanager
 def _interruptible(out_dir: Path, total: int, entropy: int) -> Iterator[None]:
     """Ctrl-C or SIGTERM, during the batch or while tables and the report are made, is an
@@ -450,13 +461,8 @@ def compare(
 
     started = time.perf_counter()
     scenarios = list(COUNTRY_SCENARIOS if scenarios is None or not len(scenarios) else scenarios)
-    if replicates < 2:
-        raise ScenarioError("compare", "replicates", f"must be >= 2, got {replicates}")
-    for key, value in (("population", population), ("days", days), ("workers", workers)):
-        if value is not None and value < 1:
-            raise ScenarioError("compare", key, f"must be a whole number >= 1, got {value}")
-    if entropy is not None and entropy < 0:
-        raise ScenarioError("compare", "entropy", f"must be a whole number >= 0, got {entropy}")
+    args = {"replicates": replicates, "population": population, "days": days}
+    validate(CompareArgs, {**args, "workers": workers, "entropy": entropy}, "compare")
     points = plan(scenarios, policies, populations)
     if entropy is None and resume and out is not None:
         entropy = _interrupted_entropy(Path(out))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import pandas as pd
 
@@ -18,10 +19,10 @@ from .template import (
     Experiment,
     ExperimentResult,
     Plan,
-    check_count,
     points_frame,
     run_options,
 )
+from .validation import StrictModel, Whole, validate
 
 
 def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
@@ -31,6 +32,17 @@ def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd
     pairs = summary[["point", "scenario"]].drop_duplicates()
     groups = zip(pairs["point"], pairs["scenario"], strict=True)
     return interval_table(summary, ["point", "scenario"], groups, metrics)
+
+
+class BatchArgs(StrictModel):
+    """What a batch of runs may be asked for."""
+
+    replicates: Whole
+    population: Whole | None = None
+    days: Whole | None = None
+    engine: Literal[ENGINES] = "vector"  # type: ignore[valid-type]
+
+    allowed: ClassVar[dict[str, str]] = {"engine": f"allowed: {', '.join(ENGINES)}"}
 
 
 class Batch(Experiment):
@@ -44,13 +56,8 @@ class Batch(Experiment):
         scenarios = list(scenarios)
         if not scenarios:
             raise SpecError("batch", "scenarios", "give at least one scenario")
-        check_count(replicates, "replicates")
-        check_count(population, "population")
-        check_count(days, "days")
-        if engine not in ENGINES:
-            raise SpecError(
-                "batch", "engine", f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}"
-            )
+        args = {"replicates": replicates, "population": population, "days": days}
+        validate(BatchArgs, {**args, "engine": engine}, "batch")
         self.overrides = dict(overrides or {})
         self.replicates, self.engine = replicates, engine
         self.population, self.days = population, days

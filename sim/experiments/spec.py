@@ -14,26 +14,20 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ..scenario import Regime, Scenario, ScenarioError, load_scenario
 from .designs import METHODS, METHODS_BY_NAME
 from .directory import jsonable, scenario_digest
 from .errors import SpecError
 from .tasks import ENGINES, SUMMARY_METRICS
-
-Whole = Annotated[int, Field(ge=1)]
-Number = int | float
+from .validation import Entropy, Number, StrictModel, Whole, validate
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class _SpecModel(_Model):
+class _SpecModel(StrictModel):
     scenario: Annotated[str, Field(min_length=1)]
     description: str = ""
     method: str
@@ -43,86 +37,41 @@ class _SpecModel(_Model):
     population: Whole | None = None
     days: Whole | None = None
     engine: Literal[ENGINES] = "vector"  # type: ignore[valid-type]
-    entropy: Annotated[int, Field(ge=0)] | None = None
+    entropy: Entropy | None = None
     morris_levels: Annotated[int, Field(ge=2)] = 4
     fixed: dict[str, Any] = {}
     parameters: Annotated[dict[str, Any], Field(min_length=1)]
 
+    allowed: ClassVar[dict[str, str]] = {
+        "scenario": "required: a bundled scenario name or a path to a TOML file",
+        "description": "must be a string",
+        "method": f"required; allowed: {', '.join(METHODS)}",
+        "samples": "must be a whole number",
+        "outputs": "required: a list of summary metric names; allowed: "
+        + ", ".join(SUMMARY_METRICS),
+        "engine": f"allowed: {', '.join(ENGINES)}",
+        "fixed": 'must be a table of "dotted.key" = value',
+        "parameters": 'required: at least one [parameters."dotted.key"] table with low/high '
+        "or values",
+    }
 
-class _ParameterModel(_Model):
+
+class _ParameterModel(StrictModel):
     low: Number | None = None
     high: Number | None = None
     values: Annotated[list[Any], Field(min_length=1)] | None = None
     levels: Annotated[int, Field(ge=2)] | None = None
 
+    allowed: ClassVar[dict[str, str]] = {
+        "low": "must be a number",
+        "high": "must be a number",
+        "values": "must be a non-empty list",
+    }
+
 
 SPEC_KEYS = tuple(_SpecModel.model_fields)
 PARAM_KEYS = tuple(_ParameterModel.model_fields)
 _METRICS = ", ".join(SUMMARY_METRICS)
-# What each key must be, for messages that say what is allowed.
-_ALLOWED = {
-    "scenario": "required: a bundled scenario name or a path to a TOML file",
-    "description": "must be a string",
-    "method": f"required; allowed: {', '.join(METHODS)}",
-    "samples": "must be a whole number",
-    "outputs": f"required: a list of summary metric names; allowed: {_METRICS}",
-    "engine": f"allowed: {', '.join(ENGINES)}",
-    "fixed": 'must be a table of "dotted.key" = value',
-    "parameters": 'required: at least one [parameters."dotted.key"] table with low/high or values',
-    "values": "must be a non-empty list",
-}
-
-
-_TYPE_TAGS = {"int", "float", "str", "bool"}
-
-
-def _lower_bound(model: type[BaseModel], name: str | None) -> Any:
-    """The `ge` bound the model sets on a field (through Optional and Annotated), if any."""
-    f = model.model_fields.get(name or "")
-    if f is None:
-        return None
-    metas = list(f.metadata)
-    for arg in typing.get_args(f.annotation):
-        if typing.get_origin(arg) is Annotated:
-            for m in typing.get_args(arg)[1:]:
-                metas += getattr(m, "metadata", [m])
-    return next((m.ge for m in metas if hasattr(m, "ge")), None)
-
-
-def _error(file: str, prefix: str, err: Any, model: type[BaseModel]) -> SpecError:
-    """One pydantic error as a SpecError naming the key and what is allowed."""
-    # pydantic adds the member of a union (`low.int`) to the location: not a key
-    loc = [str(p) for p in err["loc"] if str(p) not in _TYPE_TAGS and "[" not in str(p)]
-    name = loc[0] if loc else None
-    key = prefix + ".".join(loc) if loc else (prefix.rstrip(".") or None)
-    kind, value = err["type"], err.get("input")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        message = f"unknown key; allowed keys: {', '.join(model.model_fields)}"
-    elif kind in ("greater_than_equal", "too_short") and "ge" in ctx:
-        message = f"must be a whole number >= {ctx['ge']}, got {value!r}"
-    elif name in ("low", "high"):
-        message = f"must be a number, got {value!r}"
-    elif kind == "int_type" or kind in ("greater_than_equal", "int_from_float"):
-        low = _lower_bound(model, name)
-        bound = "" if low is None else f" >= {low}"
-        message = f"must be a whole number{bound}, got {value!r}"
-    elif kind == "literal_error":
-        message = f"unknown {name} {value!r}; {_ALLOWED.get(name or '', ctx.get('expected', ''))}"
-    else:
-        message = _ALLOWED.get(name or "", err["msg"])
-        if kind != "missing" and not message.startswith("required"):
-            message += f", got {value!r}"
-    return SpecError(file, key, message)
-
-
-def _validate(model: type[_Model], data: Any, file: str, prefix: str = "") -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        extra = [e for e in errors if e["type"] == "extra_forbidden"]  # unknown keys first
-        raise _error(file, prefix, (extra or errors)[0], model) from None
 
 
 @dataclass(frozen=True)
@@ -294,7 +243,7 @@ def _parameter(key, body, model, method, scenario, fixed, base, file) -> Paramet
     where = f'parameters."{key}"'
     if not isinstance(body, dict) or not body:
         raise SpecError(file, where, "must be a table with `low` and `high`, or `values = [...]`")
-    p = _validate(_ParameterModel, body, file, where + ".")
+    p = validate(_ParameterModel, body, file, where + ".")
     if key in fixed:
         raise SpecError(file, where, "is also set in [fixed]; a parameter cannot be both")
     if p.values is not None and (p.low is not None or p.high is not None):
@@ -352,7 +301,7 @@ def load_spec(path: str | os.PathLike | dict, *, base_dir: Path | None = None) -
     Every problem raises `SpecError` naming the spec file and the key.
     """
     raw, file, base_dir = _read(path, base_dir)
-    model = _validate(_SpecModel, raw, file)
+    model = validate(_SpecModel, raw, file)
     fixed = _flatten(model.fixed, lambda d: "dist" in d)
     scenario, base = _base_scenario(model, fixed, file, base_dir)
 

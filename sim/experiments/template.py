@@ -20,6 +20,7 @@ from .directory import base_manifest, finish_manifest, stored_entropy, write_fai
 from .errors import ExperimentAborted, SpecError
 from .runner import run_tasks, write_table
 from .tasks import Task, error_text, new_entropy, replicate_seeds
+from .validation import Entropy, StrictModel, Whole, validate
 
 
 @dataclass
@@ -85,12 +86,11 @@ def run_options(arguments: dict[str, Any]) -> dict[str, Any]:
     return {k: arguments[k] for k in RUN_OPTIONS}
 
 
-def check_count(value: Any, name: str, file: str = "batch", minimum: int = 1) -> None:
-    """Raise SpecError unless `value` is None or a whole number >= `minimum`."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise SpecError(file, name, f"must be a whole number >= {minimum}, got {value!r}")
+class RunArgs(StrictModel):
+    """Options of every experiment's run."""
+
+    workers: Whole | None = None
+    entropy: Entropy | None = None
 
 
 class Experiment:
@@ -140,8 +140,7 @@ class Experiment:
         console=None,
         argv: list[str] | None = None,
     ) -> ExperimentResult:
-        check_count(workers, "workers", self.kind)
-        check_count(entropy, "entropy", self.kind, minimum=0)
+        validate(RunArgs, {"workers": workers, "entropy": entropy}, self.kind)
         out_dir = Path(out) if out is not None else None
         entropy = self.resolve_entropy(entropy, out_dir, resume)
         out_dir = out_dir if out_dir is not None else self.default_out(entropy)
