@@ -29,6 +29,9 @@ def test_an_earlier_experiment_is_refused_without_resume_or_overwrite(
     assert run_small(monkeypatch, capsys, str(out))[0] == 0
     (out / "report.md").write_text("# my report")  # built there by `prisonflow report`
     (out / "thesis.docx").write_text("not the tool's")
+    (out / "figures").mkdir()
+    (out / "figures" / "stocks.png").write_bytes(b"made by prisonflow report")
+    (out / "figures" / "my_plot.pdf").write_bytes(b"made by the user")
     before = (out / "summary.parquet").read_bytes()
     code, _, err = run_small(monkeypatch, capsys, str(out))
     assert code == 2 and err.count("\n") == 1
@@ -39,6 +42,7 @@ def test_an_earlier_experiment_is_refused_without_resume_or_overwrite(
     assert code == 0, err
     assert not (out / "report.md").exists()  # the tool's own output was replaced ...
     assert (out / "thesis.docx").read_text() == "not the tool's"  # ... nothing else
+    assert [p.name for p in (out / "figures").iterdir()] == ["my_plot.pdf"]
 
 
 @pytest.mark.parametrize("overwrite", [False, True])

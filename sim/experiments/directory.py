@@ -14,10 +14,10 @@ removed; anything else is refused before a run starts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,9 @@ from .tasks import Task
 
 KINDS = ("batch", "sweep", "compare")
 FAILURES = "failures.csv"
-# Every file or folder an experiment, its report or a comparison writes at the top level.
-OWN_OUTPUTS = (
-    "parts",
+# Every file an experiment, its report or a comparison writes at the top level, and the
+# files it writes into its folders (a comparison's batch/ is an experiment directory).
+OWN_FILES = (
     "runs.parquet",
     "summary.parquet",
     FAILURES,
@@ -42,17 +42,16 @@ OWN_OUTPUTS = (
     "indices.csv",
     "point_means.csv",
     "spec.toml",
-    "batch",
     "comparison.csv",
     "matrix.csv",
     "paired_differences.csv",
     "offences.csv",
     "observation_fit.csv",
-    "figures",
     "report.md",
     "report.html",
     "manifest.json",  # last: without it the directory is no longer recognised as ours
 )
+OWN_FOLDERS = {"parts": ("*.parquet", "*.failed.json", ".*.tmp"), "figures": ("*.png", "*.svg")}
 
 
 def jsonable(obj: Any) -> Any:
@@ -130,12 +129,22 @@ def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = Fals
 
 
 def remove_own_outputs(out_dir: Path) -> None:
-    """Delete what an earlier experiment wrote into `out_dir`; other files stay."""
-    for name in OWN_OUTPUTS:
-        path = out_dir / name
+    """Delete what an earlier experiment wrote into `out_dir`; other files (and folders
+    that still hold them) stay."""
+    if read_manifest(out_dir / "batch") is not None:
+        remove_own_outputs(out_dir / "batch")
+    for folder, patterns in OWN_FOLDERS.items():
+        path = out_dir / folder
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
+            for pattern in patterns:
+                for f in path.glob(pattern):
+                    f.unlink()
+    for name in (*OWN_FOLDERS, "batch"):
+        with contextlib.suppress(OSError):  # not there, or holds someone else's files
+            (out_dir / name).rmdir()
+    for name in OWN_FILES:
+        path = out_dir / name
+        if path.is_file() or path.is_symlink():
             path.unlink()
 
 
