@@ -111,8 +111,11 @@ def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = Fals
         return
     if not out_dir.is_dir():
         raise SpecError(out_dir, None, "exists and is not a directory; choose another --out")
-    if not any(out_dir.iterdir()):
-        return
+    try:
+        if not any(out_dir.iterdir()):
+            return
+    except OSError as exc:
+        raise SpecError(out_dir, None, f"cannot read the directory: {exc.strerror}") from None
     stored = read_manifest(out_dir)
     if stored is None:
         raise SpecError(
