@@ -309,8 +309,9 @@ def _wide(con: Console) -> Console:
     return con if con.is_terminal else Console(width=max(con.width, 200))
 
 
-def _experiment_done(result, files: str) -> None:
-    """After an experiment: the first failure (if any) and a one-line summary."""
+def _experiment_done(result, files: str, failures_dir: Path | None = None) -> None:
+    """After an experiment: the first failure (if any) and a one-line summary; exit 1 with
+    one line on stderr when any run failed (where the errors are recorded)."""
     failures = result.failures()
     if len(failures):
         first = failures.iloc[0]
@@ -329,13 +330,36 @@ def _experiment_done(result, files: str) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if result.n_failed:
+        where = failures_dir or result.out_dir
+        print(
+            f"prisonflow: {result.n_failed} of {result.n_ok + result.n_failed} runs failed; "
+            f"errors in {where}/failures.csv (and the error column of {where}/summary.parquet)",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
 
 
-def _run_experiment(run, command: str, resumable: bool = True):
-    """Call `run()`; input errors exit 2, an interrupt 128 + signal (with a resume hint when
-    the command can resume), a broken executor 1."""
-    import signal
+def resume_command(argv: list[str], out_dir: Path | None, entropy: int | None) -> str:
+    """The command that continues an interrupted experiment: this one's arguments (shell
+    quoted) with --resume, and --out and --entropy when they were not given."""
+    import shlex
 
+    args = [a for a in argv[1:] if a not in ("--resume", "--overwrite")]
+
+    def given(option: str) -> bool:
+        return any(a == option or a.startswith(option + "=") for a in args)
+
+    if out_dir is not None and not given("--out"):
+        args += ["--out", str(out_dir)]
+    if entropy is not None and not given("--entropy"):
+        args += ["--entropy", str(entropy)]
+    return shlex.join(["prisonflow", *args, "--resume"])
+
+
+def _run_experiment(run):
+    """Call `run()`; input errors exit 2, an interrupt 128 + signal and a broken executor
+    or a failed write 1, each with one line (and a resume command that works pasted)."""
     from . import experiments as ex
 
     try:
@@ -343,20 +367,13 @@ def _run_experiment(run, command: str, resumable: bool = True):
     except (ScenarioError, UsageError) as exc:
         fail(str(exc))
     except ex.ExperimentInterrupted as exc:
-        if resumable:
-            message = (
-                f"{exc}; continue with: prisonflow {command} ... --resume "
-                f"--out {exc.out_dir} --entropy {exc.entropy}"
-            )
-        else:
-            message = (
-                f"interrupted ({signal.Signals(exc.signum).name}) after {exc.done} of "
-                f"{exc.total} runs; nothing written"
-            )
-        print(f"prisonflow: {message}", file=sys.stderr)
+        hint = resume_command(sys.argv, exc.out_dir, exc.entropy)
+        print(f"prisonflow: {exc}; continue with: {hint}", file=sys.stderr)
         raise typer.Exit(128 + exc.signum) from None
     except ex.ExperimentAborted as exc:
-        tail = "" if resumable else "; nothing written"
+        tail = ""
+        if exc.out_dir is not None:
+            tail = f"; continue with: {resume_command(sys.argv, exc.out_dir, exc.entropy)}"
         print(f"prisonflow: error: {exc}{tail}", file=sys.stderr)
         raise typer.Exit(1) from None
 
@@ -370,6 +387,14 @@ RESUME_HELP = (
     "Continue an interrupted experiment in --out (same design and entropy): "
     "runs already stored are skipped."
 )
+OVERWRITE_HELP = (
+    "Replace an earlier experiment in --out (only the files it wrote are removed); "
+    "without it an existing experiment is refused."
+)
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
+SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
 
 
 @app.command("batch")
@@ -378,37 +403,31 @@ def batch_cmd(
         list[str], typer.Argument(help="Bundled scenario names or paths to TOML files.")
     ],
     replicates: Annotated[
-        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+        int,
+        typer.Option(min=1, help="Runs per scenario; replicate r of every scenario shares a seed."),
     ] = 10,
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     engine: EngineOpt = "vector",
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
     entropy: Annotated[
-        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+        int | None,
+        typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Experiment directory (default: results/batch/<names>-<entropy>)."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
     from . import experiments as ex
 
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
-    for name, value, low in (
-        ("--replicates", replicates, 1),
-        ("--workers", workers, 1),
-        ("--population", population, 1),
-        ("--days", days, 1),
-        ("--entropy", entropy, 0),
-    ):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     try:
         overrides = parse_overrides(set_)
     except UsageError as exc:
@@ -426,11 +445,11 @@ def batch_cmd(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        "batch",
+        )
     )
     _wide(console).print(ex.intervals_table(result))
     _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
@@ -439,24 +458,24 @@ def batch_cmd(
 @app.command("sweep")
 def sweep_cmd(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see scenarios/sweeps/.")],
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     entropy: Annotated[
         int | None,
-        typer.Option(help="Seed entropy (default: the spec's, else random; kept in the manifest)."),
+        typer.Option(
+            min=0, help="Seed entropy (default: the spec's, else random; kept in the manifest)."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Experiment directory (default: results/sweeps/<spec>-<entropy>)."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help=RESUME_HELP)] = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Run a sensitivity sweep (grid, LHS, Sobol or Morris); print and save the indices."""
     from . import experiments as ex
 
-    for name, value, low in (("--workers", workers, 1), ("--entropy", entropy, 0)):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     result = _run_experiment(
         lambda: ex.sweep(
             spec,
@@ -464,12 +483,12 @@ def sweep_cmd(
             workers=workers,
             scheduler=scheduler,
             resume=resume,
+            overwrite=overwrite,
             entropy=entropy,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        f"sweep {spec}",
+        )
     )
     wide = _wide(console)
     if result.spec.method == "grid":
@@ -615,30 +634,28 @@ def compare_cmd(
         typer.Argument(help="Scenarios to compare (default: ukraine_2024 russia_2022_2025)."),
     ] = None,
     replicates: Annotated[
-        int, typer.Option(help="Runs per scenario; replicate r of every scenario shares a seed.")
+        int,
+        typer.Option(min=2, help="Runs per scenario; replicate r of every scenario shares a seed."),
     ] = 10,
     population: Annotated[
-        int | None, typer.Option(help="Initial population of every run (default: real scale).")
+        int | None,
+        typer.Option(min=1, help="Initial population of every run (default: real scale)."),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help=WORKERS_HELP)] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     entropy: Annotated[
-        int | None, typer.Option(help="Seed entropy (default: random; kept in the manifest).")
+        int | None,
+        typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output directory (default: results/compare/<entropy>).")
     ] = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
 
-    for name, value, low in (
-        ("--replicates", replicates, 2),
-        ("--workers", workers, 1),
-        ("--population", population, 1),
-        ("--entropy", entropy, 0),
-    ):
-        if value is not None and value < low:
-            fail(f"{name}: must be a whole number >= {low}, got {value}")
     result = _run_experiment(
         lambda: cmp.compare(
             scenarios or None,
@@ -647,12 +664,13 @@ def compare_cmd(
             entropy=entropy,
             out=out,
             workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            overwrite=overwrite,
             progress=console.is_terminal,
             console=console,
             argv=sys.argv,
-        ),
-        "compare",
-        resumable=False,
+        )
     )
     wide = _wide(console)
     wide.print(cmp.comparison_table(result))
@@ -665,13 +683,11 @@ def compare_cmd(
             "with the model's 90% interval (see the report)",
             highlight=False,
         )
-    console.print(
-        f"{result.manifest['n_ok']} runs ok, {result.manifest['n_failed']} failed, wall "
-        f"{result.wall_s:.1f} s; wrote {result.out_dir}/ (report.html, report.md, figures/, "
-        "comparison.csv, matrix.csv, paired_differences.csv, batch/)",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+    _experiment_done(
+        result,
+        "report.html, report.md, figures/, comparison.csv, matrix.csv, "
+        "paired_differences.csv, batch/",
+        failures_dir=result.out_dir / "batch",
     )
 
 

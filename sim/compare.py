@@ -15,15 +15,15 @@ reported as the mean of d_r with a 95% t-interval (mean +/- t(0.975, n-1) sd(d)/
 the 2.5th and 97.5th percentiles of the d_r, and, for contrast, the Welch interval the same
 runs would give if they were not paired.
 
-The output directory (default `results/compare/<entropy>`) is built in a temporary sibling
-and swapped into place when complete::
+The output directory (default `results/compare/<entropy>`) holds the batch (resumable
+after an interruption) and, written last, the comparison's manifest::
 
     manifest.json            what was compared, entropy, seeds, points, resolved scenarios
     batch/                   the sim.batch experiment (runs.parquet, summary.parquet, ...)
     comparison.csv           compared scenario x metric: n, mean, median, p2_5, p97_5
     matrix.csv               policy x population x metric: n, mean, median, p2_5, p97_5
     paired_differences.csv   population x policy x metric: paired mean difference, intervals
-    offences.csv             recruits by offence category (re-runs of the first replicates)
+    offences.csv             recruits by offence category (the batch's first replicates)
     observation_fit.csv      model median and 90% interval at each observation's date
     figures/*.png, *.svg     see sim.figures
     report.md, report.html   see sim.report
@@ -31,21 +31,28 @@ and swapped into place when complete::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from .results import AtomicDir, write_atomic_text
+from .experiments.stats import interval_table, paired_differences
+from .experiments.tasks import OFFENCE_COLUMNS
+from .experiments.template import RunArgs
+from .experiments.validation import Whole, validate
+from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, counterfactual, load_scenario, validate_raw
 from .taxonomy import OFFENCES
 
@@ -103,7 +110,7 @@ SHORT_LABELS = {
     "russia_defendants_2024": "RU defendants",
 }
 COUNTRY_NAMES = {"UA": "Ukraine", "RU": "Russia"}
-OFFENCE_REPLICATES = 3  # replicates re-run per point for the offence composition
+OFFENCE_REPLICATES = 3  # replicates per point in offences.csv (None: all)
 FILES = (
     "manifest.json",
     "batch/",
@@ -206,103 +213,11 @@ def plan(
 # --------------------------------------------------------------------------- statistics
 
 
-def _percentiles(v: np.ndarray) -> tuple[float, float, float]:
-    if not len(v):
-        return (math.nan,) * 3
-    return float(np.percentile(v, 2.5)), float(np.median(v)), float(np.percentile(v, 97.5))
-
-
 def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -> pd.DataFrame:
-    """Per scenario and metric: n, mean, median, p2_5, p97_5 over the finished replicates."""
-    ok = summary[summary["status"] == "ok"]
-    rows = []
-    for name in names:
-        sub = ok[ok["scenario"] == name]
-        for m in metrics:
-            v = sub[m].to_numpy(dtype=np.float64) if m in sub else np.array([])
-            v = v[~np.isnan(v)]
-            lo, med, hi = _percentiles(v)
-            mean = float(v.mean()) if len(v) else math.nan
-            rows.append(
-                {
-                    "scenario": name,
-                    "metric": m,
-                    "n": len(v),
-                    "mean": mean,
-                    "median": med,
-                    "p2_5": lo,
-                    "p97_5": hi,
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["scenario", "metric", "n", "mean", "median", "p2_5", "p97_5"]
-    )
-
-
-def paired_stats(policy: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """Paired difference policy - reference over replicates (aligned arrays; NaN pairs are
-    dropped): mean, sd, 95% t-interval of the mean, 2.5-97.5 percentiles of the
-    differences, and the Welch 95% interval of the same runs treated as unpaired."""
-    from scipy import stats
-
-    a = np.asarray(policy, dtype=np.float64)
-    b = np.asarray(reference, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    d = a - b
-    n = len(d)
-    out = {
-        "n": n,
-        "reference_mean": float(b.mean()) if n else math.nan,
-        "policy_mean": float(a.mean()) if n else math.nan,
-        "mean_diff": float(d.mean()) if n else math.nan,
-        "sd_diff": math.nan,
-        "t_low": math.nan,
-        "t_high": math.nan,
-        "p2_5": math.nan,
-        "p97_5": math.nan,
-        "unpaired_low": math.nan,
-        "unpaired_high": math.nan,
-    }
-    if not n:
-        return out
-    out["p2_5"], _, out["p97_5"] = _percentiles(d)
-    if n < 2:
-        return out
-    sd = float(d.std(ddof=1))
-    half = 0.0 if sd == 0 else float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    out.update(sd_diff=sd, t_low=out["mean_diff"] - half, t_high=out["mean_diff"] + half)
-    va, vb = float(a.var(ddof=1)) / n, float(b.var(ddof=1)) / n
-    se = math.sqrt(va + vb)
-    if se == 0:
-        uhalf = 0.0
-    else:
-        df = (va + vb) ** 2 / ((va**2 + vb**2) / (n - 1))
-        uhalf = float(stats.t.ppf(0.975, df)) * se
-    out.update(unpaired_low=out["mean_diff"] - uhalf, unpaired_high=out["mean_diff"] + uhalf)
-    return out
-
-
-def paired_differences(
-    summary: pd.DataFrame, pairs: Sequence[dict], metrics=KEY_METRICS
-) -> pd.DataFrame:
-    """`pairs`: dicts with population, reference, policy, scenario (the cell). Replicates
-    are matched by replicate number (hence seed); only replicates where both runs finished
-    count."""
-    ok = summary[summary["status"] == "ok"]
-    rows = []
-    for pair in pairs:
-        ref = ok[ok["scenario"] == pair["reference"]].set_index("replicate")
-        cell = ok[ok["scenario"] == pair["scenario"]].set_index("replicate")
-        reps = ref.index.intersection(cell.index).sort_values()
-        for m in metrics:
-            s = paired_stats(
-                cell.loc[reps, m].to_numpy(dtype=np.float64),
-                ref.loc[reps, m].to_numpy(dtype=np.float64),
-            )
-            rows.append({**pair, "metric": m, **s})
-    cols = ["population", "reference", "policy", "scenario", "metric"]
-    return pd.DataFrame(rows, columns=[*cols, *paired_stats(np.ones(2), np.ones(2))])
+    """Per scenario and metric: n, mean, median, p2_5, p97_5 over the finished replicates
+    (`sim.experiments.stats`, the statistics of intervals.csv under these names)."""
+    table = interval_table(summary, ["scenario"], [(n,) for n in names], metrics)
+    return table.rename(columns={"low": "p2_5", "high": "p97_5"})
 
 
 def observation_fit(
@@ -374,69 +289,30 @@ def observation_fit(
 # --------------------------------------------------------------------------- offences
 
 
-def _offence_task(args: tuple) -> dict:
-    """One re-run (in a worker) for the composition of recruits by offence."""
-    import sim
-
-    data, seed, population, days = args
-    data = dict(data)
-    file = data.pop("source_file", "") or "<scenario>"
-    scn = validate_raw(data, file)
-    result = sim.run(scn, seed=seed, population=population, days=days)
-    return {
-        "recruits_by_offence": dict(result.recruits_by_offence),
-        "released_to_army": float(result.summary["released_to_army"]),
-    }
-
-
-def offence_composition(
-    points: Sequence[Point],
-    seeds: Sequence[int],
-    summary: pd.DataFrame,
-    *,
-    replicates: int,
-    population: int | None,
-    days: int | None,
-    workers: int | None,
-) -> pd.DataFrame:
-    """Recruits by offence category per point, for the first `replicates` replicates.
-
-    The batch keeps each run's daily table and summary, not who the recruits were, so the
-    first replicates of every point are run again with the same seeds: the same runs (the
-    engine is deterministic given the seed), checked against the batch's released_to_army.
-    """
-    from .experiments import open_executor
-
-    reps = list(range(min(replicates, len(seeds))))
-    jobs = [(i, r) for i in range(len(points)) for r in reps]
-    args = [(points[i].scenario.to_dict(), int(seeds[r]), population, days) for i, r in jobs]
-    results: list[dict | None] = [None] * len(jobs)
-    with open_executor(workers, None, len(jobs)) as (executor, _window, _label):
-        futures = [executor.submit(_offence_task, a) for a in args]
-        for k, f in enumerate(futures):
-            try:
-                results[k] = f.result()
-            except Exception:  # a run that fails here failed in the batch too
-                results[k] = None
-    ok = summary[summary["status"] == "ok"].set_index(["scenario", "replicate"])
+def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None) -> pd.DataFrame:
+    """Recruits by offence category per point and replicate (the first `replicates`; all
+    when None), read from the batch's summary (`recruits_offence_<offence>`): nothing is
+    run again. `matches_batch`: the counts add up to the run's released_to_army."""
+    ok = summary[summary["status"] == "ok"]
+    if replicates is not None:
+        ok = ok[ok["replicate"] < replicates]
     rows = []
-    for (i, r), res in zip(jobs, results, strict=True):
-        if res is None:
+    for r in ok.sort_values(["point", "replicate"]).itertuples(index=False):
+        row = r._asdict()
+        counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
+        if any(c != c for c in counts):  # a part stored before offences were recorded
             continue
-        name = points[i].name
-        batch_value = (
-            float(ok.loc[(name, r), "released_to_army"]) if (name, r) in ok.index else math.nan
-        )
-        for offence in OFFENCES:
+        matches = sum(counts) == row["released_to_army"]
+        for offence, count in zip(OFFENCES, counts, strict=True):
             rows.append(
                 {
-                    "point": i,
-                    "scenario": name,
-                    "replicate": r,
-                    "seed": int(seeds[r]),
+                    "point": int(row["point"]),
+                    "scenario": row["scenario"],
+                    "replicate": int(row["replicate"]),
+                    "seed": int(row["seed"]),
                     "offence": offence,
-                    "recruits": int(res["recruits_by_offence"].get(offence, 0)),
-                    "matches_batch": res["released_to_army"] == batch_value,
+                    "recruits": int(count),
+                    "matches_batch": bool(matches),
                 }
             )
     cols = ["point", "scenario", "replicate", "seed", "offence", "recruits", "matches_batch"]
@@ -450,7 +326,7 @@ def offence_composition(
 class CompareResult:
     out_dir: Path
     manifest: dict
-    batch: Any  # sim.experiments.ExperimentResult (its out_dir was the temporary build)
+    batch: Any  # sim.experiments.ExperimentResult of out_dir/batch
     comparison: pd.DataFrame
     matrix: pd.DataFrame
     paired: pd.DataFrame
@@ -458,26 +334,53 @@ class CompareResult:
     fit: pd.DataFrame
     wall_s: float
 
+    @property
+    def n_ok(self) -> int:
+        return int(self.batch.n_ok)
 
-def _kind(path: Path) -> str | None:
-    try:
-        m = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return m.get("kind") if isinstance(m, dict) else None
+    @property
+    def n_failed(self) -> int:
+        return int(self.batch.n_failed)
+
+    @property
+    def n_resumed(self) -> int:
+        return int(self.batch.n_resumed)
+
+    def failures(self) -> pd.DataFrame:
+        return self.batch.failures()
 
 
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse, before anything runs, to replace a directory that is not a comparison."""
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ScenarioError(
-                out_dir, None, "exists and is not a directory; choose another --out"
-            )
-        if any(out_dir.iterdir()) and _kind(out_dir) != "compare":
-            raise ScenarioError(
-                out_dir, None, "exists and is not a comparison directory; choose another --out"
-            )
+def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse, before anything runs, an `--out` that is not a comparison to resume or (with
+    `overwrite`) to replace, or an empty or new directory."""
+    from .experiments import check_out_dir as check_experiment_dir
+    from .experiments.directory import read_manifest
+
+    stored = read_manifest(out_dir) if out_dir.is_dir() else None
+    if stored is not None and stored["kind"] != "compare":
+        raise ScenarioError(
+            out_dir, None, "exists and is not a comparison directory; choose another --out"
+        )
+    if stored is None and read_manifest(out_dir / "batch") is not None:
+        if resume or overwrite:
+            return
+        raise ScenarioError(
+            out_dir,
+            None,
+            "holds an interrupted comparison; add --resume to continue it or --overwrite to "
+            "replace it (from Python: resume=True, overwrite=True), or choose another --out",
+        )
+    if stored is None and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise ScenarioError(
+            out_dir, None, "exists and is not a comparison directory; choose another --out"
+        )
+    check_experiment_dir(out_dir, resume=resume, overwrite=overwrite)
+
+
+def _interrupted_entropy(out_dir: Path) -> int | None:
+    from .experiments.directory import stored_entropy
+
+    return stored_entropy(out_dir) or stored_entropy(out_dir / "batch")
 
 
 def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
@@ -488,6 +391,36 @@ def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
         file = data.pop("source_file", "") or "<scenario>"
         out[name] = validate_raw(data, file)
     return out
+
+
+class CompareArgs(RunArgs):
+    """What a comparison may be asked for (paired differences need two replicates)."""
+
+    replicates: Annotated[int, Field(ge=2)]
+    population: Whole | None = None
+    days: Whole | None = None
+
+
+@contextlib.contextmanager
+def _interruptible(out_dir: Path, total: int, entropy: int) -> Iterator[None]:
+    """Ctrl-C or SIGTERM, during the batch or while tables and the report are made, is an
+    interruption of this comparison: the batch in `out_dir/batch` is kept for --resume."""
+    from .experiments import ExperimentAborted, ExperimentInterrupted, finished_keys
+    from .experiments.executors import terminate_as_interrupt
+
+    try:
+        with terminate_as_interrupt() as received:
+            try:
+                yield
+            except KeyboardInterrupt:
+                signum = received[-1] if received else signal.SIGINT
+                done = len(finished_keys(out_dir / "batch" / "parts"))
+                raise ExperimentInterrupted(
+                    out_dir / "batch", done, total, signum, entropy
+                ) from None
+    except (ExperimentInterrupted, ExperimentAborted) as exc:
+        exc.out_dir, exc.entropy = out_dir, entropy  # the comparison resumes, not its batch
+        raise
 
 
 def compare(
@@ -501,42 +434,52 @@ def compare(
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     observations: str | os.PathLike | None = None,
-    offence_replicates: int = OFFENCE_REPLICATES,
+    offence_replicates: int | None = OFFENCE_REPLICATES,
     report: bool = True,
     progress: bool = False,
     console=None,
     argv: list[str] | None = None,
 ) -> CompareResult:
     """Compare scenarios (default: the two country scenarios) and run the policy x
-    population matrix; write tables, figures and the report into `out` atomically.
+    population matrix; write tables, figures and the report into `out`.
 
     `policies` and `populations` are bundled names, paths or `Scenario` objects; each
     population's own scenario is the reference of its paired differences. `population`
     sets the initial population of every run (default: each scenario's, real scale).
-    The first `offence_replicates` replicates of every point are run again for the
-    composition of recruits by offence. `report=False` skips figures and the report.
+    The runs are one batch in `out/batch` (resumable with `resume=True`; an earlier
+    comparison in `out` is replaced only with `overwrite=True`). The composition of
+    recruits by offence covers the first `offence_replicates` replicates (None: all).
+    `report=False` skips figures and the report.
     """
     from . import experiments as ex
+    from .experiments.directory import remove_own_outputs
+    from .experiments.runner import write_table
 
     started = time.perf_counter()
     scenarios = list(COUNTRY_SCENARIOS if scenarios is None or not len(scenarios) else scenarios)
-    if replicates < 2:
-        raise ScenarioError("compare", "replicates", f"must be >= 2, got {replicates}")
-    for key, value in (("population", population), ("days", days), ("workers", workers)):
-        if value is not None and value < 1:
-            raise ScenarioError("compare", key, f"must be a whole number >= 1, got {value}")
-    if entropy is not None and entropy < 0:
-        raise ScenarioError("compare", "entropy", f"must be a whole number >= 0, got {entropy}")
+    args = {"replicates": replicates, "population": population, "days": days}
+    validate(CompareArgs, {**args, "workers": workers, "entropy": entropy}, "compare")
     points = plan(scenarios, policies, populations)
+    if entropy is None and resume and out is not None:
+        entropy = _interrupted_entropy(Path(out))
     if entropy is None:
+        if resume:
+            raise ScenarioError(
+                "--resume", None, "give --entropy E (or --out DIR) to find the comparison"
+            )
         entropy = ex.new_entropy()
     out_dir = Path(out) if out is not None else Path("results") / "compare" / str(entropy)
-    check_out_dir(out_dir)
+    check_out_dir(out_dir, resume=resume, overwrite=overwrite)
     argv = list(sys.argv if argv is None else argv)
     timings: dict[str, float] = {}
+    if overwrite and not resume and out_dir.is_dir():
+        remove_own_outputs(out_dir)
 
-    with AtomicDir(out_dir) as tmp:
+    with _interruptible(out_dir, len(points) * replicates, entropy):
         t0 = time.perf_counter()
         batch = ex.batch(
             [p.scenario for p in points],
@@ -544,8 +487,10 @@ def compare(
             population=population,
             days=days,
             entropy=entropy,
-            out=tmp / "batch",
+            out=out_dir / "batch",
             workers=workers,
+            scheduler=scheduler,
+            resume=resume,
             progress=progress,
             console=console,
             argv=argv,
@@ -571,28 +516,10 @@ def compare(
             for p in cells
         ]
         paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
-
-        t0 = time.perf_counter()
-        if progress and console is not None:
-            console.print(
-                f"offence composition: re-running the first {offence_replicates} replicates "
-                f"of {len(points)} scenarios",
-                highlight=False,
-            )
-        offences = offence_composition(
-            points,
-            seeds,
-            summary,
-            replicates=offence_replicates,
-            population=population,
-            days=days,
-            workers=workers,
-        )
-        timings["offences_s"] = time.perf_counter() - t0
+        offences = offence_composition(summary, replicates=offence_replicates)
         fit = observation_fit(
             batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
         )
-
         for name, df in (
             ("comparison.csv", comparison),
             ("matrix.csv", matrix),
@@ -600,10 +527,11 @@ def compare(
             ("offences.csv", offences),
             ("observation_fit.csv", fit),
         ):
-            write_atomic_text(tmp / name, df.to_csv(index=False))
+            write_table(out_dir / name, df)
 
         from .manifest import environment
 
+        n_offence_reps = replicates if offence_replicates is None else offence_replicates
         manifest = {
             "kind": "compare",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -620,7 +548,7 @@ def compare(
             "populations": [p.name for p in points if p.reference_for],
             "references": {p.reference_for: p.name for p in points if p.reference_for},
             "points": [p.to_dict(i) for i, p in enumerate(points)],
-            "offence_replicates": min(offence_replicates, replicates),
+            "offence_replicates": min(n_offence_reps, replicates),
             "offences_match_batch": bool(offences["matches_batch"].all())
             if len(offences)
             else None,
@@ -628,6 +556,7 @@ def compare(
             "n_runs": int(len(summary)),
             "n_ok": int(batch.n_ok),
             "n_failed": int(batch.n_failed),
+            "n_resumed": int(batch.n_resumed),
             "executor": batch.manifest.get("executor"),
             "metrics_key": list(KEY_METRICS),
             "files": [f for f in FILES if report or f not in REPORT_FILES],
@@ -638,23 +567,26 @@ def compare(
             from .report import build_report
 
             t0 = time.perf_counter()
-            build_report(tmp, manifest=manifest)
+            build_report(out_dir, manifest=manifest)
             timings["report_s"] = time.perf_counter() - t0
         wall = time.perf_counter() - started
         manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["wall_s"] = round(wall, 3)
-        write_atomic_text(tmp / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    return CompareResult(
-        out_dir=out_dir,
-        manifest=manifest,
-        batch=batch,
-        comparison=comparison,
-        matrix=matrix,
-        paired=paired,
-        offences=offences,
-        fit=fit,
-        wall_s=time.perf_counter() - started,
-    )
+        # Written last: a directory with this manifest holds a complete comparison.
+        write_atomic_text(
+            out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n"
+        )
+        return CompareResult(
+            out_dir=out_dir,
+            manifest=manifest,
+            batch=batch,
+            comparison=comparison,
+            matrix=matrix,
+            paired=paired,
+            offences=offences,
+            fit=fit,
+            wall_s=time.perf_counter() - started,
+        )
 
 
 # --------------------------------------------------------------------------- printing

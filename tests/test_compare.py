@@ -16,6 +16,7 @@ import sim
 import sim.cli
 from sim import compare as cmp
 from sim.experiments import SUMMARY_METRICS
+from sim.experiments.stats import paired_stats
 
 PRE_CONTRACT = ("admissions", "applications", "rejected_screening", "rejected_court")
 
@@ -27,7 +28,7 @@ def test_paired_stats_match_a_t_interval_and_percentiles():
     rng = np.random.default_rng(1)
     ref = rng.normal(100, 20, 12)
     pol = ref + rng.normal(5, 1, 12)  # strongly correlated with the reference
-    s = cmp.paired_stats(pol, ref)
+    s = paired_stats(pol, ref)
     d = pol - ref
     lo, hi = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
     assert s["n"] == 12
@@ -40,9 +41,9 @@ def test_paired_stats_match_a_t_interval_and_percentiles():
 
 
 def test_paired_stats_drop_missing_pairs_and_handle_no_spread():
-    s = cmp.paired_stats(np.array([1.0, 2.0, np.nan]), np.array([1.0, 2.0, 3.0]))
+    s = paired_stats(np.array([1.0, 2.0, np.nan]), np.array([1.0, 2.0, 3.0]))
     assert s["n"] == 2 and s["mean_diff"] == 0 and s["t_low"] == s["t_high"] == 0
-    one = cmp.paired_stats(np.array([3.0]), np.array([1.0]))
+    one = paired_stats(np.array([3.0]), np.array([1.0]))
     assert one["mean_diff"] == 2 and math.isnan(one["t_low"])
 
 
@@ -173,3 +174,47 @@ def test_compare_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, "compare", "--out", str(mine))
     assert code == 2 and err.count("\n") == 1 and "not a comparison directory" in err
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_offence_composition_comes_from_the_batch_and_checks_its_total():
+    from sim.experiments import OFFENCE_COLUMNS
+
+    summary = pd.DataFrame(
+        {
+            "point": [0, 0],
+            "scenario": ["a", "a"],
+            "replicate": [0, 1],
+            "seed": [5, 6],
+            "status": ["ok", "ok"],
+            "released_to_army": [3.0, 4.0],
+            **{c: [0.0, 0.0] for c in OFFENCE_COLUMNS},
+        }
+    )
+    summary.loc[0, OFFENCE_COLUMNS[0]] = 3  # adds up to released_to_army
+    summary.loc[1, OFFENCE_COLUMNS[1]] = 2  # does not: 2 of 4
+    offences = cmp.offence_composition(summary)
+    assert offences.groupby("replicate")["matches_batch"].all().tolist() == [True, False]
+    assert offences.groupby("replicate")["recruits"].sum().tolist() == [3, 2]
+    assert set(cmp.offence_composition(summary, replicates=1)["replicate"]) == {0}
+
+
+def test_describe_and_intervals_are_one_statistic_under_two_names():
+    from sim.experiments import intervals
+
+    rng = np.random.default_rng(2)
+    summary = pd.DataFrame(
+        {
+            "point": np.repeat([0, 1], 6),
+            "scenario": np.repeat(["a", "b"], 6),
+            "status": ["ok"] * 5 + ["failed"] + ["ok"] * 6,
+            "killed": rng.normal(50, 10, 12),
+        }
+    )
+    summary.loc[7, "killed"] = np.nan
+    iv = intervals(summary, ["killed"])
+    comp = cmp.describe(summary, ["a", "b"], ["killed"])
+    assert list(iv["n"]) == list(comp["n"]) == [5, 5]
+    renamed = iv.rename(columns={"low": "p2_5", "high": "p97_5"})
+    pd.testing.assert_frame_equal(renamed.drop(columns="point"), comp)
+    ok_a = summary["killed"][:5]
+    assert comp["p97_5"][0] == pytest.approx(np.percentile(ok_a, 97.5))

@@ -7,6 +7,7 @@ must last long enough (real scale, about 60 ms each) for a signal to land mid-ex
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -55,7 +56,8 @@ def test_sigterm_then_resume_equals_uninterrupted(tmp_path):
     )
     out = tmp_path / "interrupted"
     parts = out / "parts"
-    cmd = [sys.executable, "-m", "sim", "sweep", str(spec), "--workers", "1", "--out", str(out)]
+    # relative paths, as a user types them: the resume command must work pasted verbatim
+    cmd = [sys.executable, "-m", "sim", "sweep", spec.name, "--workers", "1", "--out", out.name]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -78,8 +80,13 @@ def test_sigterm_then_resume_equals_uninterrupted(tmp_path):
     for part in stored:  # every part is complete and readable
         assert len(pd.read_parquet(part)) == 501
 
+    hint = err.decode().strip().split("continue with: ", 1)[1]
+    assert (
+        hint == f"prisonflow sweep {spec.name} --workers 1 --out {out.name} --entropy 99 --resume"
+    )
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
-        [*cmd, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        hint, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     assert f"({len(stored)} from earlier parts)" in done.stdout
@@ -228,8 +235,11 @@ def test_failed_run_is_recorded_and_others_finish(tmp_path, monkeypatch, capsys)
     code, stdout, err = cli(
         monkeypatch, capsys, "sweep", str(spec), "--workers", "1", "--out", str(out)
     )
-    assert code == 0, err
+    assert code == 1, err
     assert "2 runs ok, 2 failed" in stdout
+    assert err.count("\n") == 1 and "2 of 4 runs failed" in err and "failures.csv" in err
+    failures = pd.read_csv(out / "failures.csv")
+    assert list(failures["point"]) == [1, 1] and failures["error"].str.contains("prob").all()
     summary = pd.read_parquet(out / "summary.parquet")
     ok = summary[summary["status"] == "ok"]
     failed = summary[summary["status"] == "failed"]

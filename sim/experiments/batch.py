@@ -1,0 +1,143 @@
+"""Batches: each of several scenarios run R times, every summary metric reported with its
+mean, median and 95% interval over replicates (`prisonflow batch`, `sim.batch`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import pandas as pd
+
+from ..scenario import Scenario, apply_overrides, load_scenario, validate_raw
+from .directory import jsonable, scenario_digest
+from .errors import SpecError
+from .stats import interval_table
+from .tasks import ENGINES, SUMMARY_METRICS, Task, scenario_data
+from .template import (
+    Experiment,
+    ExperimentResult,
+    Plan,
+    points_frame,
+    run_options,
+)
+from .validation import StrictModel, Whole, validate
+
+
+def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per scenario (design point) and metric: n, mean, median, 2.5th (`low`) and 97.5th
+    (`high`) percentile over the replicates that finished."""
+    metrics = list(metrics or [c for c in SUMMARY_METRICS if c in summary.columns])
+    pairs = summary[["point", "scenario"]].drop_duplicates()
+    groups = zip(pairs["point"], pairs["scenario"], strict=True)
+    return interval_table(summary, ["point", "scenario"], groups, metrics)
+
+
+class BatchArgs(StrictModel):
+    """What a batch of runs may be asked for."""
+
+    replicates: Whole
+    population: Whole | None = None
+    days: Whole | None = None
+    engine: Literal[ENGINES] = "vector"  # type: ignore[valid-type]
+
+    allowed: ClassVar[dict[str, str]] = {"engine": f"allowed: {', '.join(ENGINES)}"}
+
+
+class Batch(Experiment):
+    """Scenarios x replicates, with common overrides."""
+
+    kind = "batch"
+
+    def __init__(self, scenarios, *, replicates, overrides, engine, population, days):
+        if isinstance(scenarios, str | os.PathLike | Scenario):
+            scenarios = [scenarios]
+        scenarios = list(scenarios)
+        if not scenarios:
+            raise SpecError("batch", "scenarios", "give at least one scenario")
+        args = {"replicates": replicates, "population": population, "days": days}
+        validate(BatchArgs, {**args, "engine": engine}, "batch")
+        self.overrides = dict(overrides or {})
+        self.replicates, self.engine = replicates, engine
+        self.population, self.days = population, days
+        # (what the design records: a name/path, or a Scenario's name) and the resolved one
+        self.loaded: list[tuple[str, Scenario]] = []
+        for s in scenarios:
+            if isinstance(s, Scenario):
+                file = s.source_file or "<scenario>"
+                raw = {k: v for k, v in s.to_dict().items() if k != "source_file"}
+                scn = validate_raw(apply_overrides(raw, self.overrides, file), file)
+                self.loaded.append((s.name, scn))
+            else:
+                self.loaded.append((str(s), load_scenario(s, self.overrides)))
+        self.names = [scn.name for _, scn in self.loaded]
+        dup = next((n for n in self.names if self.names.count(n) > 1), None)
+        if dup:
+            raise SpecError("batch", "scenarios", f"scenario {dup!r} is given twice")
+
+    def default_out(self, entropy: int) -> Path:
+        return Path("results") / "batch" / f"{'+'.join(self.names)}-{entropy}"
+
+    def plan(self, entropy: int, seeds: list[int]) -> Plan:
+        design = jsonable(
+            {
+                "scenarios": [src for src, _ in self.loaded],
+                "scenario_sha256": [scenario_digest(scn) for _, scn in self.loaded],
+                "overrides": self.overrides,
+                "replicates": self.replicates,
+                "engine": self.engine,
+                "population": self.population,
+                "days": self.days,
+            }
+        )
+        tasks = [
+            Task(p, r, seeds[r], scenario_data(scn), {}, self.engine, self.population, self.days)
+            for p, (_, scn) in enumerate(self.loaded)
+            for r in range(self.replicates)
+        ]
+        n = len(self.loaded)
+        points = points_frame(self.names, {k: [v] * n for k, v in self.overrides.items()})
+        return Plan(design, tasks, points, {"scenarios": self.names})
+
+    def finish(self, out_dir, plan, runs, summary):
+        return {"intervals": intervals(summary)}, []
+
+
+def batch(
+    scenarios: str | os.PathLike | Scenario | Sequence[str | os.PathLike | Scenario],
+    *,
+    replicates: int = 10,
+    overrides: dict | None = None,
+    engine: str = "vector",
+    population: int | None = None,
+    days: int | None = None,
+    entropy: int | None = None,
+    out: str | os.PathLike | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    console=None,
+    argv: list[str] | None = None,
+) -> ExperimentResult:
+    """Run each scenario `replicates` times; summarize every metric over replicates.
+
+    Scenarios are bundled names, TOML paths or `Scenario` objects; `overrides` (dotted keys)
+    apply to all of them. Replicate r of every scenario uses the same seed. `workers=1` runs
+    in this process, more use a process pool (default: one per CPU); `scheduler="local"`
+    starts a Dask LocalCluster, an address uses a running Dask scheduler. Writes the
+    experiment directory (default `results/batch/<names>-<entropy>`; an existing one is
+    continued with `resume=True` or replaced with `overwrite=True`, else refused) and
+    returns its tables: `runs`, `summary`, `intervals`.
+    """
+    experiment = Batch(
+        scenarios,
+        replicates=replicates,
+        overrides=overrides,
+        engine=engine,
+        population=population,
+        days=days,
+    )
+    return experiment.run(**run_options(locals()))

@@ -1,0 +1,208 @@
+"""The runner: send every task not yet stored to an executor, store each result as it
+arrives, and assemble the tables from the parts."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..results import write_atomic
+from .directory import check_out_dir, check_resume, prepare_dir
+from .errors import ExperimentAborted, ExperimentInterrupted
+from .executors import open_executor, terminate_as_interrupt
+from .store import collect, finished_keys, verified_keys, write_part
+from .tasks import Task, error_text, run_task
+
+
+class _Progress:
+    """A rich progress bar (runs done, failures, time left), or nothing."""
+
+    def __init__(self, enabled: bool, console, total: int, done: int, label: str):
+        self.enabled, self.console = enabled, console
+        self.total, self.done, self.label = total, done, label
+        self.failed = 0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("runs, [red]{task.fields[failed]} failed[/red]"),
+                TimeElapsedColumn(),
+                TextColumn("elapsed,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=self.console,
+            )
+            self.bar.__enter__()
+            self.task = self.bar.add_task(
+                self.label, total=self.total, completed=self.done, failed=0
+            )
+        return self
+
+    def advance(self, failed: bool) -> None:
+        self.failed += int(failed)
+        if self.enabled:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)
+
+
+def _store(parts: Path, task: Task, out: dict) -> None:
+    try:
+        write_part(parts, task, out)
+    except OSError as exc:
+        raise ExperimentAborted(
+            f"cannot write {parts / task.key}: {exc.strerror or error_text(exc)}"
+        ) from None
+
+
+def _drive(
+    executor,
+    window: int,
+    todo: Sequence[Task],
+    parts: Path,
+    progress: _Progress,
+    transient: dict[str, str],
+) -> None:
+    """Keep `window` tasks in flight; store each result as it arrives."""
+    try:
+        _drive_pool(executor, window, todo, parts, progress, transient)
+    except BrokenProcessPool:
+        raise ExperimentAborted("a worker process died (killed, or out of memory)") from None
+
+
+def _drive_pool(executor, window, todo, parts, progress, transient) -> None:
+    queue = iter(todo)
+    inflight: dict[Future, Task] = {}
+    while True:
+        while len(inflight) < window:
+            task = next(queue, None)
+            if task is None:
+                break
+            inflight[executor.submit(run_task, task)] = task
+        if not inflight:
+            return
+        done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: inflight[f].key):
+            task = inflight.pop(future)
+            try:
+                out = future.result()
+            except BrokenProcessPool:
+                raise
+            except Exception as exc:  # lost worker, cancelled task: not stored, resume retries
+                transient[task.key] = f"not stored (executor: {error_text(exc)})"
+                progress.advance(failed=True)
+                continue
+            _store(parts, task, out)
+            progress.advance(failed=out["status"] != "ok")
+
+
+def run_tasks(
+    *,
+    kind: str,
+    out_dir: Path,
+    design: dict,
+    entropy: int,
+    tasks: list[Task],
+    points: pd.DataFrame,
+    manifest: dict,
+    resume: bool,
+    overwrite: bool,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool,
+    console,
+    argv: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
+    """Run every task not yet stored; return (runs, summary, manifest, stats)."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    stored = check_resume(out_dir, kind, design, entropy) if resume else None
+    check_out_dir(out_dir, resume=stored is not None, overwrite=overwrite)
+    parts = out_dir / "parts"
+    done: set[str] = set()
+    if stored is not None:
+        done, bad = verified_keys(parts, tasks)
+        if bad and console is not None:
+            console.print(
+                f"{kind}: {len(bad)} damaged part(s) removed and run again: {', '.join(bad)}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    todo = [t for t in tasks if t.key not in done]
+    transient: dict[str, str] = {}
+    stats: dict[str, Any] = {"resumed": len(tasks) - len(todo), "executor": None}
+    with terminate_as_interrupt() as received:
+        try:
+            with contextlib.ExitStack() as stack:
+                if todo:
+                    executor, window, label = stack.enter_context(
+                        open_executor(workers, scheduler, len(todo))
+                    )
+                else:
+                    executor, window, label = None, 0, "nothing to run"
+                stats["executor"] = label
+                manifest = prepare_dir(out_dir, manifest, stored, argv)
+                if todo:
+                    if console is not None and progress:
+                        console.print(
+                            f"{kind}: {len(tasks)} runs ({len(todo)} to run), entropy "
+                            f"{entropy}, {label} -> {out_dir}",
+                            highlight=False,
+                        )
+                    with _Progress(
+                        progress, console, len(tasks), len(tasks) - len(todo), kind
+                    ) as bar:
+                        _drive(executor, window, todo, parts, bar, transient)
+        except KeyboardInterrupt:
+            signum = received[-1] if received else signal.SIGINT
+            raise ExperimentInterrupted(
+                out_dir, len(finished_keys(parts)), len(tasks), signum, entropy
+            ) from None
+        except ExperimentAborted as exc:
+            raise ExperimentAborted(
+                f"{exc}; {len(finished_keys(parts))} of {len(tasks)} runs stored in "
+                f"{out_dir}/parts",
+                out_dir,
+                entropy,
+            ) from None
+        runs, summary = collect(parts, tasks, points, transient)
+        for name, df in (("runs.parquet", runs), ("summary.parquet", summary)):
+            write_table(out_dir / name, df)
+    stats["wall_s"] = time.perf_counter() - started
+    stats["n_ok"] = int((summary["status"] == "ok").sum())
+    stats["n_failed"] = len(summary) - stats["n_ok"]
+    return runs, summary, manifest, stats
+
+
+def write_table(path: Path, df: pd.DataFrame) -> None:
+    """Write a table (Parquet or CSV by suffix) atomically; a full disk is one line."""
+    try:
+        if path.suffix == ".parquet":
+            write_atomic(path, lambda p: df.to_parquet(p, index=False))
+        else:
+            write_atomic(path, lambda p: df.to_csv(p, index=False))
+    except OSError as exc:
+        raise ExperimentAborted(f"cannot write {path}: {exc.strerror or error_text(exc)}") from None

@@ -1,0 +1,214 @@
+"""The part store: one file per finished run, written atomically as runs arrive.
+
+    parts/p00003-r0007.parquet      one finished run: its daily table (+ summary metadata)
+    parts/p00004-r0000.failed.json  one failed run: its error message
+
+An interrupted experiment leaves only complete parts (temporary file + `os.replace`).
+On resume every stored part is read back and checked against its task; a part that is
+corrupt, truncated or belongs to another run is removed and run again. The experiment's
+tables are always assembled from the parts (`collect`), so a resumed experiment ends with
+the same tables as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..results import write_atomic
+from ..taxonomy import OFFENCES
+from .tasks import OFFENCE_COLUMNS, SUMMARY_METRICS, Task
+
+PART_META = b"prisonflow.part"
+OK_SUFFIX, FAILED_SUFFIX = ".parquet", ".failed.json"
+
+
+def _json_float(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def write_part(parts: Path, task: Task, out: dict) -> None:
+    """Store one finished run atomically: a Parquet table, or a small JSON if it failed."""
+    meta: dict[str, Any] = {
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": out["status"],
+        "wall_s": round(out.get("wall_s", 0.0), 4),
+    }
+    if out["status"] != "ok":
+        meta["error"] = out["error"]
+        text = json.dumps(meta, indent=1) + "\n"
+        write_atomic(parts / f"{task.key}{FAILED_SUFFIX}", lambda p: Path(p).write_text(text))
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta["n_agents"] = out.get("n_agents", 0)
+    meta["summary"] = {k: _json_float(v) for k, v in out["summary"].items()}
+    if "recruits_by_offence" in out:
+        meta["recruits_by_offence"] = out["recruits_by_offence"]
+    table = pa.Table.from_pandas(out["timeseries"], preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[PART_META] = json.dumps(meta).encode()
+    table = table.replace_schema_metadata(metadata)
+    write_atomic(parts / f"{task.key}{OK_SUFFIX}", lambda p: pq.write_table(table, p))
+
+
+def part_key(path: Path) -> str | None:
+    """The task key a part file stores, or None for anything else (temporaries)."""
+    if path.name.startswith("."):
+        return None
+    for suffix in (FAILED_SUFFIX, OK_SUFFIX):
+        if path.name.endswith(suffix):
+            return path.name.removesuffix(suffix)
+    return None
+
+
+def finished_keys(parts: Path) -> set[str]:
+    """Keys of runs with a stored part (temporary files are not parts)."""
+    if not parts.is_dir():
+        return set()
+    return {k for p in parts.iterdir() if (k := part_key(p)) is not None}
+
+
+def _read(path: Path) -> tuple[Any, dict]:
+    """(Arrow table or None, metadata) of a part; raises if it is unreadable."""
+    if path.name.endswith(FAILED_SUFFIX):
+        return None, json.loads(path.read_text())
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path).read(use_threads=False)
+    return table, json.loads(table.schema.metadata[PART_META])
+
+
+def _valid(path: Path, task: Task) -> bool:
+    try:
+        table, meta = _read(path)
+    except Exception:  # truncated, corrupt, not a part
+        return False
+    same = (meta.get("point"), meta.get("replicate"), meta.get("seed")) == (
+        task.point,
+        task.replicate,
+        task.seed,
+    )
+    if table is None:
+        return same and meta.get("status") == "failed" and isinstance(meta.get("error"), str)
+    return same and table.num_rows > 0 and isinstance(meta.get("summary"), dict)
+
+
+def verified_keys(parts: Path, tasks: Sequence[Task]) -> tuple[set[str], list[str]]:
+    """Keys of tasks whose stored part reads back whole and matches the task, and the
+    names of the parts that did not (removed, so that their runs are run again)."""
+    by_key = {t.key: t for t in tasks}
+    stored = [(p, part_key(p)) for p in (parts.iterdir() if parts.is_dir() else ())]
+    keyed = [(p, k) for p, k in stored if k is not None and k in by_key]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # reading Parquet releases the GIL
+        valid = list(pool.map(lambda pk: _valid(pk[0], by_key[pk[1]]), keyed))
+    good: set[str] = set()
+    bad: list[str] = []
+    for (path, key), ok in zip(keyed, valid, strict=True):
+        if ok:
+            good.add(key)
+        else:
+            bad.append(path.name)
+            path.unlink(missing_ok=True)
+    return good, sorted(bad)
+
+
+def clean_temporaries(parts: Path) -> None:
+    """Remove temporary files an interrupted write left (they are never parts)."""
+    if parts.is_dir():
+        for p in parts.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+
+
+def collect(
+    parts: Path,
+    tasks: Sequence[Task],
+    points: pd.DataFrame,
+    transient: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assemble (runs, summary) from the parts, ordered by (point, replicate, day).
+
+    `points` has one row per design point: `point`, `scenario` and parameter columns.
+    The summary ends with recruits by offence (`recruits_offence_<offence>`).
+    """
+    transient = transient or {}
+    ordered = sorted(tasks, key=lambda t: (t.point, t.replicate))
+    ok_ids: list[tuple[int, int, int]] = []
+    rows: list[dict] = []
+    extra_metrics: list[str] = []
+
+    def read(t: Task):
+        for suffix in (OK_SUFFIX, FAILED_SUFFIX):
+            path = parts / f"{t.key}{suffix}"
+            if path.exists():
+                return _read(path)
+        return None, None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # reading Parquet releases the GIL
+        stored = list(pool.map(read, ordered))
+    tables = []
+    for t, (table, meta) in zip(ordered, stored, strict=True):
+        if table is not None:
+            tables.append(table)
+            ok_ids.append((t.point, t.replicate, t.seed))
+            summary = {
+                k: (float("nan") if v is None else float(v)) for k, v in meta["summary"].items()
+            }
+            extra_metrics += [k for k in summary if k not in SUMMARY_METRICS]
+            offences = meta.get("recruits_by_offence") or {}
+            rows.append(
+                {
+                    "status": "ok",
+                    "error": "",
+                    **summary,
+                    **{
+                        c: offences.get(o, np.nan)
+                        for o, c in zip(OFFENCES, OFFENCE_COLUMNS, strict=True)
+                    },
+                }
+            )
+        elif meta is not None:
+            rows.append({"status": "failed", "error": meta["error"]})
+        else:
+            rows.append({"status": "failed", "error": transient.get(t.key, "not run")})
+    metrics = list(SUMMARY_METRICS) + list(dict.fromkeys(extra_metrics)) + list(OFFENCE_COLUMNS)
+    by_point = points.set_index("point")
+
+    def ids(point_ids, reps, seeds) -> pd.DataFrame:
+        sub = by_point.loc[list(point_ids)]
+        cols: dict[str, Any] = {"point": np.asarray(point_ids, dtype=np.int64)}
+        for c in by_point.columns:
+            cols[c] = sub[c].to_numpy()
+        cols["replicate"] = np.asarray(reps, dtype=np.int64)
+        cols["seed"] = np.asarray(seeds, dtype=np.int64)
+        return pd.DataFrame(cols)
+
+    summary = ids(
+        [t.point for t in ordered], [t.replicate for t in ordered], [t.seed for t in ordered]
+    )
+    summary["status"] = [r["status"] for r in rows]
+    summary["error"] = [r["error"] for r in rows]
+    for m in metrics:
+        summary[m] = np.array([r.get(m, np.nan) for r in rows], dtype=np.float64)
+
+    if tables:
+        import pyarrow as pa
+
+        lengths = [t.num_rows for t in tables]
+        head = ids(*zip(*ok_ids, strict=True))
+        head = head.iloc[np.repeat(np.arange(len(head)), lengths)].reset_index(drop=True)
+        body = pa.concat_tables(tables).to_pandas()
+        runs = pd.concat([head, body], axis=1)
+    else:
+        runs = ids([], [], [])
+    return runs, summary

@@ -1,0 +1,117 @@
+"""Tasks and seeds: one run of the model is one `Task`, executed by `run_task` anywhere.
+
+A task carries the resolved scenario as plain data (never a path), so a worker in another
+process, on another machine or in another working directory runs exactly what the parent
+validated. Seeds: `numpy.random.SeedSequence(entropy).spawn(replicates)` gives one seed per
+replicate, shared by every design point and scenario (common random numbers: replicate r
+of every point uses the same seed, so differences between points are not seed noise).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..results import SUMMARY_EXTRA
+from ..scenario import Scenario, ScenarioError, apply_overrides, validate_raw
+from ..taxonomy import FLOW_COLUMNS, OFFENCES
+
+SUMMARY_METRICS = (*FLOW_COLUMNS, *SUMMARY_EXTRA)
+ENGINES = ("vector", "agents")
+DESIGN_SPAWN_KEY = 0x5EED_DE51  # SeedSequence(entropy, spawn_key=(this,)) seeds the design
+OFFENCE_PREFIX = "recruits_offence_"
+OFFENCE_COLUMNS = tuple(f"{OFFENCE_PREFIX}{o}" for o in OFFENCES)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: design point `point`, replicate `replicate`, with its seed.
+
+    `scenario` is the resolved scenario as plain data (`Scenario.to_dict()`); `overrides`
+    (dotted keys) are applied to it in the worker, then validated again.
+    """
+
+    point: int
+    replicate: int
+    seed: int
+    scenario: dict
+    overrides: dict = field(default_factory=dict)
+    engine: str = "vector"
+    population: int | None = None
+    days: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"p{self.point:05d}-r{self.replicate:04d}"
+
+
+def scenario_data(scn: Scenario) -> dict:
+    """A scenario as the plain data a task carries."""
+    return scn.to_dict()
+
+
+def resolve(task: Task) -> Scenario:
+    """The task's scenario with its overrides applied (raises ScenarioError)."""
+    data = dict(task.scenario)
+    file = data.pop("source_file", "") or "<scenario>"
+    if not task.overrides:
+        return validate_raw(data, file)
+    return validate_raw(apply_overrides(data, task.overrides, file), file)
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as one line (scenario errors already name file and key)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ScenarioError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_task(task: Task) -> dict:
+    """Run one task (in a worker). A run that raises comes back as status 'failed'."""
+    import sim
+
+    started = time.perf_counter()
+    try:
+        result = sim.run(
+            resolve(task),
+            engine=task.engine,
+            seed=task.seed,
+            population=task.population,
+            days=task.days,
+        )
+    except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
+        return {
+            "status": "failed",
+            "error": error_text(exc),
+            "wall_s": time.perf_counter() - started,
+        }
+    return {
+        "status": "ok",
+        "timeseries": result.timeseries,
+        "summary": {k: float(v) for k, v in result.summary.items()},
+        "recruits_by_offence": {k: int(v) for k, v in result.recruits_by_offence.items()},
+        "n_agents": int(result.n_agents),
+        "wall_s": time.perf_counter() - started,
+    }
+
+
+def replicate_seeds(entropy: int, replicates: int) -> tuple[list[int], list[list[int]]]:
+    """Per-replicate seeds (shared by every point) and their SeedSequence spawn keys."""
+    children = np.random.SeedSequence(entropy).spawn(replicates)
+    seeds = [int(c.generate_state(1)[0]) for c in children]
+    return seeds, [list(c.spawn_key) for c in children]
+
+
+def design_seed(entropy: int) -> int:
+    """Seed for sampling a design (LHS, Sobol, Morris), independent of replicate seeds."""
+    ss = np.random.SeedSequence(entropy, spawn_key=(DESIGN_SPAWN_KEY,))
+    return int(ss.generate_state(1)[0])
+
+
+def new_entropy() -> int:
+    """Fresh entropy for an experiment that was given none (stored in its manifest)."""
+    return secrets.randbits(32)
