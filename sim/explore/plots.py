@@ -29,16 +29,23 @@ from ..figures import (
 from ..results import Result
 from .views import HIGH_PCT, LAW, LOW_PCT, OWN, runs_frame
 
-# Panels of the time-series figure: title and (column, label) drawn in it.
+# Panels of the time-series figure: title, legend place and (column, label) drawn in it.
+# Fixed legend places: matplotlib's "best" costs a second on these long lines.
 PANELS = (
-    ("In custody (stock)", (("in_custody", "in custody"), ("eligible", "eligible"))),
-    ("In the army (stock)", (("training", "in training"), ("deployed", "deployed"))),
+    (
+        "In custody (stock)",
+        "center right",
+        (("in_custody", "in custody"), ("eligible", "eligible")),
+    ),
+    ("In the army (stock)", "upper left", (("training", "in training"), ("deployed", "deployed"))),
     (
         "Recruitment (cumulative)",
+        "upper left",
         (("applications", "applications"), ("released_to_army", "released to army")),
     ),
     (
         "Outcomes of recruits (cumulative)",
+        "upper left",
         (
             ("killed", "killed"),
             ("wounded_discharged", "wounded, discharged"),
@@ -63,7 +70,7 @@ def timeseries_figure(
     with rc_context(RC):
         fig = Figure(figsize=size, layout="constrained")
         axes = fig.subplots(2, 2).ravel()
-        for ax, (panel, columns) in zip(axes, PANELS, strict=True):
+        for ax, (panel, where, columns) in zip(axes, PANELS, strict=True):
             for k, (col, label) in enumerate(columns):
                 colour, style = PALETTE[k % len(PALETTE)], LINESTYLES[k % len(LINESTYLES)]
                 d, mid, low, high = _bands(law, LAW, col, LOW_PCT, HIGH_PCT)
@@ -76,7 +83,7 @@ def timeseries_figure(
             ax.yaxis.set_major_formatter(COUNT_FORMAT)
             ax.set_ylim(bottom=0)
             _date_axis(ax)
-            ax.legend(loc="best", frameon=False, fontsize=8)
+            ax.legend(loc=where, frameon=False, fontsize=8)
         reps = int(law["replicate"].nunique())
         handles = [
             Patch(color="#333333", alpha=0.25, label=f"{LOW_PCT}-{HIGH_PCT}% over {reps} runs")
@@ -120,7 +127,7 @@ def funnel_figure(funnel: pd.DataFrame, size: tuple[float, float] = (6.2, 4.6)) 
             Patch(color=STAGE_COLOURS[0], label="main path (median, 5-95%)"),
             Line2D([], [], marker="|", ls="none", color="#000000", mew=2, label="own law"),
         ]
-        ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=8)
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
         ax.set_title("Recruitment funnel", loc="left", fontweight="bold")
         return fig
 
