@@ -83,6 +83,20 @@ def test_every_bundled_regime_is_a_law():
             assert f"{name}:{rid}" in laws, path
 
 
+def test_a_scenario_file_is_a_population_with_its_own_laws(tmp_path):
+    text = sim.bundled_scenarios()["ukraine_2024"].read_text()
+    path = tmp_path / "my_ukraine.toml"
+    path.write_text(text.replace('name = "ukraine_2024"', 'name = "my_ukraine"'))
+    laws = state.law_choices(str(path))
+    assert f"{path}:UA_2024" in laws and WAGNER in laws
+    settings = state.Settings(population=str(path))
+    built = state.build(settings)
+    assert built.law == f"{path}:UA_2024" and built.population.name == "my_ukraine"
+    assert state.law_values(settings)["approval_capacity_per_day"] == 124
+    built = state.build(state.Settings(population=str(path), law=WAGNER))
+    assert list(built.scenario.regimes) == ["RU_WAGNER"]
+
+
 def test_the_default_is_the_populations_own_law_so_the_difference_is_zero():
     view = views.compute(state.Settings(**SMALL))
     assert view.built.law == "ukraine_2024:UA_2024"

@@ -120,6 +120,7 @@ def ControlInput(control: Control, value, on_value):
 
 @solara.component
 def Controls(settings: Settings, set_settings, view: View | None):
+    """Population, law, the law's controls, the runs and the download of the settings."""
     mode, set_mode = solara.use_state(
         settings.population if settings.population in POPULATIONS else FILE_CHOICE
     )
@@ -146,7 +147,7 @@ def Controls(settings: Settings, set_settings, view: View | None):
         )
     try:
         population = load_population(settings.population)
-        laws = law_choices(population)
+        laws = law_choices(settings.population)
         current_law = settings.law or own_law(settings.population, population)
         values = law_values(settings)
     except ScenarioError:
@@ -186,6 +187,7 @@ def Controls(settings: Settings, set_settings, view: View | None):
 
 @solara.component
 def Results(view: View):
+    """What the law does: headline numbers, stocks and flows, funnel, offences."""
     built, s = view.built, view.settings
     text = (
         f"<b>{html.escape(built.scenario.scenario.title)}</b>: the law <code>{built.law}</code> "
@@ -212,6 +214,7 @@ def Results(view: View):
 
 @solara.component
 def Page():
+    """The explorer; each browser session keeps its own settings."""
     settings, set_settings = solara.use_state(Settings())
     view, error = solara.use_memo(lambda: _safe_compute(settings), dependencies=[settings])
     last = solara.use_ref(None)

@@ -134,17 +134,17 @@ def load_population(source: str) -> Scenario:
     return _bundled_scenario(source) if source in _bundled() else load_scenario(source)
 
 
-def law_choices(population: Scenario | None = None) -> dict[str, str]:
+def law_choices(population_source: str | None = None) -> dict[str, str]:
     """Every regime of every bundled scenario as `scenario:REGIME_ID` -> label; a population
-    read from a file adds its own regimes (`path:REGIME_ID`)."""
-    out: dict[str, str] = {}
+    read from a file adds its own regimes (`path:REGIME_ID`, the path as given)."""
     sources = {name: _bundled_scenario(name) for name in _bundled()}
-    if population is not None and population.name not in sources:
-        sources[population.source_file] = population
-    for source, scn in sources.items():
-        for rid, regime in scn.regimes.items():
-            out[f"{source}:{rid}"] = f"{regime.label} ({source})"
-    return out
+    if population_source is not None and population_source not in sources:
+        sources[population_source] = load_population(population_source)
+    return {
+        f"{source}:{rid}": f"{regime.label} ({source})"
+        for source, scn in sources.items()
+        for rid, regime in scn.regimes.items()
+    }
 
 
 def own_law(population_source: str, population: Scenario) -> str:
