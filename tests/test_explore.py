@@ -9,6 +9,7 @@ import sys
 import tomllib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -149,7 +150,7 @@ def test_the_downloaded_toml_loads_and_runs_as_shown(tmp_path):
     assert regime.max_remaining_sentence_days is None
     assert regime.excluded_offences == ["sexual", "sexual_minor"]
     assert loaded.sources["regimes.RU_WAGNER.killed_per_day"] == state.EDITED_SOURCE
-    shown = views.run_replicates(built.scenario, 1, 3000)[0]
+    shown = views.run_replicates(built.scenario, 1, 3000).results[0]
     again = sim.run(loaded, seed=0, population=3000)
     assert again.summary == pytest.approx(shown.summary, nan_ok=True)
     assert text.startswith("# ") and "prisonflow run FILE" in text
@@ -175,21 +176,31 @@ def test_prisonflow_run_accepts_the_toml_unchanged(tmp_path, monkeypatch, capsys
 def test_paired_differences_are_seed_by_seed():
     settings = state.Settings(law=WAGNER, **SMALL).with_edit("killed_per_day", 0.004)
     view = views.compute(settings)
-    law = views.run_replicates(view.built.scenario, 2, 3000)
-    own = views.run_replicates(view.built.population, 2, 3000)
+    law = views.run_replicates(view.built.scenario, 2, 3000).results
+    own = views.run_replicates(view.built.population, 2, 3000).results
     diff = [a.summary["killed"] - b.summary["killed"] for a, b in zip(law, own, strict=True)]
     row = view.paired.set_index("key").loc["killed"]
     assert row["difference"] == pytest.approx(np.mean(diff))
     assert row["difference"] > 0
     assert row["law"] == np.median([r.summary["killed"] for r in law])
-    assert views.run_replicates(view.built.scenario, 2, 3000) is law  # cached, not rerun
+    assert views.run_replicates(view.built.scenario, 2, 3000).results is law  # cached
+
+
+def test_bands_are_percentiles_over_replicates_per_day():
+    runs = views.run_replicates(state.build(state.Settings()).population, 3, 3000)
+    stacked = np.stack([r.timeseries["deployed"].to_numpy() for r in runs.results])
+    day = 200
+    assert runs.bands.median["deployed"].iloc[day] == np.median(stacked[:, day])
+    assert runs.bands.low["deployed"].iloc[day] == np.percentile(stacked[:, day], 5)
+    assert (runs.bands.low <= runs.bands.high).all().all()
 
 
 def test_funnel_and_offences_follow_the_runs():
     view = views.compute(state.Settings(law=WAGNER, **SMALL))
     funnel = view.funnel.set_index("key")
     released = [
-        r.summary["released_to_army"] for r in views.run_replicates(view.built.scenario, 2, 3000)
+        r.summary["released_to_army"]
+        for r in views.run_replicates(view.built.scenario, 2, 3000).results
     ]
     assert funnel.loc["released_to_army", "median"] == np.median(released)
     assert funnel.loc["released_to_army", "p05"] <= funnel.loc["released_to_army", "p95"]
@@ -203,8 +214,9 @@ def test_funnel_and_offences_follow_the_runs():
 def test_default_settings_run_real_scale_ukraine_with_five_seeds():
     view = views.compute(state.Settings())
     assert view.population_size == 47_500
-    assert view.law_runs["replicate"].nunique() == state.DEFAULT_REPLICATES
-    assert view.law_runs["date"].iloc[0] == np.datetime64(dt.date(2024, 5, 18))
+    assert len(view.law.results) == view.law.bands.replicates == state.DEFAULT_REPLICATES
+    assert [r.seed for r in view.own.results] == list(range(state.DEFAULT_REPLICATES))
+    assert view.law.bands.dates[0] == pd.Timestamp(dt.date(2024, 5, 18))
 
 
 # --------------------------------------------------------------------------- app, server
@@ -225,7 +237,7 @@ def test_figures_draw_every_panel():
     fig = plots.result_figure(result)
     assert len(fig.axes) == 4 and all(ax.lines for ax in fig.axes)
     view = views.compute(state.Settings(law=WAGNER, **SMALL))
-    both = plots.timeseries_figure(view.law_runs, view.own_runs)
+    both = plots.timeseries_figure(view.law.bands, view.own.bands)
     assert len(both.axes[0].lines) == 2 * len(fig.axes[0].lines)
     assert plots.funnel_figure(view.funnel).axes and plots.offences_figure(view.offences).axes
 

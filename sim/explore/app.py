@@ -199,13 +199,13 @@ def Results(view: View):
     solara.HTML(tag="p", unsafe_innerHTML=text)
     solara.HTML(tag="div", unsafe_innerHTML=numbers_table(view), classes=["pf-numbers-box"])
     timeseries = solara.use_memo(
-        lambda: plots.timeseries_figure(view.law_runs, view.own_runs), dependencies=[view]
+        lambda: plots.timeseries_figure(view.law.bands, view.own.bands), dependencies=[view]
     )
     with solara.Div(classes=["pf-chart"]):
         solara.FigureMatplotlib(timeseries, format="png", dependencies=[view])
     funnel = solara.use_memo(lambda: plots.funnel_figure(view.funnel), dependencies=[view])
     offences = solara.use_memo(lambda: plots.offences_figure(view.offences), dependencies=[view])
-    with solara.Columns([1, 1]):
+    with solara.Columns([4, 3]):
         with solara.Div(classes=["pf-chart"]):
             solara.FigureMatplotlib(funnel, format="png", dependencies=[view])
         with solara.Div(classes=["pf-chart"]):

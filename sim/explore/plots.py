@@ -3,7 +3,8 @@ pyplot): stocks and flows over time with bands, the funnel, and who is recruited
 
 `result_figure(result)` draws the main stocks and flows of one run (what `Result.plot()`
 returns); `timeseries_figure` does the same for replicates, with the population's own law
-for comparison.
+for comparison. Figures have fixed margins, not constrained layout: the explorer redraws
+them on every change, and the layout engine would about double the time.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from ..figures import (
     PALETTE,
     RC,
     STAGE_COLOURS,
-    _bands,
     _date_axis,
 )
 from ..results import Result
-from .views import HIGH_PCT, LAW, LOW_PCT, OWN, runs_frame
+from .views import HIGH_PCT, LAW, LOW_PCT, OWN, Bands, bands
 
 # Panels of the time-series figure: title, legend place and (column, label) drawn in it.
 # Fixed legend places: matplotlib's "best" costs a second on these long lines.
@@ -58,60 +58,59 @@ PANELS = (
 
 
 def timeseries_figure(
-    law: pd.DataFrame,
-    own: pd.DataFrame | None = None,
+    law: Bands,
+    own: Bands | None = None,
     *,
     title: str = "Stocks and flows over time",
     size: tuple[float, float] = (10.5, 6.4),
 ) -> Figure:
     """Main stocks and cumulative flows per day: median and 5-95% band over the replicates
-    in `law` (a runs table, see views.runs_frame), with the median under the population's
-    own law (`own`) as a thin pale line of the same colour."""
+    of `law` (see views.bands), with the median under the population's own law (`own`) as
+    a thin pale line of the same colour."""
     with rc_context(RC):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)
+        fig.subplots_adjust(left=0.06, right=0.985, top=0.9, bottom=0.13, hspace=0.5, wspace=0.14)
         axes = fig.subplots(2, 2).ravel()
         for ax, (panel, where, columns) in zip(axes, PANELS, strict=True):
             for k, (col, label) in enumerate(columns):
                 colour, style = PALETTE[k % len(PALETTE)], LINESTYLES[k % len(LINESTYLES)]
-                d, mid, low, high = _bands(law, LAW, col, LOW_PCT, HIGH_PCT)
-                ax.fill_between(d, low, high, color=colour, alpha=0.25, linewidth=0)
-                ax.plot(d, mid, color=colour, linestyle=style, linewidth=1.8, label=label)
+                if law.replicates > 1:
+                    ax.fill_between(
+                        law.dates, law.low[col], law.high[col], color=colour, alpha=0.25, lw=0
+                    )
+                ax.plot(law.dates, law.median[col], color=colour, ls=style, lw=1.8, label=label)
                 if own is not None:
-                    d0, mid0, _, _ = _bands(own, OWN, col)
-                    ax.plot(d0, mid0, color=colour, linestyle=style, linewidth=0.9, alpha=0.5)
+                    ax.plot(own.dates, own.median[col], color=colour, ls=style, lw=0.9, alpha=0.5)
             ax.set_title(panel, loc="left")
             ax.yaxis.set_major_formatter(COUNT_FORMAT)
             ax.set_ylim(bottom=0)
             _date_axis(ax)
             ax.legend(loc=where, frameon=False, fontsize=8)
-        reps = int(law["replicate"].nunique())
-        handles = [
-            Patch(color="#333333", alpha=0.25, label=f"{LOW_PCT}-{HIGH_PCT}% over {reps} runs")
-        ]
+        handles = []
+        if law.replicates > 1:
+            label = f"{LOW_PCT}-{HIGH_PCT}% over {law.replicates} runs"
+            handles.append(Patch(color="#333333", alpha=0.25, label=label))
         if own is not None:
-            handles.append(
-                Line2D(
-                    [], [], color="#333333", lw=0.9, alpha=0.5, label="median, population's own law"
-                )
-            )
-        if reps > 1 or own is not None:
-            fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+            label = "median, population's own law"
+            handles.append(Line2D([], [], color="#333333", lw=0.9, alpha=0.5, label=label))
+        if handles:
+            fig.legend(handles=handles, loc="lower center", ncols=2, frameon=False)
         fig.suptitle(title, fontweight="bold")
         return fig
 
 
 def result_figure(result: Result) -> Figure:
     """The main stocks and flows of one run (people per day)."""
-    return timeseries_figure(
-        runs_frame([result]), title=f"{result.scenario} (seed {result.seed}, {result.engine})"
-    )
+    title = f"{result.scenario} (seed {result.seed}, {result.engine})"
+    return timeseries_figure(bands([result]), title=title)
 
 
-def funnel_figure(funnel: pd.DataFrame, size: tuple[float, float] = (6.2, 4.6)) -> Figure:
+def funnel_figure(funnel: pd.DataFrame, size: tuple[float, float] = (7.2, 4.6)) -> Figure:
     """The funnel (views.funnel): bars are medians under the law with 5-95% whiskers; ticks
     mark the medians under the population's own law."""
     with rc_context(RC):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)
+        fig.subplots_adjust(left=0.45, right=0.97, top=0.92, bottom=0.2)
         ax = fig.subplots()
         y = np.arange(len(funnel))[::-1]
         colours = [STAGE_COLOURS[level] for level in funnel["level"]]
@@ -124,20 +123,21 @@ def funnel_figure(funnel: pd.DataFrame, size: tuple[float, float] = (6.2, 4.6)) 
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("people by the end of the horizon")
         handles = [
-            Patch(color=STAGE_COLOURS[0], label="main path (median, 5-95%)"),
+            Patch(color="#777777", label="this law: median, 5-95% whiskers"),
             Line2D([], [], marker="|", ls="none", color="#000000", mew=2, label="own law"),
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+        fig.legend(handles=handles, loc="lower center", ncols=2, frameon=False)
         ax.set_title("Recruitment funnel", loc="left", fontweight="bold")
         return fig
 
 
-def offences_figure(offences: pd.DataFrame, size: tuple[float, float] = (6.2, 3.0)) -> Figure:
+def offences_figure(offences: pd.DataFrame, size: tuple[float, float] = (6.2, 2.7)) -> Figure:
     """Who is recruited (views.offences): share of recruits by offence group, one stacked
     bar per law; the number on the right is the mean number of recruits."""
     arms = [a for a in (LAW, OWN) if a in offences.columns]
     with rc_context(RC):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)
+        fig.subplots_adjust(left=0.13, right=0.9, top=0.87, bottom=0.38)
         ax = fig.subplots()
         y = np.arange(len(arms))[::-1]
         left = np.zeros(len(arms))
@@ -159,7 +159,7 @@ def offences_figure(offences: pd.DataFrame, size: tuple[float, float] = (6.2, 3.
         ax.set_title("Who is recruited (offence of recruits)", loc="left", fontweight="bold")
         fig.legend(
             *ax.get_legend_handles_labels(),
-            loc="outside lower center",
+            loc="lower center",
             ncols=3,
             frameon=False,
             fontsize=7,

@@ -21,31 +21,53 @@ from ..results import Result
 from ..scenario import Scenario
 from .state import Built, Settings, build, default_population_size, scenario_toml
 
-LAW, OWN = "law", "own law"  # the two arms, as `scenario` in the runs tables
+LAW, OWN = "law", "own law"  # the two arms
 LOW_PCT, HIGH_PCT = 5, 95  # the bands: 5th to 95th percentile over replicates
 
 
+@dataclass(frozen=True)
+class Bands:
+    """Every column of the daily time series over replicates: median and 5-95% per day."""
+
+    dates: pd.DatetimeIndex
+    median: pd.DataFrame  # one row per day, one column per output
+    low: pd.DataFrame
+    high: pd.DataFrame
+    replicates: int
+
+
+def bands(results: tuple[Result, ...] | list[Result]) -> Bands:
+    """Percentiles per day over runs of one scenario (same days, so one array op)."""
+    first = results[0].timeseries
+    columns = [c for c in first.columns if c not in ("date", "day")]
+    values = np.stack([r.timeseries[columns].to_numpy(np.float64) for r in results])
+    low, mid, high = np.percentile(values, [LOW_PCT, 50, HIGH_PCT], axis=0)
+    dates = pd.DatetimeIndex(first["date"])
+    low, mid, high = (pd.DataFrame(a, index=dates, columns=columns) for a in (low, mid, high))
+    return Bands(dates, mid, low, high, len(results))
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Replicate runs of one scenario (seeds 0..k-1) and their bands."""
+
+    results: tuple[Result, ...]
+    bands: Bands
+
+
 @functools.lru_cache(maxsize=8)
-def _replicates(scenario_json: str, replicates: int, population: int) -> tuple[Result, ...]:
+def _replicates(scenario_json: str, replicates: int, population: int) -> Runs:
     from .. import run
 
     scn = Scenario.model_validate_json(scenario_json)
-    return tuple(run(scn, seed=seed, population=population) for seed in range(replicates))
+    results = tuple(run(scn, seed=seed, population=population) for seed in range(replicates))
+    return Runs(results, bands(results))
 
 
-def run_replicates(scn: Scenario, replicates: int, population: int) -> tuple[Result, ...]:
+def run_replicates(scn: Scenario, replicates: int, population: int) -> Runs:
     """Vector-engine runs with seeds 0..replicates-1 (cached: a law the user comes back to,
     and the population's own law, are not run again)."""
     return _replicates(scn.model_dump_json(), replicates, population)
-
-
-def runs_frame(results: tuple[Result, ...] | list[Result], arm: str = LAW) -> pd.DataFrame:
-    """The time series of replicate runs in one table with `scenario` and `replicate`
-    columns (the layout sim.figures draws bands from)."""
-    return pd.concat(
-        [r.timeseries.assign(scenario=arm, replicate=i) for i, r in enumerate(results)],
-        ignore_index=True,
-    )
 
 
 def _pct(values: np.ndarray) -> tuple[float, float, float]:
@@ -58,17 +80,14 @@ def _pct(values: np.ndarray) -> tuple[float, float, float]:
     return float(mid), float(low), float(high)
 
 
-def funnel(law: pd.DataFrame, own: pd.DataFrame) -> pd.DataFrame:
+def funnel(law: tuple[Result, ...], own: tuple[Result, ...]) -> pd.DataFrame:
     """The recruitment funnel at the end of the horizon (sim.figures' stages): median and
     5-95% over replicates under the law, and the median under the population's own law."""
-    rows = []
     ends = {
-        arm: flow_values(r.loc[r.groupby("replicate")["day"].idxmax()])
-        for arm, r in (
-            (LAW, law),
-            (OWN, own),
-        )
+        arm: flow_values(pd.DataFrame([r.timeseries.iloc[-1] for r in results]))
+        for arm, results in ((LAW, law), (OWN, own))
     }
+    rows = []
     for label, key, stage, _base in FLOW_ROWS:
         mid, low, high = _pct(ends[LAW][key].to_numpy())
         rows.append(
@@ -135,8 +154,8 @@ class View:
     settings: Settings
     built: Built
     population_size: int
-    law_runs: pd.DataFrame
-    own_runs: pd.DataFrame
+    law: Runs
+    own: Runs
     funnel: pd.DataFrame
     offences: pd.DataFrame
     paired: pd.DataFrame
@@ -157,16 +176,15 @@ def compute(settings: Settings) -> View:
         raise ValueError(f"population must be at least 1, got {size}")
     law = run_replicates(built.scenario, settings.replicates, size)
     own = run_replicates(built.population, settings.replicates, size)
-    law_runs, own_runs = runs_frame(law, LAW), runs_frame(own, OWN)
     return View(
         settings=settings,
         built=built,
         population_size=size,
-        law_runs=law_runs,
-        own_runs=own_runs,
-        funnel=funnel(law_runs, own_runs),
-        offences=offences(law, own),
-        paired=paired(law, own),
+        law=law,
+        own=own,
+        funnel=funnel(law.results, own.results),
+        offences=offences(law.results, own.results),
+        paired=paired(law.results, own.results),
         toml=scenario_toml(built, settings, size),
         seconds=time.perf_counter() - t0,
     )
