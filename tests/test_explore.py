@@ -123,6 +123,7 @@ def test_a_law_swap_applies_one_regime_to_the_populations_people(ukraine):
 
 def test_russias_population_is_resolved_without_extends(russia):
     built = state.build(state.Settings(population="russia_2022_2025"))
+    assert state.default_population_size(built.population) == state.MAX_DEFAULT_POPULATION
     assert built.law == "russia_2022_2025:RU_WAGNER"  # the regime in force on day one
     assert list(built.scenario.regimes) == ["RU_WAGNER"]  # no base merged back in
     assert built.population.regimes.keys() == russia.regimes.keys()
@@ -249,10 +250,25 @@ def test_a_busy_port_is_a_clear_error(monkeypatch, capsys):
         port = sock.getsockname()[1]
         with pytest.raises(PortInUse, match=f"--port {port}"):
             check_port("127.0.0.1", port)
-        monkeypatch.setattr(
-            sys, "argv", ["prisonflow", "explore", "--port", str(port), "--no-browser"]
-        )
-        with pytest.raises(SystemExit) as info:
-            sim.cli.main()
-    err = capsys.readouterr().err
-    assert info.value.code == 2 and err.count("\n") == 1 and f"--port {port}" in err
+        code, err = explore_cli(monkeypatch, capsys, "--port", str(port), "--no-browser")
+    assert code == 2 and err.count("\n") == 1 and f"--port {port}" in err
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("--port", "70000"), "--port 70000: must be a port number from 0 to 65535"),
+        (("--port", "-1"), "--port -1"),
+        (("--host", "no.such.host.invalid", "--port", "8765"), "--host no.such.host.invalid"),
+    ],
+)
+def test_bad_addresses_exit_2_with_one_line(monkeypatch, capsys, args, match):
+    code, err = explore_cli(monkeypatch, capsys, *args, "--no-browser")
+    assert code == 2 and err.count("\n") == 1 and match in err, err
+
+
+def explore_cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["prisonflow", "explore", *args])
+    with pytest.raises(SystemExit) as info:
+        sim.cli.main()
+    return info.value.code, capsys.readouterr().err

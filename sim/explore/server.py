@@ -9,7 +9,7 @@ APP = "sim.explore.app:Page"
 
 
 class PortInUse(OSError):
-    """The port asked for cannot be bound."""
+    """The address asked for cannot be listened on (port taken, or no such host)."""
 
 
 def check_port(host: str, port: int) -> None:
@@ -20,7 +20,7 @@ def check_port(host: str, port: int) -> None:
             sock.bind((host, port))
         except OSError as exc:
             raise PortInUse(
-                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); "
+                f"--host {host} --port {port}: cannot listen there ({exc.strerror}); "
                 "pick another port, or --port 0 for any free one"
             ) from None
 
