@@ -233,6 +233,15 @@ def test_numbers_table_and_signed_differences():
     assert _format_difference("killed", float("nan")) == "n/a"
 
 
+def test_a_law_that_covers_nobody_says_so():
+    # 64-FZ covers suspects under investigation; Ukraine's people have no such status.
+    view = views.compute(state.Settings(law="russia_64fz_2024:RU_64FZ", **SMALL))
+    assert view.paired.set_index("key").loc["released_to_army", "law"] == 0
+    fig = plots.offences_figure(view.offences)
+    assert any("no recruits" in t.get_text() for t in fig.axes[0].texts)
+    assert "n/a" in numbers_table(view)  # killed per 1,000 recruits of no recruits
+
+
 def test_figures_draw_every_panel():
     result = sim.run("ukraine_2024", population=3000)
     fig = plots.result_figure(result)

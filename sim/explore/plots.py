@@ -151,7 +151,11 @@ def offences_figure(offences: pd.DataFrame, size: tuple[float, float] = (6.2, 2.
                     )
             left += v
         for yy, arm in zip(y, arms, strict=True):
-            ax.text(1.01, yy, f"{offences.loc['total', arm]:,.0f}", va="center", fontsize=8)
+            total = offences.loc["total", arm]
+            ax.text(1.01, yy, f"{total:,.0f}", va="center", fontsize=8)
+            if not total > 0:
+                note = "no recruits: the rules cover nobody in this population"
+                ax.text(0.01, yy, note, va="center", fontsize=8, style="italic", color="#444444")
         ax.set_yticks(y, ["this law" if a == LAW else a for a in arms])
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{100 * x:.0f}%"))
