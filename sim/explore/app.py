@@ -1,4 +1,4 @@
-"""The explorer's page (Solara): controls in the sidebar, what the law does in the main area.
+"""The explorer's page (Solara): controls on the left, what the law does on the right.
 
 Served by `prisonflow explore` (see `server`); also `solara run sim.explore.app`. Each
 browser session has its own settings; every change recomputes the view (`views.compute`),
@@ -190,7 +190,8 @@ def Results(view: View):
     """What the law does: headline numbers, stocks and flows, funnel, offences."""
     built, s = view.built, view.settings
     text = (
-        f"<b>{html.escape(built.scenario.scenario.title)}</b>: the law <code>{built.law}</code> "
+        f"<b>{html.escape(built.scenario.scenario.title)}</b>: the law "
+        f"<code>{html.escape(built.law)}</code> "
         f"on the people of <code>{html.escape(s.population)}</code>, in force for the whole "
         "horizon, compared with the population's own law (its own timeline of regimes). "
         f"{s.replicates} runs per law (seeds 0..{s.replicates - 1}, the same for both) at "
