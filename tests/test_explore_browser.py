@@ -226,3 +226,10 @@ def test_explorer_in_chromium(explorer, tmp_path):
     assert os.path.getsize(SCREENSHOT) > 10_000
     small_copy(SCREENSHOT, SMALL_COPY)
     assert os.path.getsize(SMALL_COPY) < 150_000
+
+
+def test_a_missing_browser_fails_and_says_why(monkeypatch):
+    """The browser test never skips: without chromium it fails with the reason."""
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium"):
+        _browser_or_fail()
