@@ -757,3 +757,22 @@ def main() -> None:
     except aborts:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@app.command("explore")
+def explore_cmd(
+    port: Annotated[int, typer.Option(help="Port to serve on (0: any free port).")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a web browser.")
+    ] = False,
+) -> None:
+    """Explore a law in the browser: apply it to a population, edit it, see what it does."""
+    from .explore.server import PortInUse, serve
+
+    if not 0 <= port <= 65535:
+        fail(f"--port {port}: must be a port number from 0 to 65535")
+    try:
+        serve(host, port, open_browser=not no_browser)
+    except PortInUse as exc:
+        fail(str(exc))
