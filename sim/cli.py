@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -70,11 +70,6 @@ SetOpt = Annotated[
 ]
 
 
-def out_dir_option(default: str):
-    """The --out option of a command that writes one directory (rules: prepare_output_dir)."""
-    return Annotated[Path | None, typer.Option(help=f"Output directory (default: {default}).")]
-
-
 OverwriteOpt = Annotated[
     bool,
     typer.Option(
@@ -96,7 +91,7 @@ class UsageError(Exception):
     """Bad command-line input (reported as one line, exit 2)."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Report an input error on one line and exit with status 2."""
     print(f"prisonflow: error: {message}", file=sys.stderr)
     raise typer.Exit(2)
@@ -176,10 +171,14 @@ def run_cmd(
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
-    out: out_dir_option(
-        "results/runs/NAME-ENGINE-seedN[-popN][-daysN]-DIGEST, DIGEST naming the resolved "
-        "scenario with its --set overrides"
-    ) = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (default: "
+            + "results/runs/NAME-ENGINE-seedN[-popN][-daysN]-DIGEST, DIGEST naming the resolved "
+            "scenario with its --set overrides" + ")."
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
     extend: ExtendOpt = False,
     force: ForceOpt = False,
@@ -391,7 +390,7 @@ OVERWRITE_HELP = (
     "Replace an earlier experiment in --out (only the files it wrote are removed); "
     "without it an existing experiment is refused."
 )
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
+ExperimentOverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
 SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
@@ -421,7 +420,7 @@ def batch_cmd(
         typer.Option(help="Experiment directory (default: results/batch/<names>-<entropy>)."),
     ] = None,
     resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
+    overwrite: ExperimentOverwriteOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
     from . import experiments as ex
@@ -471,7 +470,7 @@ def sweep_cmd(
         typer.Option(help="Experiment directory (default: results/sweeps/<spec>-<entropy>)."),
     ] = None,
     resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
+    overwrite: ExperimentOverwriteOpt = False,
 ) -> None:
     """Run a sensitivity sweep (grid, LHS, Sobol or Morris); print and save the indices."""
     from . import experiments as ex
@@ -516,7 +515,12 @@ def calibrate_cmd(
     rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
     seed: SeedOpt = 0,
     population: PopulationOpt = None,
-    out: out_dir_option("results/calibration/NAME-seedN-DIGEST") = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (default: " + "results/calibration/NAME-seedN-DIGEST" + ")."
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
@@ -603,7 +607,12 @@ def validate_cmd(
         Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
     ] = None,
     population: PopulationOpt = None,
-    out: out_dir_option("results/validation/NAME-repN-DIGEST") = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (default: " + "results/validation/NAME-repN-DIGEST" + ")."
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Model against every observation: median and 90% interval, flagging misses."""
@@ -651,7 +660,7 @@ def compare_cmd(
         Path | None, typer.Option(help="Output directory (default: results/compare/<entropy>).")
     ] = None,
     resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
+    overwrite: ExperimentOverwriteOpt = False,
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
@@ -728,14 +737,14 @@ def _root(
         raise typer.Exit(0)
 
 
-def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
     """click's (ClickException, Abort) classes as typer raises them: typer >= 0.2x ships
     its own copy of click (`typer._click`), whose exceptions `click.exceptions` misses."""
     import click
 
-    clicks = {click.exceptions.ClickException}
+    clicks: set[type] = {click.exceptions.ClickException}
     clicks |= {c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"}
-    aborts = {click.exceptions.Abort, typer.Abort}
+    aborts: set[type] = {click.exceptions.Abort, typer.Abort}
     return tuple(clicks), tuple(aborts)
 
 
@@ -750,7 +759,7 @@ def main() -> None:
         print(f"prisonflow: error: {exc}", file=sys.stderr)
         code = 2
     except click_errors as exc:
-        message = " ".join(exc.format_message().split())
+        message = " ".join(getattr(exc, "format_message", str)().split())
         if message:  # empty when bare `prisonflow` has just printed the help
             print(f"prisonflow: error: {message}", file=sys.stderr)
         code = 2

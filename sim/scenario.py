@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -52,7 +53,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_shares(shares: dict[str, float], what: str) -> None:
+def _check_shares(shares: Mapping[Any, float], what: str) -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
         raise ValueError(f"{what}: shares must sum to 1, got {total:.4f}")

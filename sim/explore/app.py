@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import replace
+from typing import Any
 
 import solara
 
@@ -113,7 +114,8 @@ def ControlInput(control: Control, value, on_value):
     elif control.kind == "choice":
         solara.Select(label, value=value, values=list(control.choices), on_value=on_value)
     elif control.kind == "int":
-        solara.InputInt(label, value=value, on_value=on_value, optional=control.optional)
+        # optional is a bool chosen per control; solara types it as two Literal overloads
+        solara.InputInt(label, value=value, on_value=on_value, optional=control.optional)  # type: ignore[call-overload]
     else:
         solara.InputFloat(label, value=value, on_value=on_value)
 
@@ -218,7 +220,7 @@ def Page():
     """The explorer; each browser session keeps its own settings."""
     settings, set_settings = solara.use_state(Settings())
     view, error = solara.use_memo(lambda: _safe_compute(settings), dependencies=[settings])
-    last = solara.use_ref(None)
+    last: Any = solara.use_ref(None)
     if view is not None:
         last.current = view
     shown = view or last.current

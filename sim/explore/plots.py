@@ -9,6 +9,8 @@ them on every change, and the layout engine would about double the time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
@@ -86,7 +88,7 @@ def timeseries_figure(
             ax.set_ylim(bottom=0)
             _date_axis(ax)
             ax.legend(loc=where, frameon=False, fontsize=8)
-        handles = []
+        handles: list[Any] = []
         if law.replicates > 1:
             label = f"{LOW_PCT}-{HIGH_PCT}% over {law.replicates} runs"
             handles.append(Patch(color="#333333", alpha=0.25, label=label))
