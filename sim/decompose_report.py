@@ -63,9 +63,8 @@ def decomposition_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]
 def _describe(table: pd.DataFrame) -> str:
     first = table.iloc[0]
     return (
-        f"{first['policy_a']} law (A) to {first['policy_b']} law (B) on the population of "
-        f"{first['population']} ({int(first['size']):,} people at the start, "
-        f"{int(first['replicates'])} replicates)"
+        f"{first['policy_a']} law (A) to {first['policy_b']} law (B) on {first['population']}'s "
+        f"population ({int(first['size']):,} people, {int(first['replicates'])} replicates)"
     )
 
 
@@ -74,8 +73,10 @@ def rich_table(table: pd.DataFrame):
 
     headers, rows = decomposition_rows(table)
     out = Table(
-        title=f"{_describe(table)}: Shapley contribution, mean [95% interval]",
+        title=_describe(table),
         title_justify="left",
+        caption="Shapley contribution of each rule group: mean [95% t-interval] over replicates",
+        caption_justify="left",
     )
     for i, h in enumerate(headers):
         out.add_column(h, justify="left" if i == 0 else "right", no_wrap=i > 0)
