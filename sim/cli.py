@@ -753,7 +753,9 @@ def decompose_cmd(
     ] = None,
     size: Annotated[
         int | None,
-        typer.Option(min=1, help="People at the start (default: 20,000, or fewer if smaller)."),
+        typer.Option(
+            min=1, help="People at the start (default: 20,000, or the population's own if smaller)."
+        ),
     ] = None,
     replicates: Annotated[
         int, typer.Option(min=2, help="Seeds; replicate r uses one seed in every combination.")
