@@ -34,6 +34,7 @@ from .compare import (
     scenarios_from_manifest,
     short_label,
 )
+from .decompose_report import decomposition_section
 from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, counterfactual, load_scenario
 
@@ -790,6 +791,7 @@ def _compare_report(directory: Path, manifest: dict) -> tuple[str, list]:
     if paired is not None and len(paired):
         blocks += paired_blocks(paired, pop_labels, reps)
     blocks += figure_blocks([f for f in made if f is not None])
+    blocks += decomposition_section(directory, sum(f is not None for f in made) + 1)
     blocks += fit_blocks(fit, scaled)
     blocks += notes_blocks({**manifest, "_matrix": matrix}, "compare")
     return title, blocks

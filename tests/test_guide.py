@@ -149,5 +149,6 @@ def test_every_guide_command_runs(tmp_path, monkeypatch, capsys):
         "results/compare/report.html",
         "results/compare-5-years/matrix.csv",
         "results/compare-python/paired_differences.csv",
+        "results/decompose-ua-wagner/decomposition.csv",
     ):
         assert (tmp_path / path).is_file(), path
