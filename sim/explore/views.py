@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..cli import HEADLINE
+from ..commands.common import HEADLINE
 from ..figures import FLOW_ROWS, flow_values, offence_shares
 from ..results import Result
 from ..scenario import Scenario

@@ -1,0 +1,1 @@
+"""The `prisonflow` commands, one module per family (see sim.cli)."""

@@ -1,0 +1,146 @@
+"""What every command shares: the typer app, the console, option types (bounds checked
+once, by typer), one-line input errors, overrides, and the summary table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..scenario import (
+    Scenario,
+    parse_value,
+)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate prison-to-army recruitment flows under Ukrainian and Russian rules.",
+)
+# Wide enough for tables when output goes to a file or pipe (rich would assume 80).
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+HEADLINE = (
+    ("applications", "applications"),
+    ("released_to_army", "released to army"),
+    ("deployed_total", "deployed (total)"),
+    ("peak_deployed", "deployed (peak)"),
+    ("killed", "killed"),
+    ("wounded_discharged", "wounded, discharged"),
+    ("deserted", "deserted"),
+    ("captured", "captured"),
+    ("service_completed", "service completed"),
+    ("returned_to_custody", "returned to custody"),
+    ("reoffended", "reoffended"),
+    ("days_to_first_release", "days to first release"),
+    ("killed_per_1000_recruits", "killed per 1,000 recruits"),
+    ("share_violent_among_recruits", "violent offenders among recruits"),
+    ("prison_population_change_pct", "prison population change, %"),
+)
+
+
+# Options shared by several commands; bounds are checked here (typer min=), once.
+EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Random seed (a whole number >= 0).")]
+PopulationOpt = Annotated[
+    int | None, typer.Option(min=1, help="Initial population (default: the scenario's).")
+]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="Days to simulate (default: to the scenario's end_date)."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+]
+
+
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace --out if it holds earlier prisonflow output (never other files).",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Run even if the run is estimated not to fit in memory."),
+]
+ExtendOpt = Annotated[
+    bool,
+    typer.Option("--extend", help="Allow --days to run past the scenario's end_date."),
+]
+
+
+class UsageError(Exception):
+    """Bad command-line input (reported as one line, exit 2)."""
+
+
+def fail(message: str) -> NoReturn:
+    """Report an input error on one line and exit with status 2."""
+    print(f"prisonflow: error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def parse_overrides(pairs: list[str] | None) -> dict:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--set {pair!r}: expected key=value, e.g. scenario.end_date=2025-01-31"
+            )
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def _format(name: str, value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if name.startswith("share_"):
+        return f"{100 * value:.1f}%"
+    if name.endswith("_pct") or name.endswith("_per_1000_recruits"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def summary_table(title: str, summaries: dict[str, dict]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for name in summaries:
+        table.add_column(name, justify="right")
+    for key, label in HEADLINE:
+        table.add_row(label, *(_format(key, s[key]) for s in summaries.values()))
+    return table
+
+
+def warn(message: str) -> None:
+    print(f"prisonflow: warning: {message}", file=sys.stderr)
+
+
+def warn_if_extended(scn: Scenario, days: int | None) -> None:
+    if days is not None and days > scn.n_days:
+        last = scn.scenario.start_date + dt.timedelta(days=days - 1)
+        warn(
+            f"--extend: running {days} days to {last}, past the scenario's end_date "
+            f"{scn.scenario.end_date}; regimes without an end date keep recruiting"
+        )
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"prisonflow {__version__}")
+        raise typer.Exit(0)
+
+
+def _wide(con: Console) -> Console:
+    """Wide tables stay readable when stdout is a file or a pipe (rich assumes 80 columns)."""
+    return con if con.is_terminal else Console(width=max(con.width, 200))

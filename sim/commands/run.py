@@ -1,0 +1,117 @@
+"""Single runs: scenarios (list the bundled ones) and run."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import ENGINES
+from ..manifest import run_manifest
+from ..scenario import ScenarioError, bundled_scenarios, load_scenario, scenarios_dir
+from .common import (
+    DaysOpt,
+    EngineOpt,
+    ExtendOpt,
+    ForceOpt,
+    OverwriteOpt,
+    PopulationOpt,
+    SeedOpt,
+    SetOpt,
+    UsageError,
+    app,
+    console,
+    fail,
+    parse_overrides,
+    summary_table,
+    warn_if_extended,
+)
+
+
+@app.command("scenarios")
+def scenarios_cmd() -> None:
+    """List the bundled scenarios."""
+    table = Table(show_header=True, header_style="bold")
+    # Names are what users type next: never truncate them (output may be a narrow pipe).
+    table.add_column("name", no_wrap=True, min_width=max(map(len, bundled_scenarios()), default=4))
+    table.add_column("country")
+    table.add_column("period", no_wrap=True, min_width=24)
+    table.add_column("title")
+    if not bundled_scenarios():
+        fail(f"{scenarios_dir()}: no bundled scenarios found; the installation is incomplete")
+    for name in bundled_scenarios():
+        try:
+            s = load_scenario(name)
+        except ScenarioError as exc:
+            fail(str(exc))
+        m = s.scenario
+        table.add_row(name, m.country, f"{m.start_date} to {m.end_date}", m.title)
+    console.print(table)
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+    engine: EngineOpt = "vector",
+    seed: SeedOpt = 0,
+    population: PopulationOpt = None,
+    days: DaysOpt = None,
+    set_: SetOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (default: "
+            + "results/runs/NAME-ENGINE-seedN[-popN][-daysN]-DIGEST, DIGEST naming the resolved "
+            "scenario with its --set overrides" + ")."
+        ),
+    ] = None,
+    overwrite: OverwriteOpt = False,
+    extend: ExtendOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
+    import sim
+
+    from ..results import default_output_dir, prepare_output_dir, write_run
+
+    if engine not in ENGINES:
+        fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    try:
+        scn = load_scenario(scenario, parse_overrides(set_))
+        scn.horizon_days(days, extend)
+        labels = [engine, f"seed{seed}"]
+        labels += [f"pop{population}"] if population else []
+        labels += [f"days{days}"] if days else []
+        out = prepare_output_dir(out or default_output_dir("runs", scn, *labels), overwrite)
+        warn_if_extended(scn, days)
+        started = time.time()
+        with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
+            result = sim.run(
+                scn,
+                engine=engine,
+                seed=seed,
+                population=population,
+                days=days,
+                extend=extend,
+                force=force,
+            )
+        manifest = run_manifest(scn, result, argv=sys.argv, started=started)
+        write_run(result, out, manifest, overwrite)
+    except (ScenarioError, UsageError) as exc:
+        fail(str(exc))
+    except MemoryError:
+        fail(f"{scn.source_file}: population: ran out of memory (--force); use a smaller one")
+    except KeyboardInterrupt:
+        print("prisonflow: interrupted; nothing written", file=sys.stderr)
+        raise typer.Exit(130) from None
+    last = result.timeseries["date"].iloc[-1]
+    title = (
+        f"{scn.name}: {scn.scenario.start_date} to {last:%Y-%m-%d}, "
+        f"{result.n_agents:,} people, {engine} engine, seed {seed}"
+    )
+    console.print(summary_table(title, {scn.name: result.summary}))
+    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv)")
