@@ -106,3 +106,19 @@ def test_installed_prisonflow_lists_and_runs_scenarios_from_another_directory(in
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["n_days"] == 30 and manifest["git_commit"] is None
     assert (out / "timeseries.parquet").is_file() and (out / "summary.csv").is_file()
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (for the scenarios' package-dir mapping): a new
+    subpackage missing from the list would be absent from a normal install."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "sim").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
