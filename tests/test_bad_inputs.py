@@ -674,6 +674,11 @@ def test_read_only_out(tmp_path):
             if setpriv is None:
                 pytest.skip("running as root without setpriv: cannot make a read-only place")
             prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+            probe = subprocess.run([*prefix, sys.executable, "-c", "import sim"], cwd=base)
+            assert probe.returncode == 0, (
+                "this test runs prisonflow as user nobody, who cannot import sim from this "
+                f"environment ({sys.prefix}): make its directories world-readable"
+            )
         before = snapshot(base)
         argv = ["run", "ukraine_2024", "--out", "locked/run", *SMALL]
         proc = subprocess.run(
