@@ -370,3 +370,16 @@ def test_counterfactual_shifts_rules_onto_other_population():
         counterfactual(ru, ua, exposure="longest")
     assert counterfactual(ua, ru).regimes["UA_2024"].statuses == ["convicted"]
     assert sim.run(c, seed=1, population=2000, days=120).summary["applications"] > 0
+
+
+@pytest.mark.parametrize("exposure", ["equal", "historical"])
+def test_a_policy_on_its_own_population_is_that_scenario(exposure):
+    """Open-ended law on its own people: either exposure reproduces the scenario's runs."""
+    from sim.scenario import counterfactual
+
+    ua = sim.load_scenario("ukraine_2024")
+    own = counterfactual(ua, ua, exposure=exposure)
+    assert own.regimes == ua.regimes and own.population == ua.population
+    a = sim.run(own, seed=2, population=1500, days=90).summary
+    b = sim.run(ua, seed=2, population=1500, days=90).summary
+    assert a == b
