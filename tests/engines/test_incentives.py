@@ -159,7 +159,7 @@ def test_mesa_means_move_with_a_strong_incentive():
 
     def mean_applications(overrides):
         scn = sim.load_scenario("ukraine_2024", {**RESPONSE, **overrides})
-        runs = [sim.run(scn, engine="agents", seed=s, population=800, days=90) for s in range(6)]
+        runs = [sim.run(scn, engine="agents", seed=s, population=500, days=60) for s in range(6)]
         return np.array([r.summary["applications"] for r in runs])
 
     base, improved = mean_applications(worse), mean_applications(better)

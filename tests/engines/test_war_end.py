@@ -21,7 +21,7 @@ def war_ends(request):
         "scenario.demobilisation_delay_days": DELAY_DAYS,
     }
     scenario = sim.load_scenario("ukraine_2024", overrides)
-    ts = sim.run(scenario, engine=request.param, seed=3, population=3000, days=200).timeseries
+    ts = sim.run(scenario, engine=request.param, seed=3, population=1500, days=200).timeseries
     return ts.set_index(pd.to_datetime(ts["date"]))
 
 
