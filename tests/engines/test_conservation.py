@@ -145,6 +145,10 @@ def run_and_check(engine: str, name: str, overrides: dict, seed, population, day
     for flow in FLOW_COLUMNS:
         assert s[flow] == result.timeseries[flow].iloc[-1]
     assert s["peak_deployed"] == result.timeseries["deployed"].max()
+    war_end = scenario.day_of(scenario.scenario.war_end_date)
+    if war_end is not None and 0 < war_end < days:  # nobody recruited after the war
+        recruits = result.timeseries["released_to_army"].to_numpy()
+        assert (recruits[war_end:] == recruits[war_end - 1]).all()
 
 
 @settings(
