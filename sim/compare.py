@@ -197,7 +197,7 @@ def plan(
         )
     for pop in pops:
         for pol in pols:
-            cell = counterfactual(pol, pop)
+            cell = counterfactual(pol, pop, exposure="historical")  # TODO(compare owner): equal
             if cell.name in points:
                 raise ScenarioError("compare", "policies", f"{pol.name!r} is given twice")
             points[cell.name] = Point(

@@ -11,10 +11,12 @@ the Shapley value of group i in replicate r is exact:
     phi_i = sum over S not containing i of |S|! (k-|S|-1)! / k! * (v(S + i) - v(S))
 
 and the contributions add up to v(all of B's groups) - v(none) in every replicate
-(efficiency). Fields that are behaviour, not law (`BEHAVIOUR`), and bookkeeping
-(`BOOKKEEPING`) are taken from policy A in every coalition, so the total difference is the
-effect of the law alone. A policy with several regimes on a timeline (russia_2022_2025) is
-refused: its law changes over time and has no single set of fields to swap.
+(efficiency). Behaviour belongs to the population, which every coalition shares
+(`BEHAVIOUR` lists regime fields that would be behaviour: none since the law/behaviour
+split), and bookkeeping (`BOOKKEEPING`: label and dates) is taken from policy A, so the
+total difference is the effect of the law alone. A policy with several regimes on a
+timeline (russia_2022_2025) is refused: its law changes over time and has no single set of
+fields to swap.
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ RULE_GROUPS: dict[str, tuple[str, ...]] = {
         "overrides_existing_contracts",
         "max_service_age_years",
     ),
-    "release_and_pay": ("release_type",),
+    "release_and_pay": (
+        "release_type",
+        "pay_wages",
+        "signup_bonus_wages",
+        "signup_bonus_end_date",
+        "home_leave",
+    ),
     "front_line": (
         "killed_per_day",
         "wounded_discharged_per_day",
@@ -86,17 +94,9 @@ GROUP_LABELS = {
     "release_and_pay": "release type and pay",
     "front_line": "front-line use",
 }
-# How people respond (the population's, once the schema says so) and the regime's name and
-# dates: never swapped; taken from policy A in every coalition.
-BEHAVIOUR = (
-    "applications_per_day",
-    "launch_boost",
-    "launch_decay_days",
-    "ramp_up_days",
-    "sentence_elasticity",
-    "recruiter_visit_interval_days",
-    "recruiter_visit_multiplier",
-)
+# Behaviour lives in the population (baseline, response, campaigns), which every coalition
+# shares; the regime's name and dates are bookkeeping, taken from policy A.
+BEHAVIOUR: tuple[str, ...] = ()
 BOOKKEEPING = ("label", "start_date", "end_date")
 
 METRICS = ("released_to_army", "killed", "deserted", "prison_population_change_pct")

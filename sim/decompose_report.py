@@ -19,7 +19,7 @@ import pandas as pd
 from . import __version__
 from . import figures as figs
 from .compare import fmt_diff
-from .decompose import BEHAVIOUR, GROUP_LABELS, METRICS, Decomposition
+from .decompose import GROUP_LABELS, METRICS, Decomposition
 from .results import AtomicDir
 
 HEADERS = {
@@ -108,8 +108,9 @@ def decomposition_blocks(
             "whole horizon (equal exposure). Each group's contribution is its Shapley value: "
             "its effect averaged over every order in which the groups could be switched "
             "from A to B, so the contributions add up to the total difference in each "
-            "replicate. How people respond to a law (their propensity to volunteer, launch "
-            f"wave, recruiter visits: {', '.join(BEHAVIOUR)}) is kept from {a} throughout."
+            "replicate. How people respond to a law (their baseline propensity to volunteer, "
+            "their response to its terms and the campaign calendar) belongs to the "
+            "population and is the same in every combination."
         ),
         Table(
             headers,

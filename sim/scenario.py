@@ -10,6 +10,7 @@ and override their keys; users may override any key with dotted paths
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import importlib.util
 import os
@@ -17,12 +18,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from .model.distributions import DIST_KINDS, Distribution, Prior
 from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
+from .volunteering import Response
 
 Prob = Annotated[float, Field(ge=0, le=1)]
 Rate = Annotated[float, Field(ge=0)]
@@ -59,8 +61,58 @@ def _check_shares(shares: Mapping[Any, float], what: str) -> None:
         raise ValueError(f"{what}: shares must sum to 1, got {total:.4f}")
 
 
+def _check_response(self):
+    Response(**self.model_dump(exclude={"baseline_per_day"}))  # its ranges, stated once
+    return self
+
+
+# How people respond to what a law offers (behaviour): a baseline daily hazard of applying
+# and the coefficients of `sim.volunteering.Response` (same names, defaults and ranges).
+if TYPE_CHECKING:  # what type checkers see of the model built below
+
+    class Volunteering(_Strict):
+        baseline_per_day: float
+
+else:
+    Volunteering = create_model(
+        "Volunteering",
+        __base__=_Strict,
+        __validators__={"_response": model_validator(mode="after")(_check_response)},
+        baseline_per_day=(Hazard, ...),
+        **{f.name: (float, f.default) for f in dataclasses.fields(Response)},
+    )
+
+
+class Campaign(_Strict):
+    """A dated recruitment campaign as a population meets it (behaviour, not law): while it
+    runs, the hazard of applying of the people it reaches is multiplied by its intensity,
+    a publicity wave decaying from its start, a linear ramp-up and recruiter visits."""
+
+    label: str = ""
+    start_date: dt.date
+    end_date: dt.date | None = None
+    statuses: list[Status] = Field(  # whom it reaches
+        default=["convicted", "pretrial", "suspect", "defendant"], min_length=1
+    )
+    intensity: Rate = 1.0
+    boost: Rate = 0.0
+    decay_days: Annotated[float, Field(gt=0)] = 7.0
+    ramp_up_days: Annotated[float, Field(ge=0)] = 0.0
+    visit_interval_days: Count = 0
+    visit_multiplier: Rate = 1.0
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.end_date is not None and self.end_date <= self.start_date:
+            raise ValueError(
+                f"end_date: {self.end_date} must come after start_date {self.start_date}"
+            )
+        return self
+
+
 class Population(_Strict):
-    """Who is in custody at the start, who is admitted later, and their attributes."""
+    """Who is in custody at the start, who is admitted later, their attributes, and how
+    they volunteer (behaviour: baseline, response to the law, campaign calendar)."""
 
     initial_size: Annotated[int, Field(ge=1)]
     facilities: Annotated[int, Field(ge=1, le=60000)]
@@ -83,6 +135,8 @@ class Population(_Strict):
     facility_climate_sigma: Annotated[float, Field(ge=0, le=5)]
     reoffend_per_day: Hazard
     reoffence_sentence_days: Distribution
+    volunteering: Volunteering
+    campaigns: dict[str, Campaign] = {}
 
     @model_validator(mode="after")
     def _shares(self):
@@ -109,14 +163,11 @@ class Regime(_Strict):
     sexes: list[Sex] = Field(default=["male", "female"], min_length=1)
     min_age_years: Annotated[float, Field(ge=14, le=100)] = 18.0
     max_age_years: Annotated[float, Field(ge=14, le=100)] = 60.0
-    # volunteering
-    applications_per_day: Hazard
-    launch_boost: Rate = 0.0
-    launch_decay_days: Annotated[float, Field(gt=0)] = 7.0
-    ramp_up_days: Annotated[float, Field(ge=0)] = 0.0  # recruitment builds up linearly
-    sentence_elasticity: Annotated[float, Field(ge=-5, le=5)] = 0.0
-    recruiter_visit_interval_days: Count = 0
-    recruiter_visit_multiplier: Rate = 1.0
+    # what signing is worth (the offer people weigh; sim.volunteering.Offer)
+    pay_wages: Rate = 1.0  # monthly pay as a multiple of the country's average wage
+    signup_bonus_wages: Rate = 0.0  # one-off, as a multiple of the average monthly wage
+    signup_bonus_end_date: dt.date | None = None  # no bonus on or after this date
+    home_leave: bool = False
     # screening
     screening_days: Distribution
     excludes_infectious_carriers: bool = True
@@ -135,7 +186,7 @@ class Regime(_Strict):
     contract: Literal["fixed", "until_war_end"]
     contract_days: Count = 0
     overrides_existing_contracts: bool = False
-    release_type: Literal["pardon", "parole", "case_dismissed"]
+    release_type: Literal["pardon", "parole", "case_dismissed", "record_expunged"]
     max_service_age_years: Annotated[float, Field(ge=14, le=100)] = 65.0
     killed_per_day: Hazard
     wounded_discharged_per_day: Hazard
@@ -173,7 +224,9 @@ class Meta(_Strict):
     extends: str | list[str] | None = None
     start_date: dt.date
     end_date: dt.date
-    war_end_date: dt.date | None = None
+    war_end_date: dt.date | None = None  # no contract is signed on or after it
+    demobilisation_delay_days: Count = 0  # service "until the war ends" ends this much later
+    exposure: Literal["equal", "historical"] | None = None  # set on counterfactuals
     abstract: bool = False
 
     @model_validator(mode="after")
@@ -423,6 +476,9 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         if model is Scenario and parts[i] == "regimes":
             model, i = Regime, i + 2  # the part after "regimes" is a regime id
             continue
+        if model is Population and parts[i] == "campaigns":
+            model, i = Campaign, i + 2  # the part after "campaigns" is a campaign id
+            continue
         field = model.model_fields.get(parts[i]) if isinstance(parts[i], str) else None
         ann = field.annotation if field is not None else None
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
@@ -568,42 +624,87 @@ def load_scenario(
 _STATUS_COUNTERPARTS = {"pretrial": ("defendant",), "suspect": (), "defendant": ("pretrial",)}
 
 
-def counterfactual(policy: Scenario, population: Scenario) -> Scenario:
-    """One country's rules applied to another country's prisons.
+EXPOSURES = ("equal", "historical")
 
-    Takes the population, start date and horizon of `population` and the regimes of
-    `policy`, with the policy's timeline shifted so that it starts on the population's
-    start date (gaps between regimes and the war end keep their lengths); regimes that
+
+def _open_ended(regimes: dict[str, Regime]) -> dict[str, Regime]:
+    """The same regimes with the end date removed from the last regime for each status, so
+    that the policy stays in force to the end of the horizon (equal exposure)."""
+    last: dict[str, str] = {}
+    for rid, r in sorted(regimes.items(), key=lambda item: item[1].start_date):
+        for status in r.statuses:
+            last[status] = rid
+    return {
+        rid: r.model_copy(update={"end_date": None}) if rid in last.values() else r
+        for rid, r in regimes.items()
+    }
+
+
+def counterfactual(
+    policy: Scenario, population: Scenario, exposure: Literal["equal", "historical"] = "equal"
+) -> Scenario:
+    """One country's law applied to another country's people (BRIEF 3, Law and behaviour).
+
+    Takes the population of `population` (its people and its behaviour: baseline propensity,
+    response coefficients and campaign calendar), its start date, horizon and war end, and
+    the regimes (the law) of `policy`, with the policy's timeline shifted so that it starts
+    on the population's start date (gaps between regimes keep their lengths); regimes that
     would then start after the horizon are left out. Regimes that cover Russian defendants
     also cover Ukrainian pre-trial detainees, and the reverse.
+
+    Args:
+        policy: the scenario whose law is applied.
+        population: the scenario whose people respond to it.
+        exposure: "equal" (default): the last regime for each legal status stays in force
+            to the end of the population's horizon, so every policy is compared over the
+            same time; "historical": the shifted historical end dates are kept, and the
+            policy's war end (shifted) replaces the population's.
+    Returns:
+        A validated scenario; its description names the exposure used.
     """
+    if exposure not in EXPOSURES:
+        raise ScenarioError(
+            "counterfactual", "exposure", f"{exposure!r}; allowed: {', '.join(EXPOSURES)}"
+        )
     shift = population.scenario.start_date - policy.scenario.start_date
     regimes = {}
     for rid, regime in policy.regimes.items():
         statuses: list[Any] = list(regime.statuses)
         for s in regime.statuses:
             statuses += [c for c in _STATUS_COUNTERPARTS.get(s, ()) if c not in statuses]
+        bonus_end = regime.signup_bonus_end_date
         regimes[rid] = regime.model_copy(
             update={
                 "start_date": regime.start_date + shift,
                 "end_date": None if regime.end_date is None else regime.end_date + shift,
+                "signup_bonus_end_date": None if bonus_end is None else bonus_end + shift,
                 "statuses": statuses,
             }
         )
     # A regime that would start after the population's horizon never applies: leave it out.
     end = population.scenario.end_date
     regimes = {rid: r for rid, r in regimes.items() if r.start_date < end}
+    if exposure == "equal":
+        regimes = _open_ended(regimes)
+        war_end = population.scenario.war_end_date
+        delay = population.scenario.demobilisation_delay_days
+    else:
+        policy_war_end = policy.scenario.war_end_date
+        war_end = None if policy_war_end is None else policy_war_end + shift
+        delay = policy.scenario.demobilisation_delay_days
     kept_regime_keys = [["regimes", rid] for rid in regimes]
-    war_end = policy.scenario.war_end_date
     meta = population.scenario.model_copy(
         update={
             "name": f"{policy.name}_rules_on_{population.name}_population",
             "title": f"{policy.scenario.title} applied to {population.scenario.title}",
             "description": (
-                f"Counterfactual: the rules of {policy.name} (shifted by {shift.days} days) "
-                f"on the population of {population.name}."
+                f"Counterfactual: the law of {policy.name} (shifted by {shift.days} days) "
+                f"on the people of {population.name}, who keep their behaviour; "
+                f"exposure: {exposure}."
             ),
-            "war_end_date": None if war_end is None else war_end + shift,
+            "war_end_date": war_end,
+            "demobilisation_delay_days": delay,
+            "exposure": exposure,
         }
     )
     sources = {k: v for k, v in population.sources.items() if k.startswith("population.")}

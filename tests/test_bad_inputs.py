@@ -102,7 +102,6 @@ OVERLAPPING_REGIME = """
 label = "a second Ukrainian regime for convicts"
 start_date = 2025-01-01
 statuses = ["convicted"]
-applications_per_day = 0.0004
 screening_days = { dist = "fixed", value = 5 }
 approval = "court"
 approval_days = { dist = "fixed", value = 1 }
@@ -201,7 +200,7 @@ BAD_SCENARIOS = {
     ),
     "missing-required-key": (drop_key(UA, "killed_per_day"), f"{UA}.killed_per_day"),
     "missing-population-table": (rename_section(POP, "populace"), "population"),
-    "unknown-base": (add_line(SCN, 'extends = "ukraine_1991"'), "scenario.extends"),
+    "unknown-base": (set_key(SCN, "extends", '"ukraine_1991"'), "scenario.extends"),
 }
 
 
@@ -550,7 +549,12 @@ CASES |= {
             "notes.txt",
             "mine\n",
             lambda n: (
-                ["calibrate", "ukraine_2024", "--params", "regimes.UA_2024.launch_boost=0:5"]
+                [
+                    "calibrate",
+                    "ukraine_2024",
+                    "--params",
+                    "population.campaigns.UA_LAUNCH.boost=0:5",
+                ]
                 + ["--out", n]
             ),
         ),
@@ -568,7 +572,7 @@ CASES |= {
             "calibrate",
             "ukraine_2024",
             "--params",
-            "regimes.UA_2024.launch_boost=0:5",
+            "population.campaigns.UA_LAUNCH.boost=0:5",
             "--particles",
             "3",
         ),

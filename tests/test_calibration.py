@@ -17,7 +17,7 @@ from sim.observations import load_observations
 from sim.scenario import ScenarioError
 
 TRUTH = {
-    "regimes.UA_2024.applications_per_day": 0.002,
+    "population.volunteering.baseline_per_day": 0.002,
     "regimes.UA_2024.approval_capacity_per_day": 40,
 }
 POP, DAYS = 10_000, 80
@@ -46,7 +46,7 @@ def recovery():
     scn = sim.load_scenario("ukraine_2024")
     targets = Targets.from_observations(synthetic_observations(), scn)
     params = [
-        parse_param("regimes.UA_2024.applications_per_day=0.0005:0.008", scn),
+        parse_param("population.volunteering.baseline_per_day=0.0005:0.008", scn),
         parse_param("regimes.UA_2024.approval_capacity_per_day=5:120", scn),
     ]
     return calibrate(scn, params, targets, particles=100, rounds=3, seed=3, population=POP)
@@ -71,7 +71,7 @@ def test_calibration_recovers_known_parameters(recovery):
 def test_same_seed_same_fitted_values():
     scn = sim.load_scenario("ukraine_2024")
     targets = Targets.from_observations(synthetic_observations(), scn)
-    params = [parse_param("regimes.UA_2024.applications_per_day=0.0005:0.008", scn)]
+    params = [parse_param("population.volunteering.baseline_per_day=0.0005:0.008", scn)]
 
     def fit(seed):
         return calibrate(scn, params, targets, particles=20, rounds=2, seed=seed, population=2000)
@@ -196,7 +196,7 @@ def test_calibrate_cli_writes_a_scenario_variant(monkeypatch, tmp_path):
         "calibrate",
         "ukraine_2024",
         "--params",
-        "regimes.UA_2024.applications_per_day=0.001:0.005",
+        "population.volunteering.baseline_per_day=0.001:0.005",
         "--particles",
         "12",
         "--rounds",
@@ -209,15 +209,15 @@ def test_calibrate_cli_writes_a_scenario_variant(monkeypatch, tmp_path):
     assert code == 0
     variant = next(out.glob("*_calibrated.toml"))
     scn = sim.load_scenario(variant)
-    assert "calibrated" in scn.sources["regimes.UA_2024.applications_per_day"]
-    assert "prisonflow calibrate" in scn.sources["regimes.UA_2024.applications_per_day"]
+    assert "calibrated" in scn.sources["population.volunteering.baseline_per_day"]
+    assert "prisonflow calibrate" in scn.sources["population.volunteering.baseline_per_day"]
     # The posterior travels with the variant: its particles, checked against its prior.
     from sim.uncertainty import ParameterSampler
 
     sampler = ParameterSampler.for_scenario(scn)
-    assert [p.keys for p in sampler.posteriors] == [("regimes.UA_2024.applications_per_day",)]
-    assert scn.priors["regimes.UA_2024.applications_per_day"].low == 0.001
-    draws = {sampler.draw(seed)["regimes.UA_2024.applications_per_day"] for seed in range(50)}
+    assert [p.keys for p in sampler.posteriors] == [("population.volunteering.baseline_per_day",)]
+    assert scn.priors["population.volunteering.baseline_per_day"].low == 0.001
+    draws = {sampler.draw(seed)["population.volunteering.baseline_per_day"] for seed in range(50)}
     assert draws <= set(sampler.posteriors[0].values[:, 0]) and len(draws) > 1
 
 

@@ -43,8 +43,8 @@ def test_the_classification_check_catches_new_and_removed_fields():
     assert classification_problems([*fields, "signup_bonus_rub"]) == [
         "signup_bonus_rub: not classified"
     ]
-    assert classification_problems([f for f in fields if f != "launch_boost"]) == [
-        "launch_boost: not a Regime field"
+    assert classification_problems([f for f in fields if f != "home_leave"]) == [
+        "home_leave: not a Regime field"
     ]
 
 

@@ -330,7 +330,7 @@ def test_bad_sample_rules_are_stated(tmp_path):
 # --------------------------------------------------------------------------- designs
 
 FOUR = [
-    ("regimes.UA_2024.applications_per_day", "low = 0.001\nhigh = 0.005"),
+    ("population.volunteering.baseline_per_day", "low = 0.001\nhigh = 0.005"),
     ("regimes.UA_2024.killed_per_day", "low = 0.0002\nhigh = 0.0012"),
     ("regimes.UA_2024.max_remaining_sentence_days", "low = 365\nhigh = 3652"),
     ("population.motivation_sigma", "low = 1.0\nhigh = 2.5"),

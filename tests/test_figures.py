@@ -141,7 +141,7 @@ def test_report_from_a_sweep_directory(tmp_path, monkeypatch, capsys):
         "entropy": 3,
         "outputs": ["applications", "killed"],
         "parameters": {
-            "regimes.UA_2024.applications_per_day": {"low": 0.001, "high": 0.005},
+            "population.volunteering.baseline_per_day": {"low": 0.001, "high": 0.005},
             "regimes.UA_2024.killed_per_day": {"low": 0.0002, "high": 0.0012},
         },
     }

@@ -19,7 +19,11 @@ def _parameter_keys(raw: dict) -> list[str]:
     keys = ["scenario.start_date", "scenario.end_date"]
     if "war_end_date" in raw["scenario"]:
         keys.append("scenario.war_end_date")
-    keys += [f"population.{k}" for k in raw["population"]]
+    population = dict(raw["population"])
+    keys += [f"population.volunteering.{k}" for k in population.pop("volunteering", {})]
+    for cid, campaign in population.pop("campaigns", {}).items():
+        keys += [f"population.campaigns.{cid}.{k}" for k in campaign]
+    keys += [f"population.{k}" for k in population]
     for rid, regime in raw["regimes"].items():
         keys += [f"regimes.{rid}.{k}" for k in regime]
     return keys
@@ -49,7 +53,11 @@ def test_every_parameter_is_cited(name):
     raw = _load_raw(bundled_scenarios()[name])
     keys = _parameter_keys(raw)
     # The raw merged dict and the resolved object agree on what was set explicitly.
-    assert {f"population.{k}" for k in scn.population.model_fields_set} <= set(keys)
+    tables = {"volunteering", "campaigns"}  # their keys are cited one by one
+    explicit = scn.population.model_fields_set - tables
+    assert {f"population.{k}" for k in explicit} <= set(keys)
+    volunteering = scn.population.volunteering.model_fields_set
+    assert {f"population.volunteering.{k}" for k in volunteering} <= set(keys)
     for rid, regime in scn.regimes.items():
         assert {f"regimes.{rid}.{k}" for k in regime.model_fields_set} <= set(keys)
     missing = [k for k in keys if k not in scn.sources]
@@ -333,20 +341,45 @@ def test_counterfactual_shifts_rules_onto_other_population():
 
     ua = sim.load_scenario("ukraine_2024")
     wagner = sim.load_scenario("russia_wagner_2022")
-    c = counterfactual(wagner, ua)
-    assert c.population == ua.population
+    c = counterfactual(wagner, ua, exposure="historical")
+    assert c.population == ua.population  # people and their behaviour: baseline, campaigns
     assert c.scenario.start_date == ua.scenario.start_date
     assert c.scenario.end_date == ua.scenario.end_date
+    assert c.scenario.exposure == "historical" and "exposure: historical" in c.scenario.description
     regime = c.regimes["RU_WAGNER"]
     assert regime.start_date == ua.scenario.start_date
     shift = ua.scenario.start_date - wagner.scenario.start_date
     assert regime.end_date == wagner.regimes["RU_WAGNER"].end_date + shift
+    # Equal exposure (the default): the law stays in force over the whole horizon.
+    equal = counterfactual(wagner, ua)
+    assert equal.scenario.exposure == "equal" and "exposure: equal" in equal.scenario.description
+    assert equal.regimes["RU_WAGNER"].end_date is None
+    assert equal.population == ua.population
     assert regime.excluded_offences == wagner.regimes["RU_WAGNER"].excluded_offences
     # Russian rules for defendants reach Ukrainian pre-trial detainees, and the reverse.
     ru = sim.load_scenario("russia_2022_2025")
     defendants = sim.load_scenario("russia_defendants_2024")
     assert "pretrial" in counterfactual(defendants, ua).regimes["RU_DEFENDANTS"].statuses
     # Shifted onto Ukraine's shorter horizon, regimes starting after its end never apply.
-    assert sorted(counterfactual(ru, ua).regimes) == ["RU_STORMV", "RU_STORMZ", "RU_WAGNER"]
+    chained = counterfactual(ru, ua)
+    assert sorted(chained.regimes) == ["RU_STORMV", "RU_STORMZ", "RU_WAGNER"]
+    # Equal exposure keeps a chained timeline's order; only its last regime runs on.
+    assert chained.regimes["RU_WAGNER"].end_date == chained.regimes["RU_STORMZ"].start_date
+    assert chained.regimes["RU_STORMV"].end_date is None
+    with pytest.raises(ScenarioError, match="exposure"):
+        counterfactual(ru, ua, exposure="longest")
     assert counterfactual(ua, ru).regimes["UA_2024"].statuses == ["convicted"]
     assert sim.run(c, seed=1, population=2000, days=120).summary["applications"] > 0
+
+
+@pytest.mark.parametrize("exposure", ["equal", "historical"])
+def test_a_policy_on_its_own_population_is_that_scenario(exposure):
+    """Open-ended law on its own people: either exposure reproduces the scenario's runs."""
+    from sim.scenario import counterfactual
+
+    ua = sim.load_scenario("ukraine_2024")
+    own = counterfactual(ua, ua, exposure=exposure)
+    assert own.regimes == ua.regimes and own.population == ua.population
+    a = sim.run(own, seed=2, population=1500, days=90).summary
+    b = sim.run(ua, seed=2, population=1500, days=90).summary
+    assert a == b

@@ -72,7 +72,7 @@ class PersonAgent(mesa.Agent):
         self.climate = float(pop.facility_climate[self.facility])
         self.state = INCARCERATED
         self.applied = False  # applies at most once in a lifetime
-        self._propensity: dict[int, float] = {}
+        self._person: dict[tuple[int, int], float] = {}
         self._windows: dict[tuple[int, int, int], tuple[int, int]] = {}
         # The pipeline, filled in as the person goes through it.
         self.r_idx = -1  # position of the application regime in model.spans (once applied)
@@ -113,13 +113,16 @@ class PersonAgent(mesa.Agent):
         lo, hi = self.window(r_idx, status)
         return lo <= day < hi
 
-    def propensity(self, r_idx: int) -> float:
-        """Personal multiplier of the regime's application rate (motivation, peers, sentence)."""
-        if r_idx not in self._propensity:
-            regime = self.model.spans[r_idx][1]
-            value = rules.propensity(regime, self.motivation, self.climate, self.sentence_years)
-            self._propensity[r_idx] = float(value)
-        return self._propensity[r_idx]
+    def person_factor(self, r_idx: int, status: int, day: int) -> float:
+        """Person term of the hazard of applying under regime `r_idx` with `status`, fixed
+        on the first day the person is found eligible (`day`), as in the vector engine."""
+        key = (r_idx, status)
+        if key not in self._person:
+            params = self.model.params
+            years = rules.custody_avoided_years(status, self.sentence_end, self.sentence_years, day)
+            value = rules.person_factor(params, self.motivation, self.climate, years)
+            self._person[key] = float(value)
+        return self._person[key]
 
     # ------------------------------------------------------------------ transitions
 
@@ -163,6 +166,11 @@ class PersonAgent(mesa.Agent):
         self.train_days = int(regime.training_days.days(rng.random(1), 1)[0])
         self.model.wait_for_place(self)
 
+    def back_to_custody(self) -> None:
+        """Approved, but no contract is signed after the war's end: back to custody."""
+        self.phase = None
+        self._move(INCARCERATED)
+
     def sign_contract(self, day: int) -> None:
         """Released to the army: training starts today; the end of service is fixed now."""
         self.phase = None
@@ -176,9 +184,9 @@ class PersonAgent(mesa.Agent):
     def contracted_service_end(self) -> int:
         """Service end under the application regime, changed by later regimes that override
         running contracts for the status the person applied with."""
-        spans, war_end = self.model.spans, self.model.war_end
+        spans, demobilised = self.model.spans, self.model.demobilised
         end = rules.service_end(
-            spans, self.r_idx, self.contract_day, self.age0, war_end, self.app_status
+            spans, self.r_idx, self.contract_day, self.age0, demobilised, self.app_status
         )
         return int(end)
 

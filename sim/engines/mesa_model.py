@@ -32,7 +32,7 @@ from ..model.population import synthesize
 from ..model.taxonomy import FLOW_COLUMNS, STATES
 from ..results import Result, build_timeseries, offence_counts, summarize
 from ..scenario import Scenario
-from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, NEVER_DAY, PersonAgent, chance
+from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, PersonAgent, chance
 
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
@@ -65,18 +65,12 @@ class PrisonFlowModel(mesa.Model):
         self.n_days = scenario.n_days if days is None else int(days)
         self.pop = synthesize(scenario, seed, population, self.n_days)
         self.spans = rules.regime_spans(scenario)
-        war_end = scenario.day_of(scenario.scenario.war_end_date)
-        self.war_end = NEVER_DAY if war_end is None else war_end
+        self.war_end, self.demobilised = rules.war_days(scenario)
         self.day = 0
 
         # Recruiter visits: every `interval` days per facility, from a random phase.
-        n_fac = self.params.facilities
-        self.visit_phase = [
-            np.floor(self.rng.random(n_fac) * r.recruiter_visit_interval_days).astype(int)
-            if r.recruiter_visit_interval_days
-            else None
-            for _rid, r, _s, _e in self.spans
-        ]
+        self.visit_phase = rules.visit_phases(self.params, lambda _name, n: self.rng.random(n))
+        self._rates: dict[tuple[int, int], np.ndarray] = {}
         # Shared queues per application regime.
         self.hearings: list[list] = [[] for _ in self.spans]  # (arrival, pid, agent)
         self.placements: list[list] = [[] for _ in self.spans]  # (ruling day, pid, agent)
@@ -104,15 +98,16 @@ class PrisonFlowModel(mesa.Model):
 
     # ------------------------------------------------------------------ calendar
 
-    def application_rate(self, r_idx: int, day: int) -> np.ndarray:
-        """Daily application hazard at propensity 1, per facility: the law's rate, times its
-        multiplier on recruiter-visit days."""
-        _rid, regime, start, _end = self.spans[r_idx]
-        since = day - start
-        rates = np.full(self.params.facilities, rules.application_rate(regime, since))
-        if rules.has_recruiter_visits(regime):
-            rates = rates * rules.visit_multiplier(regime, since, self.visit_phase[r_idx])
-        return rates
+    def application_rate(self, r_idx: int, status: int) -> np.ndarray:
+        """Daily application hazard at person factor 1 under regime `r_idx` for `status`,
+        shape (facilities or 1, days): the law's day term, `rules.daily_rates`."""
+        key = (r_idx, status)
+        if key not in self._rates:
+            span = self.spans[r_idx]
+            self._rates[key] = rules.daily_rates(
+                self.scenario, span, status, self.n_days, self.visit_phase
+            )
+        return self._rates[key]
 
     # ------------------------------------------------------------------ the day
 
@@ -164,6 +159,10 @@ class PrisonFlowModel(mesa.Model):
         for r_idx, queue in enumerate(self.placements):
             places = self.spans[r_idx][1].training_places
             self.in_training[r_idx] -= self.vacated[r_idx].pop(day, 0)
+            while day >= self.war_end and queue and queue[0][0] <= day:
+                agent = heapq.heappop(queue)[2]  # no contract after the war: back to custody
+                if agent.state == AWAITING_COURT:
+                    agent.back_to_custody()
             while queue and queue[0][0] <= day:
                 if places and self.in_training[r_idx] >= places:
                     break
@@ -175,10 +174,9 @@ class PrisonFlowModel(mesa.Model):
                 agent.sign_contract(day)
 
     def _take_applications(self, day: int) -> None:
-        """Eligible people apply with probability 1 - exp(-propensity * rate); those still
-        eligible afterwards are counted."""
+        """Eligible people apply with probability 1 - exp(-person factor * day term); those
+        still eligible afterwards are counted."""
         in_force = rules.regimes_in_force(self.spans, day)
-        rates = {r_idx: self.application_rate(r_idx, day) for r_idx in set(in_force.values())}
         status_today = rules.status_on(
             self.pop.status0, self.pop.investigation_end, self.pop.trial_end, day
         ).tolist()
@@ -189,10 +187,13 @@ class PrisonFlowModel(mesa.Model):
             status = status_today[agent.pid]
             r_idx = in_force.get(status)
             if r_idx is not None and agent.is_eligible(r_idx, status, day):
-                candidates.append((agent, r_idx))
+                candidates.append((agent, r_idx, status))
         eligible = 0
-        for (agent, r_idx), u in zip(candidates, self.rng.random(len(candidates)), strict=True):
-            hazard = agent.propensity(r_idx) * rates[r_idx][agent.facility]
+        draws = self.rng.random(len(candidates))
+        for (agent, r_idx, status), u in zip(candidates, draws, strict=True):
+            rates = self.application_rate(r_idx, status)
+            row = agent.facility if rates.shape[0] > 1 else 0
+            hazard = agent.person_factor(r_idx, status, day) * rates[row, day]
             if u < chance(hazard):
                 agent.apply(r_idx, day)
             else:

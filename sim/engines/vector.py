@@ -99,7 +99,8 @@ class Run:
     ledger: Ledger
     spans: list[rules.Span]
     n_days: int  # horizon
-    war_end: int
+    war_end: int  # no contract signed from this day
+    demobilised: int  # service "until the war ends" ends on this day
     log: PeopleLog | None
     app_day: np.ndarray  # int32; NEVER if the person never applies
     app_regime: np.ndarray  # int8; position in `spans` of the application regime
@@ -118,7 +119,7 @@ class Run:
     ) -> Run:
         n_days = scenario.n_days if days is None else int(days)
         pop = synthesize(scenario, seed, population, n_days)
-        war_end = scenario.day_of(scenario.scenario.war_end_date)
+        war_end, demobilised = rules.war_days(scenario)
         return cls(
             scenario=scenario,
             pop=pop,
@@ -126,7 +127,8 @@ class Run:
             ledger=Ledger(n_days),
             spans=rules.regime_spans(scenario),
             n_days=n_days,
-            war_end=int(NEVER) if war_end is None else war_end,
+            war_end=war_end,
+            demobilised=demobilised,
             log=PeopleLog(pop.n) if record_people else None,
             app_day=np.full(pop.n, NEVER, dtype=np.int32),
             app_regime=np.full(pop.n, -1, dtype=np.int8),
@@ -242,7 +244,9 @@ def approve(run: Run) -> None:
 
 def train(run: Run) -> None:
     """A training place (if places are limited), then the contract: released to the army,
-    with the end of service fixed by the law; training until deployment."""
+    with the end of service fixed by the law; training until deployment. No contract is
+    signed on or after the war's end: those approved go back to custody on the later of
+    the war's end and their ruling taking effect."""
     pop, ledger = run.pop, run.ledger
     for c in run.cohorts:
         a, regime, sent = c.ids, c.regime, c.sentence_end
@@ -252,10 +256,15 @@ def train(run: Run) -> None:
         contract = fifo_serve(
             c.day, sent, a, run.n_days, places=places, hold_days=c.train_days
         ).astype(np.int64)
-        left = sent <= contract
+        stop = contract >= run.war_end
+        leave_day = np.where(stop, np.maximum(c.day, run.war_end), contract)
+        left = sent <= leave_day
         ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
+        back = ~left & stop
+        ledger.move(leave_day[back], AWAITING_COURT, INCARCERATED)
+        ledger.move(sent[back], INCARCERATED, RELEASED, "sentence_releases")
         c.contract = contract
-        c.keep(~left & (contract < run.n_days))
+        c.keep(~left & ~stop & (contract < run.n_days))
         a, contract = c.ids, c.contract
         ledger.move(contract, AWAITING_COURT, TRAINING, "released_to_army")
         run.recruits_offence.append(pop.offence[a])
@@ -268,7 +277,7 @@ def train(run: Run) -> None:
                 pop.status0[a], pop.investigation_end[a], pop.trial_end[a], run.app_day[a]
             )
         c.service_end = rules.service_end(
-            run.spans, c.r_idx, contract, pop.age0[a], run.war_end, app_status
+            run.spans, c.r_idx, contract, pop.age0[a], run.demobilised, app_status
         )
         c.deploy = contract + c.train_days
         c.early = c.service_end <= c.deploy
@@ -373,19 +382,21 @@ def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
     applied in an earlier window are no longer candidates.
     """
     pop, streams, n_days = run.pop, run.streams, run.n_days
-    rid, regime, start, end = run.spans[r_idx]
+    rid, _regime, start, end = span = run.spans[r_idx]
     idx, lo, hi = rules.eligibility_window(
-        regime, status, pop, start, min(end, n_days), among=run.app_day == NEVER
+        span[1], status, pop, start, min(end, n_days), among=run.app_day == NEVER
     )
     if len(idx) == 0:
         return
+    params = run.scenario.population
     climate = pop.facility_climate[pop.facility[idx]]
-    propensity = rules.propensity(regime, pop.motivation[idx], climate, pop.sentence_years[idx])
+    years = rules.custody_avoided_years(status, pop.sentence_end[idx], pop.sentence_years[idx], lo)
+    person = rules.person_factor(params, pop.motivation[idx], climate, years)
     with np.errstate(divide="ignore"):
         need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
-        need /= propensity
-    del propensity, climate
-    cum = application_hazard(regime, start, n_days, len(pop.facility_climate), streams, rid)
+        need /= person
+    del person, climate, years
+    cum = application_hazard(run, span, status)
     rows = pop.facility[idx] if cum.shape[0] > 1 else None
     day = _first_day_at_least(cum, rows, lo, need)
     del need, rows
@@ -397,21 +408,16 @@ def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
     run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
 
 
-def application_hazard(
-    regime: Regime, start_day: int, n_days: int, n_facilities: int, streams: Streams, rid: str
-) -> np.ndarray:
-    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1):
-    the law's daily rate, times its multiplier on recruiter-visit days in a facility."""
-    since = np.arange(n_days, dtype=np.float64) - start_day
-    rate = rules.application_rate(regime, since)
-    if rules.has_recruiter_visits(regime):
-        fac = np.arange(n_facilities, dtype=np.uint64)
-        u_phase = streams.uniform(f"visits.{rid}", fac)
-        phase = np.floor(u_phase * regime.recruiter_visit_interval_days).astype(np.int64)
-        visits = rules.visit_multiplier(regime, since[None, :].astype(np.int64), phase[:, None])
-        rates = rate[None, :] * visits
-    else:
-        rates = rate[None, :]
+def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
+    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1),
+    at person factor 1: the law's day term (`rules.daily_rates`) summed over days."""
+    n_days, streams = run.n_days, run.streams
+
+    def uniform(name: str, n: int) -> np.ndarray:
+        return streams.uniform(name, np.arange(n, dtype=np.uint64))
+
+    phases = rules.visit_phases(run.scenario.population, uniform)
+    rates = rules.daily_rates(run.scenario, span, status, n_days, phases)
     cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
     np.cumsum(rates, axis=1, out=cum[:, 1:])
     return cum

@@ -1,6 +1,9 @@
 """The law, stated once for both engines: who may apply, who passes, when service ends.
 
-A regime is law (BRIEF 3): who is eligible, screening, contract terms. Each rule here is a
+A regime is law (BRIEF 3): who is eligible, screening, contract terms, what signing is
+worth. The population's behaviour (`sim.volunteering`: baseline, response, campaigns)
+meets the law in `daily_rates` and `person_factor`, the one place both engines take the
+hazard of applying from. Each rule here is a
 numpy function of people's attributes that takes scalars or arrays, so the vector engine
 applies it to everyone at once and a Mesa agent to itself; neither engine restates it.
 What stays in the engines is dynamics: event-day arithmetic in `sim.engines.vector`, day
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import Regime, Scenario
+from .. import volunteering as vol
+from ..scenario import Campaign, Regime, Scenario
+from ..scenario import Population as PopulationParams
 from .population import Population
 from .taxonomy import (
     CONVICTED,
@@ -38,13 +43,24 @@ STATUS_ORDER = (SUSPECT, DEFENDANT, PRETRIAL, CONVICTED)
 # ---------------------------------------------------------------------- calendar
 
 
+def war_days(scenario: Scenario) -> tuple[int, int]:
+    """(war end, demobilisation) as days: no contract is signed from the first; service
+    "until the war ends" ends on the second (war end + `demobilisation_delay_days`)."""
+    war_end = scenario.day_of(scenario.scenario.war_end_date)
+    if war_end is None:
+        return int(NEVER), int(NEVER)
+    return war_end, war_end + scenario.scenario.demobilisation_delay_days
+
+
 def regime_spans(scenario: Scenario) -> list[Span]:
-    """(id, regime, first day in force, first day no longer in force) in date order."""
+    """(id, regime, first day in force, first day no longer in force) in date order; no
+    regime is in force on or after the war's end."""
+    war_end, _demob = war_days(scenario)
     spans: list[Span] = []
     for rid, r in scenario.regimes.items():
         start, end = scenario.day_of(r.start_date), scenario.day_of(r.end_date)
         assert start is not None  # a regime always has a start date
-        spans.append((rid, r, start, int(NEVER) if end is None else end))
+        spans.append((rid, r, start, min(int(NEVER) if end is None else end, war_end)))
     return sorted(spans, key=lambda s: (s[2], s[0]))
 
 
@@ -162,42 +178,92 @@ def eligibility_window(
 # ---------------------------------------------------------------------- volunteering
 
 
-def sentence_factor(regime: Regime, sentence_years):
-    """Propensity multiplier from the sentence imposed (longer sentence, stronger pull)."""
-    years = np.clip(np.nan_to_num(sentence_years, posinf=25.0), 0.25, 25.0)
-    return (years / 5.0) ** regime.sentence_elasticity
+def response(params: PopulationParams) -> vol.Response:
+    """The population's response coefficients (`[population.volunteering]`)."""
+    return vol.Response(**params.volunteering.model_dump(exclude={"baseline_per_day"}))
 
 
-def propensity(regime: Regime, motivation, climate, sentence_years):
-    """Personal multiplier of the regime's application rate: own motivation, the
-    facility's climate (peers), and the pull of the sentence."""
-    motivation = np.asarray(motivation).astype(np.float64)
-    return motivation * climate * sentence_factor(regime, sentence_years)
+def offer(regime: Regime, with_bonus: bool = True) -> vol.Offer:
+    """What the regime offers a person who signs (with or without the sign-up bonus)."""
+    return vol.Offer(
+        release_type=regime.release_type,
+        contract_days=regime.contract_days if regime.contract == "fixed" else None,
+        pay_wages=regime.pay_wages,
+        bonus_wages=regime.signup_bonus_wages if with_bonus else 0.0,
+        home_leave=regime.home_leave,
+        killed_per_day=regime.killed_per_day,
+    )
 
 
-def application_rate(regime: Regime, since_days):
-    """Daily application hazard at propensity 1, `since_days` after the regime started:
-    the base rate raised by a launch wave that decays, scaled up linearly over
-    `ramp_up_days` when set; zero before the start."""
-    since = np.asarray(since_days, dtype=np.float64)
-    wave = np.exp(-np.maximum(since, 0) / regime.launch_decay_days)
-    rate = regime.applications_per_day * (1.0 + regime.launch_boost * wave)
-    if regime.ramp_up_days > 0:
-        rate = rate * np.clip((since + 1) / regime.ramp_up_days, 0.0, 1.0)
-    return np.where(since < 0, 0.0, rate)
+def custody_avoided_years(status: int, sentence_end, sentence_years, day):
+    """Custody a signature on `day` avoids: the rest of the sentence for convicts (life:
+    infinite, capped by the model), the sentence the case will bring for the others."""
+    if status == CONVICTED:
+        end = np.asarray(sentence_end, dtype=np.float64)
+        left = (end - np.maximum(day, 0)) / DAYS_PER_YEAR
+        return np.where(end >= NEVER, np.inf, left)
+    return np.asarray(sentence_years, dtype=np.float64)
 
 
-def has_recruiter_visits(regime: Regime) -> bool:
-    """Do recruiters visit facilities on a cycle that changes the application rate?"""
-    return bool(regime.recruiter_visit_interval_days) and regime.recruiter_visit_multiplier != 1
+def person_factor(params: PopulationParams, motivation, climate, custody_years):
+    """Person term of the hazard of applying: motivation, the facility's climate (peers)
+    and the pull of the custody avoided, evaluated on the first day the person is eligible
+    under the regime (so the hazard stays a person term times a day term)."""
+    pull = vol.custody_factor(custody_years, response(params))
+    return np.asarray(motivation).astype(np.float64) * climate * pull
 
 
-def visit_multiplier(regime: Regime, since_days, phase_days):
-    """Multiplier of the application rate: recruiters visit a facility every interval
-    from its phase (days after the regime's start)."""
-    offset = since_days - phase_days
-    visit = (offset >= 0) & (offset % regime.recruiter_visit_interval_days == 0)
-    return np.where(visit, regime.recruiter_visit_multiplier, 1.0)
+def visit_phases(params: PopulationParams, uniform) -> dict[str, np.ndarray]:
+    """Per campaign with recruiter visits, each facility's first visit day after the
+    campaign starts; `uniform(name, n)` gives the engine's n uniforms for a named draw."""
+    return {
+        cid: np.floor(uniform(f"visits.{cid}", params.facilities) * c.visit_interval_days).astype(
+            np.int64
+        )
+        for cid, c in params.campaigns.items()
+        if c.visit_interval_days and c.visit_multiplier != 1
+    }
+
+
+def campaign_factor(c: Campaign, start: int, end: int, days, phase=None):
+    """Multiplier of the hazard from one campaign on `days` (1 outside [start, end)): its
+    intensity, a publicity wave decaying from the start, a linear ramp-up and recruiter
+    visits every interval from each facility's `phase` (rows: facilities)."""
+    days = np.asarray(days, dtype=np.int64)
+    since = (days - start).astype(np.float64)
+    f = c.intensity * (1.0 + c.boost * np.exp(-np.maximum(since, 0) / c.decay_days))
+    if c.ramp_up_days > 0:
+        f = f * np.clip((since + 1) / c.ramp_up_days, 0.0, 1.0)
+    f = f[None, :]
+    if phase is not None:
+        offset = (days - start)[None, :] - np.asarray(phase)[:, None]
+        visit = (offset >= 0) & (offset % c.visit_interval_days == 0)
+        f = f * np.where(visit, c.visit_multiplier, 1.0)
+    return np.where((days >= start) & (days < end), f, 1.0)
+
+
+def daily_rates(scenario: Scenario, span: Span, status: int, n_days: int, phases) -> np.ndarray:
+    """Day term of the hazard of applying under one regime for people holding `status`,
+    shape (facilities or 1, n_days): baseline x campaigns reaching the status x the
+    appeal of the regime's offer (sign-up bonus until its end date; perceived risk learned
+    since the regime's start). Both engines take the hazard from here."""
+    params = scenario.population
+    _rid, regime, start, _end = span
+    days = np.arange(n_days)
+    rates = np.full((1, n_days), params.volunteering.baseline_per_day)
+    for cid, c in params.campaigns.items():
+        if STATUSES[status] in c.statuses:
+            c_start = (c.start_date - scenario.scenario.start_date).days
+            c_end = scenario.day_of(c.end_date)
+            c_end = int(NEVER) if c_end is None else c_end
+            rates = rates * campaign_factor(c, c_start, c_end, days, phases.get(cid))
+    resp = response(params)
+    appeal = vol.appeal(offer(regime), resp, days - start)
+    bonus_end = scenario.day_of(regime.signup_bonus_end_date)
+    if bonus_end is not None and regime.signup_bonus_wages > 0:
+        without = vol.appeal(offer(regime, with_bonus=False), resp, days - start)
+        appeal = np.where(days < bonus_end, appeal, without)
+    return rates * appeal[None, :]
 
 
 # ---------------------------------------------------------------------- screening
@@ -225,8 +291,8 @@ def screening_rejected(regime: Regime, infectious, fitness, u_psych, u_poly, u_c
 
 
 def service_end_under(regime: Regime, contract_day, age0, war_end: int):
-    """Service end by the terms of `regime`: fixed term, war end or age limit, whichever
-    comes first, but not before the contract (war over or age reached before signing)."""
+    """Service end by the terms of `regime`: fixed term, war end (demobilisation, see
+    `war_days`) or age limit, whichever comes first, but not before the contract."""
     end = np.minimum(war_end, NEVER)
     if regime.contract == "fixed":
         end = np.minimum(end, contract_day + regime.contract_days)

@@ -8,6 +8,7 @@ replicates, 2,000 people and a year, and every bundled scenario
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 
 import sim
 from sim.engines.agreement import check_engines, compare_flows, final_flows
+from sim.scenario import validate_raw
 
 ALPHA = 0.01
 SMALL = {"replicates": 12, "population": 1000, "days": 200}
@@ -46,9 +48,49 @@ def test_engines_agree_ukraine_full():
     assert agreement.agrees, _report(agreement)
 
 
+def two_laws() -> sim.Scenario:
+    """Ukraine's law for 60 days, then a law offering more (pardon, six months, pay, a
+    bonus until day 100, home leave) on a deadlier front, to people who weigh the risk."""
+    scn = sim.load_scenario("ukraine_2024")
+    ua = scn.regimes["UA_2024"]
+    start = scn.scenario.start_date
+    switch = start + dt.timedelta(days=60)
+    later = {
+        "label": "a later, more generous law",
+        "start_date": switch,
+        "release_type": "pardon",
+        "contract": "fixed",
+        "contract_days": 183,
+        "pay_wages": 4.0,
+        "signup_bonus_wages": 3.0,
+        "signup_bonus_end_date": start + dt.timedelta(days=100),
+        "home_leave": True,
+        "killed_per_day": 0.001,
+    }
+    data = scn.to_dict()
+    data["scenario"]["name"] = "two_laws"
+    data["population"]["volunteering"]["risk"] = 1.0
+    data["regimes"] = {
+        "UA_2024": ua.model_copy(update={"end_date": switch}).model_dump(),
+        "UA_LATER": ua.model_copy(update=later).model_dump(),
+    }
+    return validate_raw(data, "two_laws")
+
+
+@pytest.mark.parametrize("size", ["small", pytest.param("full", marks=pytest.mark.slow)])
+def test_engines_agree_when_incentives_differ_between_regimes(size):
+    n = SMALL if size == "small" else FULL
+    scn = two_laws()
+    agreement = check_engines(scn, n["replicates"], n["population"], n["days"], ALPHA)
+    assert agreement.agrees, _report(agreement)
+    applied = agreement.table.set_index("flow").loc["applications"]
+    assert applied["mean_a"] > 0 and applied["mean_b"] > 0
+
+
 def test_check_fails_when_one_engine_changes_a_rule():
-    """Killing 50% more recruits in the vector engine alone must be detected."""
-    factor = 1.5
+    """Killing three times as many recruits in the vector engine alone must be detected
+    (about 3 killed per run at this size: a smaller change is within chance)."""
+    factor = 3.0
     base = sim.load_scenario("ukraine_2024").regimes["UA_2024"].killed_per_day
     changed = _flows("vector", "ukraine_2024", **{"regimes.UA_2024.killed_per_day": base * factor})
     agreement = compare_flows(changed, _flows("agents", "ukraine_2024"), ALPHA)

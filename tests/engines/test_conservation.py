@@ -48,7 +48,9 @@ def ukraine_overrides(draw, horizon: int) -> tuple[str, dict]:
     o = {
         f"{ua}.approval_capacity_per_day": draw(st.integers(0, 200)),
         f"{ua}.max_remaining_sentence_days": draw(st.none() | st.integers(100, 4000)),
-        f"{ua}.launch_boost": draw(st.floats(0, 200)),
+        "population.campaigns.UA_LAUNCH.boost": draw(st.floats(0, 200)),
+        f"{ua}.signup_bonus_wages": draw(st.floats(0, 5)),
+        f"{ua}.home_leave": draw(st.booleans()),
         f"{ua}.training_places": draw(st.integers(0, 50)),
         "population.reoffend_per_day": draw(HAZARD),
         f"{ua}.awol_caught_per_day": draw(HAZARD),
@@ -68,8 +70,10 @@ def russia_overrides(draw, horizon: int) -> tuple[str, dict]:
     o["regimes.RU_STORMV.max_remaining_sentence_days"] = draw(st.none() | st.integers(100, 4000))
     o["regimes.RU_STORMV.overrides_existing_contracts"] = draw(st.booleans())
     o["regimes.RU_STORMZ.training_places"] = draw(st.integers(0, 50))
-    o["regimes.RU_WAGNER.launch_boost"] = draw(st.floats(0, 200))
-    o["regimes.RU_64FZ.launch_boost"] = draw(st.floats(0, 200))
+    o["population.campaigns.STORMZ_DRIVE.boost"] = draw(st.floats(0, 200))
+    o["population.campaigns.SUSPECTS_DRIVE.boost"] = draw(st.floats(0, 200))
+    o["population.volunteering.risk"] = draw(st.floats(0, 3))
+    o["scenario.demobilisation_delay_days"] = draw(st.integers(0, 200))
     o["population.reoffend_per_day"] = draw(HAZARD)
     for rid in ("RU_WAGNER", "RU_STORMZ", "RU_STORMV", "RU_64FZ"):
         for h in (*UA_HAZARDS, "captured_per_day"):
@@ -141,6 +145,10 @@ def run_and_check(engine: str, name: str, overrides: dict, seed, population, day
     for flow in FLOW_COLUMNS:
         assert s[flow] == result.timeseries[flow].iloc[-1]
     assert s["peak_deployed"] == result.timeseries["deployed"].max()
+    war_end = scenario.day_of(scenario.scenario.war_end_date)
+    if war_end is not None and 0 < war_end < days:  # nobody recruited after the war
+        recruits = result.timeseries["released_to_army"].to_numpy()
+        assert (recruits[war_end:] == recruits[war_end - 1]).all()
 
 
 @settings(
@@ -171,13 +179,13 @@ def test_agents_engine_conserves_people(run):
 
 @pytest.mark.parametrize("engine", sim.ENGINES)
 def test_war_over_before_contract(engine):
-    """Recruits whose contract is signed after the war's end serve no time, but they still
-    pass through training: stocks must not go negative (service ends no earlier than the
-    contract). Found by the property test above with war_end_date = start_date (now refused:
-    the war must end after the start, so it ends on day 1 here)."""
+    """The war ends on day 1: people apply on day 0, pass screening and approval, but no
+    contract is signed after the war's end; they go back to custody and the stocks still
+    add up (found by the property test above when contracts were still signed then)."""
     scenario = sim.load_scenario("ukraine_2024", {"scenario.war_end_date": dt.date(2024, 5, 19)})
     result = sim.run(scenario, engine=engine, seed=0, population=300, days=60)
     ts = result.timeseries
-    assert ts["released_to_army"].iloc[-1] > 0
-    assert (ts["deployed_total"] == 0).all()
+    assert ts["applications"].iloc[-1] > 0
+    assert ts["released_to_army"].iloc[-1] == 0
+    assert ts["awaiting_court"].iloc[-1] == ts["screening"].iloc[-1] == 0
     check_accounting(ts, 300, 60)

@@ -528,16 +528,47 @@ def test_not_excluded_and_personal_window_scalars_match_arrays(ua, wagner):
                 assert own == (lo[i], hi[i])
 
 
-def test_application_rate_is_zero_before_the_start_and_the_same_for_scalars(ua, wagner):
-    since = np.arange(-5, 400)
-    for regime in (ua, wagner):
-        rates = rules.application_rate(regime, since.astype(np.float64))
-        assert (rates[since < 0] == 0).all() and (rates[since >= 0] > 0).all()
-        assert [rules.application_rate(regime, int(d)) for d in since] == list(rates)
-    assert rules.has_recruiter_visits(wagner) and not rules.has_recruiter_visits(ua)
-    interval = wagner.recruiter_visit_interval_days
-    visits = rules.visit_multiplier(wagner, np.arange(3 * interval), 5)
-    assert list(np.flatnonzero(visits != 1.0)) == [5, 5 + interval, 5 + 2 * interval]
+def test_a_campaign_acts_only_while_it_runs_with_visits_on_each_facility_phase():
+    scn = sim.load_scenario("russia_wagner_2022")
+    tours = scn.population.campaigns["WAGNER_TOURS"]
+    start, end = 10, 10 + 200
+    days = np.arange(0, 300)
+    phase = np.array([0, 5])
+    f = rules.campaign_factor(tours, start, end, days, phase)
+    assert f.shape == (2, 300)
+    assert (f[:, days < start] == 1).all() and (f[:, days >= end] == 1).all()
+    ramp = rules.campaign_factor(tours, start, end, days)[0]
+    assert ramp[start] < ramp[start + 100] <= tours.intensity  # builds up linearly
+    interval = tours.visit_interval_days
+    visits = np.flatnonzero(f[1, start:end] != ramp[start:end])
+    assert list(visits) == list(range(5, end - start, interval))
+
+
+def test_daily_rates_take_the_bonus_away_on_its_end_date_and_reach_only_their_statuses():
+    scn = sim.load_scenario("russia_2022_2025")
+    spans = rules.regime_spans(scn)
+    stormv = next(sp for sp in spans if sp[0] == "RU_STORMV")
+    phases: dict = {}
+    rates = rules.daily_rates(scn, stormv, CONVICTED, scn.n_days, phases)[0]
+    bonus_end = scn.day_of(stormv[1].signup_bonus_end_date)
+    assert rates[bonus_end - 1] > rates[bonus_end] > 0
+    # The suspects' campaign does not reach convicts; it does reach suspects.
+    suspects_day = scn.day_of(scn.population.campaigns["SUSPECTS_DRIVE"].start_date)
+    for_suspects = rules.daily_rates(scn, stormv, SUSPECT, scn.n_days, phases)[0]
+    assert for_suspects[suspects_day + 100] > rates[suspects_day + 100]
+    launch = stormv[2]  # the convicts' drive starts with a wave that suspects do not see
+    assert for_suspects[launch] * 2.9 < rates[launch] < for_suspects[launch] * 3.1
+
+
+def test_person_factor_grows_with_the_custody_a_signature_avoids():
+    params = sim.load_scenario("ukraine_2024").population
+    end = np.array([400, 800, NEVER])
+    years = rules.custody_avoided_years(CONVICTED, end, np.zeros(3), 35)
+    assert list(years[:2] * 365.25) == pytest.approx([365, 765]) and np.isinf(years[2])
+    factor = rules.person_factor(params, np.ones(3), 1.0, years)
+    assert factor[0] < factor[1] < factor[2]
+    # For people not yet convicted, the sentence the case brings.
+    assert rules.custody_avoided_years(SUSPECT, end, np.array([3.0]), 35)[0] == 3.0
 
 
 def _span(regime, start, end=NEVER, rid="R"):
