@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -169,13 +169,26 @@ def _load(item: str | os.PathLike | Scenario) -> Scenario:
     return item if isinstance(item, Scenario) else load_scenario(item)
 
 
+Exposure = Literal["equal", "historical"]
+EXPOSURES: tuple[Exposure, ...] = ("equal", "historical")
+
+
 def plan(
     scenarios: Sequence[str | os.PathLike | Scenario],
     policies: Sequence[str | os.PathLike | Scenario] = POLICIES,
     populations: Sequence[str | os.PathLike | Scenario] = POPULATIONS,
+    exposure: Exposure = "equal",
 ) -> list[Point]:
     """The batch's points: compared scenarios, each population's own scenario (its
-    reference), and every policy x population cell (`sim.scenario.counterfactual`)."""
+    reference), and every policy x population cell (`sim.scenario.counterfactual`).
+
+    `exposure="equal"` keeps every policy in force over the population's whole horizon, so
+    policies with end dates (Wagner, Storm-Z) are not compared over shorter windows;
+    "historical" keeps their shifted historical windows. A policy on its own population
+    keeps its own windows either way, so it reproduces that population's scenario.
+    """
+    if exposure not in EXPOSURES:
+        raise ScenarioError("compare", "exposure", f"allowed: {', '.join(EXPOSURES)}")
     compared = [_load(s) for s in scenarios]
     pops = [_load(p) for p in populations]
     pols = [_load(p) for p in policies]
@@ -197,7 +210,8 @@ def plan(
         )
     for pop in pops:
         for pol in pols:
-            cell = counterfactual(pol, pop, exposure="historical")  # TODO(compare owner): equal
+            own = pol.name == pop.name
+            cell = counterfactual(pol, pop, exposure="historical" if own else exposure)
             if cell.name in points:
                 raise ScenarioError("compare", "policies", f"{pol.name!r} is given twice")
             points[cell.name] = Point(
@@ -426,6 +440,7 @@ def _interruptible(out_dir: Path, total: int, entropy: int) -> Iterator[None]:
 def compare(
     scenarios: Sequence[str | os.PathLike | Scenario] | None = None,
     *,
+    exposure: Exposure = "equal",
     policies: Sequence[str | os.PathLike | Scenario] = POLICIES,
     populations: Sequence[str | os.PathLike | Scenario] = POPULATIONS,
     replicates: int = 10,
@@ -453,7 +468,7 @@ def compare(
     The runs are one batch in `out/batch` (resumable with `resume=True`; an earlier
     comparison in `out` is replaced only with `overwrite=True`). The composition of
     recruits by offence covers the first `offence_replicates` replicates (None: all).
-    `report=False` skips figures and the report.
+    `report=False` skips figures and the report. `exposure`: see `plan`.
     """
     from . import experiments as ex
     from .experiments.directory import remove_own_outputs
@@ -463,7 +478,7 @@ def compare(
     scenarios = list(COUNTRY_SCENARIOS if scenarios is None or not len(scenarios) else scenarios)
     args = {"replicates": replicates, "population": population, "days": days}
     validate(CompareArgs, {**args, "workers": workers, "entropy": entropy}, "compare")
-    points = plan(scenarios, policies, populations)
+    points = plan(scenarios, policies, populations, exposure)
     if entropy is None and resume and out is not None:
         entropy = _interrupted_entropy(Path(out))
     if entropy is None:
@@ -545,6 +560,7 @@ def compare(
             "days": days,
             "scenarios": compared,
             "policies": list(dict.fromkeys(p.policy for p in cells)),
+            "exposure": exposure,
             "populations": [p.name for p in points if p.reference_for],
             "references": {p.reference_for: p.name for p in points if p.reference_for},
             "points": [p.to_dict(i) for i, p in enumerate(points)],

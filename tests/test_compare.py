@@ -73,6 +73,7 @@ def rule_change(tmp_path_factory):
         out=tmp_path_factory.mktemp("rule") / "compare",
         offence_replicates=1,
         report=False,
+        exposure="historical",  # rule changes compared over the same window as the reference
     )
     return result.paired.set_index(["policy", "metric"])
 
@@ -218,3 +219,24 @@ def test_describe_and_intervals_are_one_statistic_under_two_names():
     pd.testing.assert_frame_equal(renamed.drop(columns="point"), comp)
     ok_a = summary["killed"][:5]
     assert comp["p97_5"][0] == pytest.approx(np.percentile(ok_a, 97.5))
+
+
+def test_compare_applies_policies_with_equal_exposure_by_default():
+    """Wagner's law (in force Jul 2022 - Feb 2023) on Ukraine's prisons stays in force over
+    the whole Ukrainian horizon unless the historical windows are asked for; a policy on
+    its own population keeps its own windows, so it reproduces that scenario."""
+    wagner = sim.load_scenario("russia_wagner_2022")
+
+    def cell_regime(exposure, population="ukraine_2024"):
+        points = cmp.plan([], [wagner], [population], exposure=exposure)
+        (cell,) = [p for p in points if p.policy is not None]
+        return cell.scenario.regimes["RU_WAGNER"], cell.scenario
+
+    equal, scn = cell_regime("equal")
+    assert equal.end_date is None and scn.scenario.exposure == "equal"
+    historical, _ = cell_regime("historical")
+    assert historical.end_date is not None
+    own, own_scn = cell_regime("equal", "russia_wagner_2022")
+    assert own.end_date == wagner.regimes["RU_WAGNER"].end_date
+    with pytest.raises(sim.ScenarioError, match="exposure: allowed: equal, historical"):
+        cmp.plan([], [wagner], ["ukraine_2024"], exposure="sometimes")  # type: ignore[arg-type]

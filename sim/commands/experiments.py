@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -242,13 +242,22 @@ def compare_cmd(
     ] = None,
     resume: ResumeOpt = False,
     overwrite: ExperimentOverwriteOpt = False,
+    exposure: Annotated[
+        str,
+        typer.Option(
+            help="equal: every policy in force over the population's whole horizon; "
+            "historical: each policy's own (shifted) windows."
+        ),
+    ] = "equal",
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from .. import compare as cmp
+    from ..compare import Exposure
 
     result = _run_experiment(
         lambda: cmp.compare(
             scenarios or None,
+            exposure=cast(Exposure, exposure),  # checked by compare.plan: one line, exit 2
             replicates=replicates,
             population=population,
             entropy=entropy,
