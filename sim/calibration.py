@@ -102,6 +102,28 @@ def parse_param(text: str, scn: Scenario) -> Param:
 # --------------------------------------------------------------------------- distance
 
 
+def population_ratio(scn: Scenario, population: int | None) -> float:
+    """Run population over the scenario's (1 at real scale)."""
+    return 1.0 if population is None else population / scn.population.initial_size
+
+
+def is_count(metric: str) -> bool:
+    """Whether an observed metric is a count (scaled with the population) rather than a
+    share, a rate or a percentage (not scaled)."""
+    return not metric.endswith(("_share", "_rate", "_pct", "_per_1000_recruits"))
+
+
+def scale_note(scn: Scenario, population: int | None) -> str:
+    """What a scaled run compares with (empty at real scale)."""
+    if population is None or population == scn.population.initial_size:
+        return ""
+    ratio = population_ratio(scn, population)
+    return (
+        f"population {population:,} of {scn.population.initial_size:,}: observed counts "
+        f"scaled by {ratio:.4g} (shares and rates unscaled)"
+    )
+
+
 @dataclass
 class Targets:
     """Observations reduced to what the model can be compared with."""
@@ -109,13 +131,30 @@ class Targets:
     table: pd.DataFrame  # rows: output, day, value, qualifier, weight, label
 
     @classmethod
-    def from_observations(cls, obs: pd.DataFrame, scn: Scenario, fitting: bool = False) -> Targets:
-        """Observations within the scenario's horizon (for fitting: only those fitted)."""
+    def from_observations(
+        cls,
+        obs: pd.DataFrame,
+        scn: Scenario,
+        fitting: bool = False,
+        population: int | None = None,
+        until: pd.Timestamp | None = None,
+    ) -> Targets:
+        """Observations within the scenario's horizon (for fitting: only those fitted;
+        with `until`, only those dated before it). A run at a `population` other than the
+        scenario's compares with counts scaled by the population ratio (`scale` column;
+        `value_real_scale` keeps the reported figure); shares and rates are not scaled."""
         start = pd.Timestamp(scn.scenario.start_date)
         keep = obs["output"].notna()
         if fitting and "fitted" in obs.columns:
             keep &= obs["fitted"]
+        if until is not None:
+            keep &= obs["date"] < until
         rows = obs[keep].copy()
+        rows["value_real_scale"] = rows["value"]
+        metric = rows["metric"] if "metric" in rows else rows["output"]
+        count = np.array([is_count(str(m)) for m in metric], dtype=bool)
+        rows["scale"] = np.where(count, population_ratio(scn, population), 1.0)
+        rows["value"] = rows["value"] * rows["scale"]
         when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
         rows["day"] = (when - start).dt.days
         rows = rows[(rows["day"] >= 0) & (rows["day"] < scn.n_days)]
@@ -322,11 +361,17 @@ def model_intervals(
     population=None,
     seed: int = 0,
     keep_runs: list | None = None,
+    fixed_parameters: bool = True,
 ) -> pd.DataFrame:
     """Model median and 90% interval at each observation's day, over replicates.
 
+    Replicate r runs with seed `seed + r` and, unless `fixed_parameters`, the parameter
+    set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval).
     `keep_runs`, if given, receives each replicate's time series (for figures).
     """
+    from .uncertainty import ParameterSampler
+
+    sampler = None if fixed_parameters else ParameterSampler.for_scenario(scn)
     import sim
 
     horizon = int(targets.table["day"].max()) + 1 if len(targets.table) else 1
@@ -334,7 +379,8 @@ def model_intervals(
         horizon = min(scn.n_days, horizon + 30)
     sims = []
     for r in range(replicates):
-        ts = sim.run(scn, seed=seed + r, population=population, days=horizon).timeseries
+        run_scn = scn if sampler is None else sampler.scenario_for(seed + r)
+        ts = sim.run(run_scn, seed=seed + r, population=population, days=horizon).timeseries
         sims.append(targets.simulated(ts))
         if keep_runs is not None:
             keep_runs.append(ts.assign(scenario=scn.name, replicate=r))
@@ -404,24 +450,45 @@ def _extends_name(base: Scenario) -> str:
 # --------------------------------------------------------------------------- entry points
 
 
-def targets_for(scn: Scenario, observations=None, fitting: bool = False) -> Targets:
+def targets_for(
+    scn: Scenario, observations=None, fitting: bool = False, population: int | None = None
+) -> Targets:
+    """The scenario country's observations as targets (scaled to `population`)."""
     from .observations import for_country, load_observations
 
     return Targets.from_observations(
-        for_country(load_observations(observations), scn.scenario.country), scn, fitting
+        for_country(load_observations(observations), scn.scenario.country),
+        scn,
+        fitting,
+        population,
     )
 
 
 def validate(
-    scn: Scenario, observations=None, replicates: int = 20, population=None, seed: int = 0
+    scn: Scenario,
+    observations=None,
+    replicates: int = 20,
+    population=None,
+    seed: int = 0,
+    fixed_parameters: bool = False,
 ) -> pd.DataFrame:
-    """Model (median, 90% interval over replicates) against every comparable observation."""
-    targets = targets_for(scn, observations)
+    """Model (median, 90% posterior-predictive interval over replicates, or seed-only with
+    `fixed_parameters`) against every comparable observation (scaled to `population`)."""
+    targets = targets_for(scn, observations, population=population)
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
     runs: list = []
-    table = model_intervals(scn, targets, replicates, population, seed, keep_runs=runs)
+    table = model_intervals(
+        scn,
+        targets,
+        replicates,
+        population,
+        seed,
+        keep_runs=runs,
+        fixed_parameters=fixed_parameters,
+    )
     cols = ["date", "model_date", "metric", "output", "value", "qualifier", "kind", "source"]
+    cols += ["value_real_scale", "scale"]
     table = table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
     # In sample (the calibration used it) or out of sample (held out or never fitted).
     table.insert(len(cols), "used_in_fit", targets.table["fitted"].to_numpy(bool))

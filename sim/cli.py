@@ -395,6 +395,23 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
 SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
+FixedParametersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fixed-parameters",
+        help="Keep every parameter at the scenario's value (seed-only intervals); by "
+        "default each pair of replicates draws one parameter set from the scenario's priors "
+        "and posterior files (posterior-predictive).",
+    ),
+]
+
+
+def print_variance_shares(result, scenarios=None) -> None:
+    """The variance shares of a posterior-predictive batch (nothing for fixed parameters)."""
+    from .experiments.tables import variance_shares_table
+
+    if result.variance_shares is not None and len(result.variance_shares):
+        _wide(console).print(variance_shares_table(result.variance_shares, scenarios))
 
 
 @app.command("batch")
@@ -412,6 +429,7 @@ def batch_cmd(
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
     entropy: Annotated[
         int | None,
         typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
@@ -440,6 +458,7 @@ def batch_cmd(
             engine=engine,
             population=population,
             days=days,
+            fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
             workers=workers,
@@ -452,7 +471,11 @@ def batch_cmd(
         )
     )
     _wide(console).print(ex.intervals_table(result))
-    _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
+    print_variance_shares(result)
+    shares = ", variance_shares.csv" if result.variance_shares is not None else ""
+    _experiment_done(
+        result, f"manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv{shares}"
+    )
 
 
 @app.command("sweep")
@@ -526,7 +549,7 @@ def calibrate_cmd(
     try:
         scn = load_scenario(scenario)
         plist = [calibration.parse_param(p, scn) for p in params]
-        targets = calibration.targets_for(scn, observations, fitting=True)
+        targets = calibration.targets_for(scn, observations, fitting=True, population=population)
         design = {"params": params, "particles": particles, "rounds": rounds}
         design |= {"population": population, "observations": str(observations or "")}
         default = default_output_dir("calibration", scn, f"seed{seed}", extra=design)
@@ -539,6 +562,8 @@ def calibrate_cmd(
         + ([f"--population {population}"] if population else [])
         + ([f"--observations {observations}"] if observations else [])
     )
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
     try:
         result = calibration.run_calibration(
             scn,
@@ -579,8 +604,12 @@ def validation_table(fit, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("date", "metric", "observed", "kind", "model median", "model 90%", "inside"):
         table.add_column(col)
+    in_fit = "used_in_fit" in fit.columns
+    if in_fit:
+        table.add_column("fit")
     sign = {"at_least": ">= ", "up_to": "<= ", "about": "~", "exact": ""}
     for r in fit.itertuples():
+        sample = ["in sample" if r.used_in_fit else "out of sample"] if in_fit else []
         table.add_row(
             f"{r.date:%Y-%m-%d}",
             r.metric,
@@ -589,6 +618,7 @@ def validation_table(fit, title: str) -> Table:
             f"{r.model_median:,.0f}",
             f"[{r.model_p05:,.0f}, {r.model_p95:,.0f}]",
             "yes" if r.inside else "NO",
+            *sample,
         )
     return table
 
@@ -603,27 +633,41 @@ def validate_cmd(
         Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
     ] = None,
     population: PopulationOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
     out: out_dir_option("results/validation/NAME-repN-DIGEST") = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Model against every observation: median and 90% interval, flagging misses."""
+    """Model against every observation: median and 90% posterior-predictive interval,
+    flagging misses and marking each row in sample (used in the fit) or out of sample."""
     from . import calibration
     from .results import default_output_dir, prepare_output_dir
 
     try:
         scn = load_scenario(scenario)
         labels = [f"rep{replicates}"] + ([f"pop{population}"] if population else [])
+        labels += ["fixed"] if fixed_parameters else []
         extra = {"observations": str(observations or "")}
         default = default_output_dir("validation", scn, *labels, extra=extra)
         out = prepare_output_dir(out or default, overwrite)
-        fit = calibration.validate(scn, observations, replicates, population)
+        fit = calibration.validate(
+            scn, observations, replicates, population, fixed_parameters=fixed_parameters
+        )
         calibration.write_validation(fit, scn, out, overwrite=overwrite)
     except ScenarioError as exc:
         fail(str(exc))
-    console.print(validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs)"))
+    kind = "seed-only" if fixed_parameters else "posterior-predictive"
     console.print(
-        f"{int(fit['inside'].sum())} of {len(fit)} observations inside the model's "
-        f"90% interval; wrote {out}/"
+        validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs, {kind})")
+    )
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
+    used = fit["used_in_fit"].to_numpy(bool)
+    inside = fit["inside"].to_numpy(bool)
+    console.print(
+        f"{int(inside.sum())} of {len(fit)} observations inside the model's 90% {kind} "
+        f"interval (in sample {int(inside[used].sum())} of {int(used.sum())}, out of sample "
+        f"{int(inside[~used].sum())} of {int((~used).sum())}); wrote {out}/",
+        highlight=False,
     )
 
 
@@ -643,6 +687,7 @@ def compare_cmd(
     ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
     entropy: Annotated[
         int | None,
         typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
@@ -661,6 +706,7 @@ def compare_cmd(
             scenarios or None,
             replicates=replicates,
             population=population,
+            fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
             workers=workers,
@@ -674,6 +720,7 @@ def compare_cmd(
     )
     wide = _wide(console)
     wide.print(cmp.comparison_table(result))
+    print_variance_shares(result.batch, result.manifest["scenarios"])
     wide.print(cmp.matrix_table(result))
     wide.print(cmp.paired_table(result))
     fit = result.fit
