@@ -547,11 +547,6 @@ def compare(
             ("paired_differences.csv", paired),
             ("offences.csv", offences),
             ("observation_fit.csv", fit),
-            *(
-                [("variance_shares.csv", batch.variance_shares)]
-                if batch.variance_shares is not None
-                else []
-            ),
         ):
             write_table(out_dir / name, df)
 

@@ -152,6 +152,16 @@ def scenario_files(scenario: Scenario) -> list[Path]:
     return out
 
 
+def file_priors(scenario: Scenario) -> dict[str, Prior]:
+    """The priors of the scenario's file (with its `extends` chain), before overrides."""
+    from .scenario import _load_raw
+
+    if not scenario.source_file or not Path(scenario.source_file).is_file():
+        return {}
+    raw = _load_raw(Path(scenario.source_file)).get("priors") or {}
+    return {k: Prior.model_validate(v) for k, v in raw.items()}
+
+
 class ParameterSampler:
     """Draws one parameter set per replicate: posteriors jointly, other priors independently.
 
@@ -181,11 +191,14 @@ class ParameterSampler:
         files of its `extends` chain (the nearest file's posterior wins for a key)."""
         posteriors: list[Posterior] = []
         seen: set[str] = set()
+        # A posterior file is checked against the priors of the files (a key set by an
+        # override has lost its prior in the scenario: it is held at the value given).
+        priors = {**file_priors(scenario), **scenario.priors}
         for file in scenario_files(scenario):
             path = posterior_path(file)
             if path.is_file():
-                post = load_posterior(path, dict(scenario.priors))
-                if not seen & set(post.keys):
+                post = load_posterior(path, priors).restrict(set(scenario.priors))
+                if post is not None and not seen & set(post.keys):
                     posteriors.append(post)
                     seen |= set(post.keys)
         return cls(scenario, dict(scenario.priors), tuple(posteriors))
@@ -208,8 +221,8 @@ class ParameterSampler:
             return True
 
         def owned(sampler: ParameterSampler, mine) -> tuple[dict, list]:
-            keys = {k for k in sampler.keys if mine(k) and present(k)}
-            posts = [p.restrict(keys) for p in sampler.posteriors]
+            keys = sorted(k for k in sampler.keys if mine(k) and present(k))
+            posts = [p.restrict(set(keys)) for p in sampler.posteriors]
             return {k: sampler.priors[k] for k in keys}, [p for p in posts if p is not None]
 
         pop_priors, pop_posts = owned(

@@ -86,7 +86,17 @@ def rename_section(old: str, new: str):
 
 
 def append(extra: str):
-    return lambda text: text + extra
+    """A mutation: add `extra` (lines) at the end of `[sources]`."""
+
+    def mutate(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        _head, end = _section(lines, "sources")
+        while not lines[end - 1].strip() or lines[end - 1].startswith("#"):
+            end -= 1  # before the blank and comment lines that introduce the next table
+        lines.insert(end, extra)
+        return "".join(lines)
+
+    return mutate
 
 
 def before_sources(extra: str):

@@ -104,7 +104,7 @@ def test_the_posterior_beside_the_scenario_is_drawn_jointly(tmp_path):
     particles = [(1, 0.0005, 60), (3, 0.0015, 180)]
     write_posterior(posterior_path(path), particles)
     sampler = ParameterSampler.for_scenario(sim.load_scenario(path))
-    assert sampler.independent == ()
+    assert not {KILLED, CAPACITY} & set(sampler.independent)  # drawn from the particles
     draws = [sampler.draw(seed) for seed in range(400)]
     pairs = {(d[KILLED], d[CAPACITY]) for d in draws}
     assert pairs == {(0.0005, 60), (0.0015, 180)}  # whole particles, never mixed
@@ -147,10 +147,12 @@ def test_batch_draws_one_parameter_set_per_pair_of_replicates(tmp_path):
 
 
 def test_a_scenario_without_priors_runs_as_with_fixed_parameters(tmp_path):
-    drawn = sim.batch("ukraine_2024", replicates=2, out=tmp_path / "d", **SMALL_RUN)
-    fixed = sim.batch(
-        "ukraine_2024", replicates=2, fixed_parameters=True, out=tmp_path / "f", **SMALL_RUN
-    )
+    text = sim.scenario.bundled_scenarios()["ukraine_2024"].read_text()
+    path = tmp_path / "ukraine_2024.toml"
+    path.write_text(text[: text.index("\n[priors]\n")] + "\n")  # the bundled file, no priors
+    assert not sim.load_scenario(path).priors
+    drawn = sim.batch(path, replicates=2, out=tmp_path / "d", **SMALL_RUN)
+    fixed = sim.batch(path, replicates=2, fixed_parameters=True, out=tmp_path / "f", **SMALL_RUN)
     pd_testing = pytest.importorskip("pandas.testing")
     pd_testing.assert_frame_equal(drawn.summary, fixed.summary)
     assert drawn.variance_shares is None
@@ -175,7 +177,9 @@ def test_a_counterfactual_draws_law_from_the_policy_and_people_from_the_populati
     )
     cell = counterfactual(policy, population)
     sampler = ParameterSampler.for_counterfactual(cell, policy, population)
-    assert set(sampler.keys) == {KILLED, CAPACITY, "population.motivation_sigma"}
+    keys = set(sampler.keys)
+    assert {KILLED, CAPACITY, "population.motivation_sigma"} <= keys
+    assert all(k.startswith(("population.", "regimes.UA_2024.")) for k in keys)
     own_policy = ParameterSampler.for_scenario(policy)
     own_population = ParameterSampler.for_scenario(population)
     for seed in range(5):
@@ -197,3 +201,16 @@ def test_variance_split_by_the_law_of_total_variance():
     y = theta + rng.normal(0, 1, theta.size)
     split = variance_split(y, np.repeat(np.arange(2000), 2))
     assert 0.87 < split["parameter_share"] < 0.93
+
+
+def test_an_override_fixes_a_value_and_drops_its_prior(tmp_path):
+    """--set a key outside its prior is allowed: the value is fixed, no longer drawn; a
+    posterior file holding that key still loads and the other keys are still drawn."""
+    path = scenario_file(tmp_path)
+    write_posterior(posterior_path(path), [(1, 0.0005, 60), (3, 0.0015, 180)])
+    scn = sim.load_scenario(path, {KILLED: 0.0})
+    assert KILLED not in scn.priors and scn.regimes["UA_2024"].killed_per_day == 0.0
+    sampler = ParameterSampler.for_scenario(scn)
+    assert KILLED not in sampler.keys and CAPACITY in sampler.keys
+    assert [p.keys for p in sampler.posteriors] == [(CAPACITY,)]
+    assert {sampler.draw(seed)[CAPACITY] for seed in range(50)} == {60, 180}
