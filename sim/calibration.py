@@ -362,16 +362,19 @@ def model_intervals(
     seed: int = 0,
     keep_runs: list | None = None,
     fixed_parameters: bool = True,
+    sampler=None,
 ) -> pd.DataFrame:
     """Model median and 90% interval at each observation's day, over replicates.
 
     Replicate r runs with seed `seed + r` and, unless `fixed_parameters`, the parameter
-    set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval).
-    `keep_runs`, if given, receives each replicate's time series (for figures).
+    set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval; `sampler`
+    replaces the scenario's own). `keep_runs`, if given, receives each replicate's time
+    series (for figures).
     """
     from .uncertainty import ParameterSampler
 
-    sampler = None if fixed_parameters else ParameterSampler.for_scenario(scn)
+    if sampler is None and not fixed_parameters:
+        sampler = ParameterSampler.for_scenario(scn)
     import sim
 
     horizon = int(targets.table["day"].max()) + 1 if len(targets.table) else 1
@@ -536,12 +539,17 @@ def run_calibration(
     return {"estimates": estimates, "fit": fit, "runs": cal.runs, "calibration": cal}
 
 
-def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path, overwrite=False) -> None:
+def write_validation(
+    fit: pd.DataFrame, scn: Scenario, out: Path, overwrite=False, extra=None
+) -> None:
+    """validation.csv (and its figure), plus `extra` tables ({name: table} as name.csv)."""
     from .figures import observations_figure
     from .results import AtomicDir
 
     with AtomicDir(Path(out), overwrite, kind="validation") as tmp:
         fit.to_csv(tmp / "validation.csv", index=False)
+        for name, table in (extra or {}).items():
+            table.to_csv(tmp / f"{name}.csv", index=False)
         runs = fit.attrs.get("runs")
         if runs is not None:
             observations_figure(

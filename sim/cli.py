@@ -607,6 +607,9 @@ def validation_table(fit, title: str) -> Table:
     in_fit = "used_in_fit" in fit.columns
     if in_fit:
         table.add_column("fit")
+    scored = "interval_score_rel" in fit.columns
+    if scored:
+        table.add_column("interval score / value")
     sign = {"at_least": ">= ", "up_to": "<= ", "about": "~", "exact": ""}
     for r in fit.itertuples():
         sample = ["in sample" if r.used_in_fit else "out of sample"] if in_fit else []
@@ -619,6 +622,7 @@ def validation_table(fit, title: str) -> Table:
             f"[{r.model_p05:,.0f}, {r.model_p95:,.0f}]",
             "yes" if r.inside else "NO",
             *sample,
+            *([f"{r.interval_score_rel:.2f}"] if scored else []),
         )
     return table
 
@@ -634,6 +638,26 @@ def validate_cmd(
     ] = None,
     population: PopulationOpt = None,
     fixed_parameters: FixedParametersOpt = False,
+    fit_until: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Out of sample: calibrate on the observations dated before this date "
+            "(YYYY-MM-DD), forecast and score the rest (coverage, interval score).",
+        ),
+    ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--params",
+            help="With --fit-until: a key to fit (repeatable; default: the scenario's "
+            "calibrated keys with priors).",
+        ),
+    ] = None,
+    particles: Annotated[
+        int, typer.Option(min=10, help="With --fit-until: particles per ABC round.")
+    ] = 40,
+    rounds: Annotated[int, typer.Option(min=1, help="With --fit-until: ABC-SMC rounds.")] = 2,
     out: out_dir_option("results/validation/NAME-repN-DIGEST") = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -642,6 +666,20 @@ def validate_cmd(
     from . import calibration
     from .results import default_output_dir, prepare_output_dir
 
+    if fit_until is not None:
+        _validate_out_of_sample(
+            scenario,
+            fit_until.date(),
+            observations,
+            params,
+            particles,
+            rounds,
+            replicates,
+            population,
+            out,
+            overwrite,
+        )
+        return
     try:
         scn = load_scenario(scenario)
         labels = [f"rep{replicates}"] + ([f"pop{population}"] if population else [])
@@ -669,6 +707,61 @@ def validate_cmd(
         f"{int(inside[~used].sum())} of {int((~used).sum())}); wrote {out}/",
         highlight=False,
     )
+
+
+def _validate_out_of_sample(
+    scenario,
+    until,
+    observations,
+    params,
+    particles,
+    rounds,
+    replicates,
+    population,
+    out,
+    overwrite,
+) -> None:
+    """`validate --fit-until`: calibrate before the date, forecast and score (sim.forecast)."""
+    from . import calibration, forecast
+    from .results import default_output_dir, prepare_output_dir
+
+    try:
+        scn = load_scenario(scenario)
+        labels = [f"until{until}", f"rep{replicates}", f"p{particles}r{rounds}"]
+        labels += [f"pop{population}"] if population else []
+        extra = {"observations": str(observations or ""), "params": params or []}
+        default = default_output_dir("validation", scn, *labels, extra=extra)
+        out = prepare_output_dir(out or default, overwrite)
+        table, estimates = forecast.fit_until(
+            scn,
+            until,
+            observations,
+            keys=params or None,
+            particles=particles,
+            rounds=rounds,
+            replicates=replicates,
+            population=population,
+        )
+        scores = forecast.scores(table)
+        calibration.write_validation(
+            table, scn, out, overwrite, extra={"scores": scores, "estimates": estimates}
+        )
+    except ScenarioError as exc:
+        fail(str(exc))
+    title = (
+        f"{scn.name}: fitted on observations before {until} ({particles} particles x "
+        f"{rounds} rounds), forecast by {replicates} posterior-predictive runs"
+    )
+    _wide(console).print(validation_table(table, title))
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
+    for r in scores.itertuples():
+        console.print(
+            f"{r.rows}: {r.inside} of {r.n} observations inside the 90% interval; mean "
+            f"interval score / observed value {r.mean_interval_score_rel:.2f}",
+            highlight=False,
+        )
+    console.print(f"wrote {out}/ (validation.csv, scores.csv, estimates.csv)", highlight=False)
 
 
 @app.command("compare")
