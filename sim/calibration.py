@@ -283,8 +283,18 @@ def calibrate(
     population: int | None = None,
     days: int | None = None,
     progress=None,
+    simulate=None,
 ) -> Calibration:
-    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance."""
+    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance.
+
+    `simulate(round, params, values, seeds)` returns each particle's distance; default:
+    one run each in this process (`sim.calibration_rounds.RoundRunner` runs them through
+    the experiment runner: parts, resume, workers)."""
+    if simulate is None:
+
+        def simulate(_round, params, values, seeds):
+            return _simulate(scn, params, values, seeds, targets, population, days)
+
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no observations fall within the horizon")
     k = len(params)
@@ -300,7 +310,7 @@ def calibrate(
     keep_n = max(k + 2, int(round(quantile * particles)))
     unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
     values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
-    dist = _simulate(scn, params, values, seeds(0, particles), targets, population, days)
+    dist = simulate(0, params, values, seeds(0, particles))
     runs = particles
     keep = np.argsort(dist, kind="stable")[:keep_n]
     pts, w, d = unit[keep], np.full(keep_n, 1.0 / keep_n), dist[keep]
@@ -321,7 +331,7 @@ def calibrate(
             proposals[filled : filled + len(take)] = take
             filled += len(take)
         values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
-        dist = _simulate(scn, params, values, seeds(t, particles), targets, population, days)
+        dist = simulate(t, params, values, seeds(t, particles))
         runs += particles
         order = np.argsort(dist, kind="stable")[:keep_n]
         new_pts, d = proposals[order], dist[order]

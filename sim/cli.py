@@ -539,11 +539,25 @@ def calibrate_cmd(
     rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
     seed: SeedOpt = 0,
     population: PopulationOpt = None,
+    workers: WorkersOpt = None,
     out: out_dir_option("results/calibration/NAME-seedN-DIGEST") = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted calibration (same arguments): runs stored in "
+            "OUT.rounds/ are not run again.",
+        ),
+    ] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
+    import shlex
+    import shutil
+
     from . import calibration
+    from . import experiments as ex
+    from .calibration_rounds import RoundRunner, rounds_dir
     from .results import default_output_dir, prepare_output_dir
 
     try:
@@ -554,6 +568,11 @@ def calibrate_cmd(
         design |= {"population": population, "observations": str(observations or "")}
         default = default_output_dir("calibration", scn, f"seed{seed}", extra=design)
         out = prepare_output_dir(out or default, overwrite)
+        parts = rounds_dir(out)
+        if parts.exists() and not resume:
+            raise ScenarioError(
+                parts, None, "holds an interrupted calibration; add --resume to continue it"
+            )
     except ScenarioError as exc:
         fail(str(exc))
     command = " ".join(
@@ -577,9 +596,29 @@ def calibrate_cmd(
             seed=seed,
             population=population,
             progress=console.log,
+            simulate=RoundRunner(
+                scn,
+                targets,
+                parts,
+                seed=seed,
+                population=population,
+                workers=workers,
+                resume=resume,
+                argv=sys.argv,
+            ),
         )
-    except ScenarioError as exc:
+    except (ScenarioError, ex.SpecError) as exc:
         fail(str(exc))
+    except ex.ExperimentInterrupted as exc:
+        args = [a for a in sys.argv[1:] if a != "--resume"]
+        args += [] if any(a.startswith("--out") for a in args) else ["--out", str(out)]
+        hint = shlex.join(["prisonflow", *args, "--resume"])
+        print(f"prisonflow: calibration interrupted; continue with: {hint}", file=sys.stderr)
+        raise typer.Exit(128 + exc.signum) from None
+    except ex.ExperimentAborted as exc:
+        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    shutil.rmtree(parts, ignore_errors=True)  # ours, and no longer needed
     table = Table(
         title=f"{scn.name}: fitted parameters ({result['runs']} runs)", title_justify="left"
     )
