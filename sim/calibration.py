@@ -102,6 +102,28 @@ def parse_param(text: str, scn: Scenario) -> Param:
 # --------------------------------------------------------------------------- distance
 
 
+def population_ratio(scn: Scenario, population: int | None) -> float:
+    """Run population over the scenario's (1 at real scale)."""
+    return 1.0 if population is None else population / scn.population.initial_size
+
+
+def is_count(metric: str) -> bool:
+    """Whether an observed metric is a count (scaled with the population) rather than a
+    share, a rate or a percentage (not scaled)."""
+    return not metric.endswith(("_share", "_rate", "_pct", "_per_1000_recruits"))
+
+
+def scale_note(scn: Scenario, population: int | None) -> str:
+    """What a scaled run compares with (empty at real scale)."""
+    if population is None or population == scn.population.initial_size:
+        return ""
+    ratio = population_ratio(scn, population)
+    return (
+        f"population {population:,} of {scn.population.initial_size:,}: observed counts "
+        f"scaled by {ratio:.4g} (shares and rates unscaled)"
+    )
+
+
 @dataclass
 class Targets:
     """Observations reduced to what the model can be compared with."""
@@ -109,13 +131,30 @@ class Targets:
     table: pd.DataFrame  # rows: output, day, value, qualifier, weight, label
 
     @classmethod
-    def from_observations(cls, obs: pd.DataFrame, scn: Scenario, fitting: bool = False) -> Targets:
-        """Observations within the scenario's horizon (for fitting: only those fitted)."""
+    def from_observations(
+        cls,
+        obs: pd.DataFrame,
+        scn: Scenario,
+        fitting: bool = False,
+        population: int | None = None,
+        until: pd.Timestamp | None = None,
+    ) -> Targets:
+        """Observations within the scenario's horizon (for fitting: only those fitted;
+        with `until`, only those dated before it). A run at a `population` other than the
+        scenario's compares with counts scaled by the population ratio (`scale` column;
+        `value_real_scale` keeps the reported figure); shares and rates are not scaled."""
         start = pd.Timestamp(scn.scenario.start_date)
         keep = obs["output"].notna()
         if fitting and "fitted" in obs.columns:
             keep &= obs["fitted"]
+        if until is not None:
+            keep &= obs["date"] < until
         rows = obs[keep].copy()
+        rows["value_real_scale"] = rows["value"]
+        metric = rows["metric"] if "metric" in rows else rows["output"]
+        count = np.array([is_count(str(m)) for m in metric], dtype=bool)
+        rows["scale"] = np.where(count, population_ratio(scn, population), 1.0)
+        rows["value"] = rows["value"] * rows["scale"]
         when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
         rows["day"] = (when - start).dt.days
         rows = rows[(rows["day"] >= 0) & (rows["day"] < scn.n_days)]
@@ -244,8 +283,18 @@ def calibrate(
     population: int | None = None,
     days: int | None = None,
     progress=None,
+    simulate=None,
 ) -> Calibration:
-    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance."""
+    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance.
+
+    `simulate(round, params, values, seeds)` returns each particle's distance; default:
+    one run each in this process (`sim.calibration_rounds.RoundRunner` runs them through
+    the experiment runner: parts, resume, workers)."""
+    if simulate is None:
+
+        def simulate(_round, params, values, seeds):
+            return _simulate(scn, params, values, seeds, targets, population, days)
+
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no observations fall within the horizon")
     k = len(params)
@@ -261,7 +310,7 @@ def calibrate(
     keep_n = max(k + 2, int(round(quantile * particles)))
     unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
     values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
-    dist = _simulate(scn, params, values, seeds(0, particles), targets, population, days)
+    dist = simulate(0, params, values, seeds(0, particles))
     runs = particles
     keep = np.argsort(dist, kind="stable")[:keep_n]
     pts, w, d = unit[keep], np.full(keep_n, 1.0 / keep_n), dist[keep]
@@ -282,7 +331,7 @@ def calibrate(
             proposals[filled : filled + len(take)] = take
             filled += len(take)
         values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
-        dist = _simulate(scn, params, values, seeds(t, particles), targets, population, days)
+        dist = simulate(t, params, values, seeds(t, particles))
         runs += particles
         order = np.argsort(dist, kind="stable")[:keep_n]
         new_pts, d = proposals[order], dist[order]
@@ -322,11 +371,20 @@ def model_intervals(
     population=None,
     seed: int = 0,
     keep_runs: list | None = None,
+    fixed_parameters: bool = True,
+    sampler=None,
 ) -> pd.DataFrame:
     """Model median and 90% interval at each observation's day, over replicates.
 
-    `keep_runs`, if given, receives each replicate's time series (for figures).
+    Replicate r runs with seed `seed + r` and, unless `fixed_parameters`, the parameter
+    set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval; `sampler`
+    replaces the scenario's own). `keep_runs`, if given, receives each replicate's time
+    series (for figures).
     """
+    from .uncertainty import ParameterSampler
+
+    if sampler is None and not fixed_parameters:
+        sampler = ParameterSampler.for_scenario(scn)
     import sim
 
     horizon = int(targets.table["day"].max()) + 1 if len(targets.table) else 1
@@ -334,7 +392,8 @@ def model_intervals(
         horizon = min(scn.n_days, horizon + 30)
     sims = []
     for r in range(replicates):
-        ts = sim.run(scn, seed=seed + r, population=population, days=horizon).timeseries
+        run_scn = scn if sampler is None else sampler.scenario_for(seed + r)
+        ts = sim.run(run_scn, seed=seed + r, population=population, days=horizon).timeseries
         sims.append(targets.simulated(ts))
         if keep_runs is not None:
             keep_runs.append(ts.assign(scenario=scn.name, replicate=r))
@@ -404,24 +463,45 @@ def _extends_name(base: Scenario) -> str:
 # --------------------------------------------------------------------------- entry points
 
 
-def targets_for(scn: Scenario, observations=None, fitting: bool = False) -> Targets:
+def targets_for(
+    scn: Scenario, observations=None, fitting: bool = False, population: int | None = None
+) -> Targets:
+    """The scenario country's observations as targets (scaled to `population`)."""
     from .observations import for_country, load_observations
 
     return Targets.from_observations(
-        for_country(load_observations(observations), scn.scenario.country), scn, fitting
+        for_country(load_observations(observations), scn.scenario.country),
+        scn,
+        fitting,
+        population,
     )
 
 
 def validate(
-    scn: Scenario, observations=None, replicates: int = 20, population=None, seed: int = 0
+    scn: Scenario,
+    observations=None,
+    replicates: int = 20,
+    population=None,
+    seed: int = 0,
+    fixed_parameters: bool = False,
 ) -> pd.DataFrame:
-    """Model (median, 90% interval over replicates) against every comparable observation."""
-    targets = targets_for(scn, observations)
+    """Model (median, 90% posterior-predictive interval over replicates, or seed-only with
+    `fixed_parameters`) against every comparable observation (scaled to `population`)."""
+    targets = targets_for(scn, observations, population=population)
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
     runs: list = []
-    table = model_intervals(scn, targets, replicates, population, seed, keep_runs=runs)
+    table = model_intervals(
+        scn,
+        targets,
+        replicates,
+        population,
+        seed,
+        keep_runs=runs,
+        fixed_parameters=fixed_parameters,
+    )
     cols = ["date", "model_date", "metric", "output", "value", "qualifier", "kind", "source"]
+    cols += ["value_real_scale", "scale"]
     table = table[[*cols, "model_median", "model_p05", "model_p95", "inside"]]
     # In sample (the calibration used it) or out of sample (held out or never fitted).
     table.insert(len(cols), "used_in_fit", targets.table["fitted"].to_numpy(bool))
@@ -469,12 +549,17 @@ def run_calibration(
     return {"estimates": estimates, "fit": fit, "runs": cal.runs, "calibration": cal}
 
 
-def write_validation(fit: pd.DataFrame, scn: Scenario, out: Path, overwrite=False) -> None:
+def write_validation(
+    fit: pd.DataFrame, scn: Scenario, out: Path, overwrite=False, extra=None
+) -> None:
+    """validation.csv (and its figure), plus `extra` tables ({name: table} as name.csv)."""
     from .figures import observations_figure
     from .results import AtomicDir
 
     with AtomicDir(Path(out), overwrite, kind="validation") as tmp:
         fit.to_csv(tmp / "validation.csv", index=False)
+        for name, table in (extra or {}).items():
+            table.to_csv(tmp / f"{name}.csv", index=False)
         runs = fit.attrs.get("runs")
         if runs is not None:
             observations_figure(

@@ -391,6 +391,21 @@ def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = Fals
     check_experiment_dir(out_dir, resume=resume, overwrite=overwrite)
 
 
+def _samplers(points: Sequence[Point], policies, populations) -> list:
+    """Each point's parameter sampler: its own (None), or a cell's (sim.uncertainty)."""
+    from .uncertainty import ParameterSampler
+
+    loaded = {s.name: s for s in (_load(x) for x in (*policies, *populations))}
+    return [
+        None
+        if p.policy is None
+        else ParameterSampler.for_counterfactual(
+            p.scenario, loaded[p.policy], loaded[str(p.population)]
+        )
+        for p in points
+    ]
+
+
 def _interrupted_entropy(out_dir: Path) -> int | None:
     from .experiments.directory import stored_entropy
 
@@ -446,6 +461,7 @@ def compare(
     replicates: int = 10,
     population: int | None = None,
     days: int | None = None,
+    fixed_parameters: bool = False,
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
@@ -468,7 +484,11 @@ def compare(
     The runs are one batch in `out/batch` (resumable with `resume=True`; an earlier
     comparison in `out` is replaced only with `overwrite=True`). The composition of
     recruits by offence covers the first `offence_replicates` replicates (None: all).
-    `report=False` skips figures and the report. `exposure`: see `plan`.
+    `report=False` skips figures and the report. Unless `fixed_parameters`, replicate
+    pairs draw parameter sets (`sim.batch`); a cell draws its population's values for
+    `population.*` keys and its policy's for regime keys (`ParameterSampler.
+    for_counterfactual`), so it shares replicate r's draws with both references.
+    `exposure`: see `plan`.
     """
     from . import experiments as ex
     from .experiments.directory import remove_own_outputs
@@ -501,6 +521,8 @@ def compare(
             replicates=replicates,
             population=population,
             days=days,
+            fixed_parameters=fixed_parameters,
+            samplers=_samplers(points, policies, populations),
             entropy=entropy,
             out=out_dir / "batch",
             workers=workers,

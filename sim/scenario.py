@@ -451,7 +451,13 @@ def parse_value(text: str) -> Any:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], file: str) -> dict[str, Any]:
+    """`raw` with dotted keys set; a value set this way is no longer uncertain, so its
+    prior (if any) is dropped."""
     out = copy.deepcopy(raw)
+    priors = out.get("priors")
+    if isinstance(priors, dict):
+        for key in [k for k in priors if any(k == d or k.startswith(f"{d}.") for d in overrides)]:
+            del priors[key]
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if not all(parts):

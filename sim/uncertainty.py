@@ -60,6 +60,14 @@ class Posterior:
         i = min(int(np.searchsorted(cum, u * cum[-1], side="right")), len(cum) - 1)
         return {k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)}
 
+    def restrict(self, keys: set[str]) -> Posterior | None:
+        """The same particles (and the same stream, so the same pick) for `keys` only."""
+        cols = [j for j, k in enumerate(self.keys) if k in keys]
+        if not cols:
+            return None
+        kept = tuple(self.keys[j] for j in cols)
+        return Posterior(self.file, kept, self.values[:, cols], self.weights)
+
 
 def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posterior:
     """Read and check a posterior particles file against the scenario's priors.
@@ -144,6 +152,16 @@ def scenario_files(scenario: Scenario) -> list[Path]:
     return out
 
 
+def file_priors(scenario: Scenario) -> dict[str, Prior]:
+    """The priors of the scenario's file (with its `extends` chain), before overrides."""
+    from .scenario import _load_raw
+
+    if not scenario.source_file or not Path(scenario.source_file).is_file():
+        return {}
+    raw = _load_raw(Path(scenario.source_file)).get("priors") or {}
+    return {k: Prior.model_validate(v) for k, v in raw.items()}
+
+
 class ParameterSampler:
     """Draws one parameter set per replicate: posteriors jointly, other priors independently.
 
@@ -173,14 +191,62 @@ class ParameterSampler:
         files of its `extends` chain (the nearest file's posterior wins for a key)."""
         posteriors: list[Posterior] = []
         seen: set[str] = set()
+        # A posterior file is checked against the priors of the files (a key set by an
+        # override has lost its prior in the scenario: it is held at the value given).
+        priors = {**file_priors(scenario), **scenario.priors}
         for file in scenario_files(scenario):
             path = posterior_path(file)
             if path.is_file():
-                post = load_posterior(path, dict(scenario.priors))
-                if not seen & set(post.keys):
+                post = load_posterior(path, priors).restrict(set(scenario.priors))
+                if post is not None and not seen & set(post.keys):
                     posteriors.append(post)
                     seen |= set(post.keys)
         return cls(scenario, dict(scenario.priors), tuple(posteriors))
+
+    @classmethod
+    def for_counterfactual(
+        cls, cell: Scenario, policy: Scenario, population: Scenario
+    ) -> ParameterSampler:
+        """The sampler of `counterfactual(policy, population)`: the population's uncertain
+        values for `population.*` keys, the policy's for its regimes' keys (law from one
+        country, people from the other), each with its own streams, so replicate r of the
+        cell draws what replicate r of each source scenario draws for that key."""
+        data = cell.to_dict()
+
+        def present(key: str) -> bool:
+            try:
+                _value_at(data, key)
+            except (KeyError, TypeError):
+                return False
+            return True
+
+        def owned(sampler: ParameterSampler, mine) -> tuple[dict, list]:
+            keys = sorted(k for k in sampler.keys if mine(k) and present(k))
+            posts = [p.restrict(set(keys)) for p in sampler.posteriors]
+            return {k: sampler.priors[k] for k in keys}, [p for p in posts if p is not None]
+
+        pop_priors, pop_posts = owned(
+            cls.for_scenario(population), lambda k: not k.startswith("regimes.")
+        )
+        pol_priors, pol_posts = owned(cls.for_scenario(policy), lambda k: k.startswith("regimes."))
+        return cls(cell, {**pop_priors, **pol_priors}, (*pop_posts, *pol_posts))
+
+    def without(self, keys) -> ParameterSampler:
+        """The same sampler with `keys` held at the scenario's values (e.g. set by --set)."""
+        keys = set(keys)
+        if not keys & set(self.keys):
+            return self
+        posts = [p.restrict(set(p.keys) - keys) for p in self.posteriors]
+        priors = {k: v for k, v in self.priors.items() if k not in keys}
+        return ParameterSampler(self.scenario, priors, tuple(p for p in posts if p is not None))
+
+    def digest(self) -> dict[str, str]:
+        """sha256 of each posterior file drawn from (a resumed experiment needs the same)."""
+        import hashlib
+
+        return {
+            p.file: hashlib.sha256(Path(p.file).read_bytes()).hexdigest() for p in self.posteriors
+        }
 
     @property
     def keys(self) -> tuple[str, ...]:

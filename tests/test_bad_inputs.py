@@ -86,7 +86,17 @@ def rename_section(old: str, new: str):
 
 
 def append(extra: str):
-    return lambda text: text + extra
+    """A mutation: add `extra` (lines) at the end of `[sources]`."""
+
+    def mutate(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        _head, end = _section(lines, "sources")
+        while not lines[end - 1].strip() or lines[end - 1].startswith("#"):
+            end -= 1  # before the blank and comment lines that introduce the next table
+        lines.insert(end, extra)
+        return "".join(lines)
+
+    return mutate
 
 
 def before_sources(extra: str):
@@ -337,7 +347,49 @@ def observations_file(content: str | bytes):
     )
 
 
-CASES: dict[str, Case] = {}
+KILLED_KEY = "regimes.UA_2024.killed_per_day"
+PRIORS_TOML = (
+    '[scenario]\nname = "ua_post"\nextends = "ukraine_2024"\n[priors]\n'
+    f'"{KILLED_KEY}" = {{ dist = "loguniform", low = 0.0002, high = 0.004 }}\n'
+)
+
+
+def posterior_case(csv: str, command: str):
+    """A scenario with a prior and a bad posterior file beside it, used by `command`."""
+    argv = {
+        "batch": ["batch", "ua_post.toml", "--out", "out", "--workers", "1", *SMALL],
+        "validate": ["validate", "ua_post.toml", "--replicates", "2", "--population", "500"]
+        + ["--out", "out"],
+    }[command]
+
+    def make(d: Path) -> list[str]:
+        (d / "ua_post.toml").write_text(PRIORS_TOML)
+        (d / "ua_post.posterior.csv").write_text(csv)
+        return argv
+
+    return make
+
+
+BAD_POSTERIORS = {
+    "unknown-key": (
+        "weight,regimes.UA_2024.nope\n1,0.5\n",
+        ("ua_post.posterior.csv", "regimes.UA_2024.nope", "keys with priors"),
+    ),
+    "negative-weight": (
+        f"weight,{KILLED_KEY}\n1,0.001\n-0.5,0.001\n",
+        ("ua_post.posterior.csv", "row 3.weight", ">= 0"),
+    ),
+    "outside-prior": (
+        f"weight,{KILLED_KEY}\n1,0.01\n",
+        ("ua_post.posterior.csv", f"row 2.{KILLED_KEY}", "loguniform [0.0002, 0.004]"),
+    ),
+}
+
+CASES: dict[str, Case] = {
+    f"scenario:posterior-{name}-{command}": Case(posterior_case(csv, command), needles)
+    for name, (csv, needles) in BAD_POSTERIORS.items()
+    for command in ("batch", "validate")
+}
 for _id, (_mutate, _key) in BAD_SCENARIOS.items():
     _text = _mutate(UKRAINE_TOML)
     assert _text != UKRAINE_TOML, _id

@@ -184,9 +184,27 @@ def test_validate_cli(monkeypatch, tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "applications" in out and "inside" in out
+    assert "in sample" in out and "out of sample" in out and "posterior-predictive" in out
     table = pd.read_csv(tmp_path / "v" / "validation.csv")
     assert (tmp_path / "v" / "validation.png").stat().st_size > 0
     assert len(table) >= 9
+    # A run at 5,000 people compares with counts scaled by that ratio, and says so.
+    scale = 5000 / sim.load_scenario("ukraine_2024").population.initial_size
+    assert f"observed counts scaled by {scale:.4g}" in " ".join(out.split())
+    assert np.allclose(table["scale"], scale)
+    assert np.allclose(table["value"], table["value_real_scale"] * scale)
+
+
+def test_scaled_targets_leave_shares_unscaled():
+    from sim.calibration import is_count, targets_for
+
+    scn = sim.load_scenario("ukraine_2024")
+    real = targets_for(scn).table
+    half = targets_for(scn, population=scn.population.initial_size // 2).table
+    assert np.allclose(half["value"], real["value"] * half["scale"])
+    assert (half["scale"] < 1).all()  # every comparable Ukrainian observation is a count
+    assert not is_count("wagner_killed_share") and not is_count("prison_population_change_pct")
+    assert is_count("released_to_army")
 
 
 def test_calibrate_cli_writes_a_scenario_variant(monkeypatch, tmp_path):

@@ -81,7 +81,13 @@ def test_workers_get_the_resolved_scenario_not_a_path(tmp_path, monkeypatch):
     shutil.copy(sim.bundled_scenarios()["ukraine_2024"], tmp_path / "mine" / "ua.toml")
     monkeypatch.chdir(tmp_path)
     experiment = ex.Batch(
-        ["mine/ua.toml"], replicates=1, overrides={}, engine="vector", population=200, days=20
+        ["mine/ua.toml"],
+        replicates=1,
+        overrides={},
+        engine="vector",
+        population=200,
+        days=20,
+        fixed_parameters=True,
     )
     task = experiment.plan(1, [5]).tasks[0]
     assert isinstance(task.scenario, dict)
@@ -101,6 +107,7 @@ def test_recruits_by_offence_are_stored_with_each_run(tmp_path):
         workers=1,
         entropy=3,
         out=tmp_path / "b",
+        fixed_parameters=True,
     )
     counts = res.summary[list(ex.OFFENCE_COLUMNS)]
     assert (counts.sum(axis=1) == res.summary["released_to_army"]).all()

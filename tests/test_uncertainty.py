@@ -104,7 +104,7 @@ def test_the_posterior_beside_the_scenario_is_drawn_jointly(tmp_path):
     particles = [(1, 0.0005, 60), (3, 0.0015, 180)]
     write_posterior(posterior_path(path), particles)
     sampler = ParameterSampler.for_scenario(sim.load_scenario(path))
-    assert sampler.independent == ()
+    assert not {KILLED, CAPACITY} & set(sampler.independent)  # drawn from the particles
     draws = [sampler.draw(seed) for seed in range(400)]
     pairs = {(d[KILLED], d[CAPACITY]) for d in draws}
     assert pairs == {(0.0005, 60), (0.0015, 180)}  # whole particles, never mixed
@@ -117,3 +117,100 @@ def test_with_values_validates_like_a_file():
     with pytest.raises(ScenarioError, match=f"{KILLED}: must be a daily hazard"):
         with_values(scn, {KILLED: 2.0})
     assert with_values(scn, {KILLED: 0.001}).regimes["UA_2024"].killed_per_day == 0.001
+
+
+# ---------------------------------------------------------- posterior-predictive experiments
+
+SMALL_RUN = {"population": 500, "days": 30, "workers": 1, "entropy": 11}
+
+
+def test_batch_draws_one_parameter_set_per_pair_of_replicates(tmp_path):
+    path = scenario_file(tmp_path)
+    result = sim.batch(path, replicates=4, out=tmp_path / "b", **SMALL_RUN)
+    s = result.summary.set_index("replicate")
+    killed = s[f"param.{KILLED}"]
+    assert killed[0] == killed[1] and killed[2] == killed[3] and killed[0] != killed[2]
+    capacity = s[f"param.{CAPACITY}"]
+    assert (capacity == capacity.round()).all() and capacity.nunique() == 2
+    # the worker ran the drawn values: one run redone by hand gives the same outputs
+    scn = with_values(
+        sim.load_scenario(path), {KILLED: killed[2], CAPACITY: int(s.loc[2, f"param.{CAPACITY}"])}
+    )
+    again = sim.run(scn, seed=int(s.loc[3, "seed"]), population=500, days=30).summary
+    assert again["killed"] == s.loc[3, "killed"]
+    shares = result.variance_shares
+    assert set(shares["metric"]) >= {"released_to_army", "killed"}
+    assert (tmp_path / "b" / "variance_shares.csv").is_file()
+    fixed = sim.batch(path, replicates=4, fixed_parameters=True, out=tmp_path / "f", **SMALL_RUN)
+    assert not [c for c in fixed.summary.columns if c.startswith("param.")]
+    assert fixed.variance_shares is None
+
+
+def test_a_scenario_without_priors_runs_as_with_fixed_parameters(tmp_path):
+    text = sim.scenario.bundled_scenarios()["ukraine_2024"].read_text()
+    path = tmp_path / "ukraine_2024.toml"
+    path.write_text(text[: text.index("\n[priors]\n")] + "\n")  # the bundled file, no priors
+    assert not sim.load_scenario(path).priors
+    drawn = sim.batch(path, replicates=2, out=tmp_path / "d", **SMALL_RUN)
+    fixed = sim.batch(path, replicates=2, fixed_parameters=True, out=tmp_path / "f", **SMALL_RUN)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(drawn.summary, fixed.summary)
+    assert drawn.variance_shares is None
+
+
+def test_a_key_given_by_set_is_not_drawn(tmp_path):
+    path = scenario_file(tmp_path)
+    result = sim.batch(
+        path, replicates=2, overrides={KILLED: 0.001}, out=tmp_path / "b", **SMALL_RUN
+    )
+    assert f"param.{KILLED}" not in result.summary.columns
+    assert f"param.{CAPACITY}" in result.summary.columns
+
+
+def test_a_counterfactual_draws_law_from_the_policy_and_people_from_the_population(tmp_path):
+    from sim.scenario import counterfactual
+
+    policy = sim.load_scenario(scenario_file(tmp_path))
+    sigma = '"population.motivation_sigma" = { low = 0.5, high = 3.0 }'
+    population = sim.load_scenario(
+        scenario_file(tmp_path, f"[priors]\n{sigma}\n", name="ua_people")
+    )
+    cell = counterfactual(policy, population)
+    sampler = ParameterSampler.for_counterfactual(cell, policy, population)
+    keys = set(sampler.keys)
+    assert {KILLED, CAPACITY, "population.motivation_sigma"} <= keys
+    assert all(k.startswith(("population.", "regimes.UA_2024.")) for k in keys)
+    own_policy = ParameterSampler.for_scenario(policy)
+    own_population = ParameterSampler.for_scenario(population)
+    for seed in range(5):
+        draw = sampler.draw(seed)
+        assert draw[KILLED] == own_policy.draw(seed)[KILLED]
+        key = "population.motivation_sigma"
+        assert draw[key] == own_population.draw(seed)[key]
+
+
+def test_variance_split_by_the_law_of_total_variance():
+    from sim.experiments.stats import variance_split
+
+    only_parameters = variance_split(np.array([0.0, 0.0, 10.0, 10.0]), np.array([0, 0, 1, 1]))
+    assert only_parameters["parameter_share"] == 1.0 and only_parameters["noise_share"] == 0.0
+    only_noise = variance_split(np.array([0.0, 2.0, 0.0, 2.0]), np.array([0, 0, 1, 1]))
+    assert only_noise["parameter_share"] == 0.0 and only_noise["noise_share"] == 1.0
+    rng = np.random.default_rng(1)
+    theta = np.repeat(rng.normal(0, 3, 2000), 2)  # parameter sd 3, noise sd 1: share 0.9
+    y = theta + rng.normal(0, 1, theta.size)
+    split = variance_split(y, np.repeat(np.arange(2000), 2))
+    assert 0.87 < split["parameter_share"] < 0.93
+
+
+def test_an_override_fixes_a_value_and_drops_its_prior(tmp_path):
+    """--set a key outside its prior is allowed: the value is fixed, no longer drawn; a
+    posterior file holding that key still loads and the other keys are still drawn."""
+    path = scenario_file(tmp_path)
+    write_posterior(posterior_path(path), [(1, 0.0005, 60), (3, 0.0015, 180)])
+    scn = sim.load_scenario(path, {KILLED: 0.0})
+    assert KILLED not in scn.priors and scn.regimes["UA_2024"].killed_per_day == 0.0
+    sampler = ParameterSampler.for_scenario(scn)
+    assert KILLED not in sampler.keys and CAPACITY in sampler.keys
+    assert [p.keys for p in sampler.posteriors] == [(CAPACITY,)]
+    assert {sampler.draw(seed)[CAPACITY] for seed in range(50)} == {60, 180}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +12,12 @@ from rich.table import Table
 
 from ..scenario import ScenarioError, load_scenario
 from .common import (
+    FixedParametersOpt,
     OverwriteOpt,
     PopulationOpt,
     SeedOpt,
+    WorkersOpt,
+    _wide,
     app,
     console,
     fail,
@@ -33,26 +38,45 @@ def calibrate_cmd(
     rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
     seed: SeedOpt = 0,
     population: PopulationOpt = None,
+    workers: WorkersOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
             help="Output directory (default: " + "results/calibration/NAME-seedN-DIGEST" + ")."
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted calibration (same arguments): runs stored in "
+            "OUT.rounds/ are not run again.",
+        ),
+    ] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
+    import shlex
+    import shutil
+
     from .. import calibration
+    from .. import experiments as ex
+    from ..calibration_rounds import RoundRunner, rounds_dir
     from ..results import default_output_dir, prepare_output_dir
 
     try:
         scn = load_scenario(scenario)
         plist = [calibration.parse_param(p, scn) for p in params]
-        targets = calibration.targets_for(scn, observations, fitting=True)
+        targets = calibration.targets_for(scn, observations, fitting=True, population=population)
         design = {"params": params, "particles": particles, "rounds": rounds}
         design |= {"population": population, "observations": str(observations or "")}
         default = default_output_dir("calibration", scn, f"seed{seed}", extra=design)
         out = prepare_output_dir(out or default, overwrite)
+        parts = rounds_dir(out)
+        if parts.exists() and not resume:
+            raise ScenarioError(
+                parts, None, "holds an interrupted calibration; add --resume to continue it"
+            )
     except ScenarioError as exc:
         fail(str(exc))
     command = " ".join(
@@ -61,6 +85,8 @@ def calibrate_cmd(
         + ([f"--population {population}"] if population else [])
         + ([f"--observations {observations}"] if observations else [])
     )
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
     try:
         result = calibration.run_calibration(
             scn,
@@ -74,9 +100,29 @@ def calibrate_cmd(
             seed=seed,
             population=population,
             progress=console.log,
+            simulate=RoundRunner(
+                scn,
+                targets,
+                parts,
+                seed=seed,
+                population=population,
+                workers=workers,
+                resume=resume,
+                argv=sys.argv,
+            ),
         )
-    except ScenarioError as exc:
+    except (ScenarioError, ex.SpecError) as exc:
         fail(str(exc))
+    except ex.ExperimentInterrupted as exc:
+        args = [a for a in sys.argv[1:] if a != "--resume"]
+        args += [] if any(a.startswith("--out") for a in args) else ["--out", str(out)]
+        hint = shlex.join(["prisonflow", *args, "--resume"])
+        print(f"prisonflow: calibration interrupted; continue with: {hint}", file=sys.stderr)
+        raise typer.Exit(128 + exc.signum) from None
+    except ex.ExperimentAborted as exc:
+        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    shutil.rmtree(parts, ignore_errors=True)  # ours, and no longer needed
     table = Table(
         title=f"{scn.name}: fitted parameters ({result['runs']} runs)", title_justify="left"
     )
@@ -101,8 +147,15 @@ def validation_table(fit, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("date", "metric", "observed", "kind", "model median", "model 90%", "inside"):
         table.add_column(col)
+    in_fit = "used_in_fit" in fit.columns
+    if in_fit:
+        table.add_column("fit")
+    scored = "interval_score_rel" in fit.columns
+    if scored:
+        table.add_column("interval score / value")
     sign = {"at_least": ">= ", "up_to": "<= ", "about": "~", "exact": ""}
     for r in fit.itertuples():
+        sample = ["in sample" if r.used_in_fit else "out of sample"] if in_fit else []
         table.add_row(
             f"{r.date:%Y-%m-%d}",
             r.metric,
@@ -111,6 +164,8 @@ def validation_table(fit, title: str) -> Table:
             f"{r.model_median:,.0f}",
             f"[{r.model_p05:,.0f}, {r.model_p95:,.0f}]",
             "yes" if r.inside else "NO",
+            *sample,
+            *([f"{r.interval_score_rel:.2f}"] if scored else []),
         )
     return table
 
@@ -125,6 +180,27 @@ def validate_cmd(
         Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
     ] = None,
     population: PopulationOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
+    fit_until: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Out of sample: calibrate on the observations dated before this date "
+            "(YYYY-MM-DD), forecast and score the rest (coverage, interval score).",
+        ),
+    ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--params",
+            help="With --fit-until: a key to fit (repeatable; default: the scenario's "
+            "calibrated keys with priors).",
+        ),
+    ] = None,
+    particles: Annotated[
+        int, typer.Option(min=10, help="With --fit-until: particles per ABC round.")
+    ] = 40,
+    rounds: Annotated[int, typer.Option(min=1, help="With --fit-until: ABC-SMC rounds.")] = 2,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -133,22 +209,104 @@ def validate_cmd(
     ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Model against every observation: median and 90% interval, flagging misses."""
+    """Model against every observation: median and 90% posterior-predictive interval,
+    flagging misses and marking each row in sample (used in the fit) or out of sample."""
     from .. import calibration
+    from ..results import default_output_dir, prepare_output_dir
+
+    if fit_until is not None:
+        _validate_out_of_sample(
+            scenario,
+            fit_until.date(),
+            observations,
+            params,
+            particles,
+            rounds,
+            replicates,
+            population,
+            out,
+            overwrite,
+        )
+        return
+    try:
+        scn = load_scenario(scenario)
+        labels = [f"rep{replicates}"] + ([f"pop{population}"] if population else [])
+        labels += ["fixed"] if fixed_parameters else []
+        extra = {"observations": str(observations or "")}
+        default = default_output_dir("validation", scn, *labels, extra=extra)
+        out = prepare_output_dir(out or default, overwrite)
+        fit = calibration.validate(
+            scn, observations, replicates, population, fixed_parameters=fixed_parameters
+        )
+        calibration.write_validation(fit, scn, out, overwrite=overwrite)
+    except ScenarioError as exc:
+        fail(str(exc))
+    kind = "seed-only" if fixed_parameters else "posterior-predictive"
+    console.print(
+        validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs, {kind})")
+    )
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
+    used = fit["used_in_fit"].to_numpy(bool)
+    inside = fit["inside"].to_numpy(bool)
+    console.print(
+        f"{int(inside.sum())} of {len(fit)} observations inside the model's 90% {kind} "
+        f"interval (in sample {int(inside[used].sum())} of {int(used.sum())}, out of sample "
+        f"{int(inside[~used].sum())} of {int((~used).sum())}); wrote {out}/",
+        highlight=False,
+    )
+
+
+def _validate_out_of_sample(
+    scenario,
+    until,
+    observations,
+    params,
+    particles,
+    rounds,
+    replicates,
+    population,
+    out,
+    overwrite,
+) -> None:
+    """`validate --fit-until`: calibrate before the date, forecast and score (sim.forecast)."""
+    from .. import calibration, forecast
     from ..results import default_output_dir, prepare_output_dir
 
     try:
         scn = load_scenario(scenario)
-        labels = [f"rep{replicates}"] + ([f"pop{population}"] if population else [])
-        extra = {"observations": str(observations or "")}
+        labels = [f"until{until}", f"rep{replicates}", f"p{particles}r{rounds}"]
+        labels += [f"pop{population}"] if population else []
+        extra = {"observations": str(observations or ""), "params": params or []}
         default = default_output_dir("validation", scn, *labels, extra=extra)
         out = prepare_output_dir(out or default, overwrite)
-        fit = calibration.validate(scn, observations, replicates, population)
-        calibration.write_validation(fit, scn, out, overwrite=overwrite)
+        table, estimates = forecast.fit_until(
+            scn,
+            until,
+            observations,
+            keys=params or None,
+            particles=particles,
+            rounds=rounds,
+            replicates=replicates,
+            population=population,
+        )
+        scores = forecast.scores(table)
+        calibration.write_validation(
+            table, scn, out, overwrite, extra={"scores": scores, "estimates": estimates}
+        )
     except ScenarioError as exc:
         fail(str(exc))
-    console.print(validation_table(fit, f"{scn.name}: model vs observations ({replicates} runs)"))
-    console.print(
-        f"{int(fit['inside'].sum())} of {len(fit)} observations inside the model's "
-        f"90% interval; wrote {out}/"
+    title = (
+        f"{scn.name}: fitted on observations before {until} ({particles} particles x "
+        f"{rounds} rounds), forecast by {replicates} posterior-predictive runs"
     )
+    _wide(console).print(validation_table(table, title))
+    if note := calibration.scale_note(scn, population):
+        console.print(note, highlight=False)
+    for r in scores.itertuples():
+        console.print(
+            f"{r.rows}: {r.inside} of {r.n} observations inside the 90% interval; mean "
+            f"interval score / observed value {r.mean_interval_score_rel:.2f}",
+            highlight=False,
+        )
+    console.print(f"wrote {out}/ (validation.csv, scores.csv, estimates.csv)", highlight=False)

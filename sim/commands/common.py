@@ -144,3 +144,16 @@ def _root(
 def _wide(con: Console) -> Console:
     """Wide tables stay readable when stdout is a file or a pipe (rich assumes 80 columns)."""
     return con if con.is_terminal else Console(width=max(con.width, 200))
+
+
+WORKERS_HELP = "Worker processes (default: one per CPU; 1 runs in this process, no pool)."
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
+FixedParametersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fixed-parameters",
+        help="Keep every parameter at the scenario's value (seed-only intervals); by "
+        "default each pair of replicates draws one parameter set from the scenario's priors "
+        "and posterior files (posterior-predictive).",
+    ),
+]

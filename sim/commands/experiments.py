@@ -13,9 +13,11 @@ from ..scenario import ScenarioError
 from .common import (
     DaysOpt,
     EngineOpt,
+    FixedParametersOpt,
     PopulationOpt,
     SetOpt,
     UsageError,
+    WorkersOpt,
     _wide,
     app,
     console,
@@ -93,7 +95,6 @@ def _run_experiment(run):
         raise typer.Exit(1) from None
 
 
-WORKERS_HELP = "Worker processes (default: one per CPU; 1 runs in this process, no pool)."
 SCHEDULER_HELP = (
     "Send the runs to a Dask cluster: a scheduler address, or 'local' to start a "
     "LocalCluster of --workers processes."
@@ -107,9 +108,16 @@ OVERWRITE_HELP = (
     "without it an existing experiment is refused."
 )
 ExperimentOverwriteOpt = Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)]
-WorkersOpt = Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)]
 SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
+
+
+def print_variance_shares(result, scenarios=None) -> None:
+    """The variance shares of a posterior-predictive batch (nothing for fixed parameters)."""
+    from ..experiments.tables import variance_shares_table
+
+    if result.variance_shares is not None and len(result.variance_shares):
+        _wide(console).print(variance_shares_table(result.variance_shares, scenarios))
 
 
 @app.command("batch")
@@ -127,6 +135,7 @@ def batch_cmd(
     population: PopulationOpt = None,
     days: DaysOpt = None,
     set_: SetOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
     entropy: Annotated[
         int | None,
         typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
@@ -155,6 +164,7 @@ def batch_cmd(
             engine=engine,
             population=population,
             days=days,
+            fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
             workers=workers,
@@ -167,7 +177,11 @@ def batch_cmd(
         )
     )
     _wide(console).print(ex.intervals_table(result))
-    _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
+    print_variance_shares(result)
+    shares = ", variance_shares.csv" if result.variance_shares is not None else ""
+    _experiment_done(
+        result, f"manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv{shares}"
+    )
 
 
 @app.command("sweep")
@@ -233,6 +247,7 @@ def compare_cmd(
     ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    fixed_parameters: FixedParametersOpt = False,
     entropy: Annotated[
         int | None,
         typer.Option(min=0, help="Seed entropy (default: random; kept in the manifest)."),
@@ -260,6 +275,7 @@ def compare_cmd(
             exposure=cast(Exposure, exposure),  # checked by compare.plan: one line, exit 2
             replicates=replicates,
             population=population,
+            fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
             workers=workers,
@@ -273,6 +289,7 @@ def compare_cmd(
     )
     wide = _wide(console)
     wide.print(cmp.comparison_table(result))
+    print_variance_shares(result.batch, result.manifest["scenarios"])
     wide.print(cmp.matrix_table(result))
     wide.print(cmp.paired_table(result))
     fit = result.fit

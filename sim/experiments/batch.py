@@ -11,9 +11,10 @@ from typing import ClassVar, Literal
 import pandas as pd
 
 from ..scenario import Scenario, apply_overrides, load_scenario, validate_raw
+from ..uncertainty import ParameterSampler
 from .directory import jsonable, scenario_digest
 from .errors import SpecError
-from .stats import interval_table
+from .stats import SEEDS_PER_DRAW, interval_table, variance_shares
 from .tasks import ENGINES, SUMMARY_METRICS, Task, scenario_data
 from .template import (
     Experiment,
@@ -50,7 +51,18 @@ class Batch(Experiment):
 
     kind = "batch"
 
-    def __init__(self, scenarios, *, replicates, overrides, engine, population, days):
+    def __init__(
+        self,
+        scenarios,
+        *,
+        replicates,
+        overrides,
+        engine,
+        population,
+        days,
+        fixed_parameters=False,
+        samplers=None,
+    ):
         if isinstance(scenarios, str | os.PathLike | Scenario):
             scenarios = [scenarios]
         scenarios = list(scenarios)
@@ -72,6 +84,15 @@ class Batch(Experiment):
             else:
                 self.loaded.append((str(s), load_scenario(s, self.overrides)))
         self.names = [scn.name for _, scn in self.loaded]
+        # One parameter set per replicate (posterior-predictive), unless fixed; keys given
+        # as overrides stay at their given values.
+        self.fixed_parameters = fixed_parameters
+        given = list(samplers) if samplers is not None else [None] * len(self.loaded)
+        self.samplers = [
+            (g or ParameterSampler.for_scenario(scn)).without(self.overrides)
+            for g, (_, scn) in zip(given, self.loaded, strict=True)
+        ]
+        self.drawing = not fixed_parameters and any(s.keys for s in self.samplers)
         dup = next((n for n in self.names if self.names.count(n) > 1), None)
         if dup:
             raise SpecError("batch", "scenarios", f"scenario {dup!r} is given twice")
@@ -89,19 +110,53 @@ class Batch(Experiment):
                 "engine": self.engine,
                 "population": self.population,
                 "days": self.days,
+                **self.parameters_design(),
             }
         )
         tasks = [
-            Task(p, r, seeds[r], scenario_data(scn), {}, self.engine, self.population, self.days)
-            for p, (_, scn) in enumerate(self.loaded)
+            Task(
+                p,
+                r,
+                seeds[r],
+                scenario_data(scn),
+                {},
+                self.engine,
+                self.population,
+                self.days,
+                self.draw(sampler, seeds, r),
+            )
+            for p, ((_, scn), sampler) in enumerate(zip(self.loaded, self.samplers, strict=True))
             for r in range(self.replicates)
         ]
         n = len(self.loaded)
         points = points_frame(self.names, {k: [v] * n for k, v in self.overrides.items()})
         return Plan(design, tasks, points, {"scenarios": self.names})
 
+    def draw(self, sampler: ParameterSampler, seeds: list[int], replicate: int) -> dict:
+        """Replicate r's parameter set: drawn with the seed of the first replicate of its
+        group of SEEDS_PER_DRAW (each draw runs with that many seeds; variance shares)."""
+        if not self.drawing:
+            return {}
+        return sampler.draw(seeds[replicate - replicate % SEEDS_PER_DRAW])
+
+    def parameters_design(self) -> dict:
+        """What the design records about parameters (nothing when none are drawn)."""
+        if not self.drawing:
+            return {}
+        files: dict[str, str] = {}
+        for sampler in self.samplers:
+            files.update(sampler.digest())
+        return {
+            "parameters": f"posterior-predictive, {SEEDS_PER_DRAW} seeds per draw",
+            "drawn": {n: list(s.keys) for n, s in zip(self.names, self.samplers, strict=True)},
+            "posterior_sha256": files,
+        }
+
     def finish(self, out_dir, plan, runs, summary):
-        return {"intervals": intervals(summary)}, []
+        tables = {"intervals": intervals(summary)}
+        if self.drawing:
+            tables["variance_shares"] = variance_shares(summary)
+        return tables, []
 
 
 def batch(
@@ -112,6 +167,8 @@ def batch(
     engine: str = "vector",
     population: int | None = None,
     days: int | None = None,
+    fixed_parameters: bool = False,
+    samplers: Sequence[ParameterSampler | None] | None = None,
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
@@ -125,12 +182,17 @@ def batch(
     """Run each scenario `replicates` times; summarize every metric over replicates.
 
     Scenarios are bundled names, TOML paths or `Scenario` objects; `overrides` (dotted keys)
-    apply to all of them. Replicate r of every scenario uses the same seed. `workers=1` runs
+    apply to all of them. Replicate r of every scenario uses the same seed and, unless
+    `fixed_parameters`, the same parameter draw (posterior-predictive: one parameter set per
+    pair of replicates from each scenario's priors and posterior files, `sim.uncertainty`;
+    `samplers` replaces a scenario's own, e.g. a counterfactual's; the drawn values are
+    the summary's `param.<key>` columns, and `variance_shares` splits the variance of the
+    headline metrics into parameters and noise). `workers=1` runs
     in this process, more use a process pool (default: one per CPU); `scheduler="local"`
     starts a Dask LocalCluster, an address uses a running Dask scheduler. Writes the
     experiment directory (default `results/batch/<names>-<entropy>`; an existing one is
     continued with `resume=True` or replaced with `overwrite=True`, else refused) and
-    returns its tables: `runs`, `summary`, `intervals`.
+    returns its tables: `runs`, `summary`, `intervals` (and `variance_shares`).
     """
     experiment = Batch(
         scenarios,
@@ -139,5 +201,7 @@ def batch(
         engine=engine,
         population=population,
         days=days,
+        fixed_parameters=fixed_parameters,
+        samplers=samplers,
     )
     return experiment.run(**run_options(locals()))

@@ -39,6 +39,7 @@ OWN_FILES = (
     "summary.parquet",
     FAILURES,
     "intervals.csv",
+    "variance_shares.csv",
     "indices.csv",
     "point_means.csv",
     "spec.toml",

@@ -19,6 +19,25 @@ import numpy as np
 import pandas as pd
 
 STAT_COLUMNS = ("n", "mean", "median", "low", "high")
+# Posterior-predictive runs: each parameter draw runs with this many seeds (replicates
+# 2k and 2k+1 share draw k), so that noise and parameter variance can be told apart.
+SEEDS_PER_DRAW = 2
+HEADLINE_METRICS = (
+    "applications",
+    "released_to_army",
+    "deployed_total",
+    "killed",
+    "killed_per_1000_recruits",
+    "prison_population_change_pct",
+)
+SHARE_COLUMNS = (
+    "draws",
+    "total_var",
+    "noise_var",
+    "parameter_var",
+    "parameter_share",
+    "noise_share",
+)
 
 
 def percentiles(v: np.ndarray) -> tuple[float, float, float]:
@@ -124,3 +143,44 @@ def paired_differences(
             rows.append({**pair, "metric": m, **s})
     cols = ["population", "reference", "policy", "scenario", "metric"]
     return pd.DataFrame(rows, columns=[*cols, *paired_stats(np.ones(2), np.ones(2))])
+
+
+def variance_split(values: np.ndarray, draws: np.ndarray) -> dict[str, float]:
+    """Law of total variance on a nested design (several seeds per parameter draw):
+    Var(Y) = E[Var(Y | parameters)] + Var(E[Y | parameters]). The noise term is the pooled
+    within-draw variance, the parameter term the rest of the total (at least 0)."""
+    v = np.asarray(values, dtype=np.float64)
+    keep = ~np.isnan(v)
+    v, draws = v[keep], np.asarray(draws)[keep]
+    out = dict.fromkeys(SHARE_COLUMNS, math.nan)
+    groups = [v[draws == d] for d in np.unique(draws)]
+    groups = [g for g in groups if len(g) >= 2]
+    out["draws"] = len(groups)
+    if len(v) < 2 or not groups:
+        return out
+    total = float(v.var(ddof=1))
+    dof = sum(len(g) - 1 for g in groups)
+    noise = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof)
+    parameter = max(total - noise, 0.0)
+    out.update(total_var=total, noise_var=noise, parameter_var=parameter)
+    if total > 0:
+        out.update(parameter_share=parameter / total, noise_share=min(noise / total, 1.0))
+    return out
+
+
+def variance_shares(
+    summary: pd.DataFrame,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+    seeds_per_draw: int = SEEDS_PER_DRAW,
+) -> pd.DataFrame:
+    """Per scenario and headline metric: the share of the variance over replicates that
+    comes from parameters and from stochastic noise (`variance_split`)."""
+    ok = summary[summary["status"] == "ok"]
+    rows = []
+    for (point, name), sub in ok.groupby(["point", "scenario"], sort=True):
+        draws = sub["replicate"].to_numpy() // seeds_per_draw
+        for m in metrics:
+            if m in sub:
+                split = variance_split(sub[m].to_numpy(dtype=np.float64), draws)
+                rows.append({"point": point, "scenario": name, "metric": m, **split})
+    return pd.DataFrame(rows, columns=["point", "scenario", "metric", *SHARE_COLUMNS])

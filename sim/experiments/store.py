@@ -28,6 +28,7 @@ from .tasks import OFFENCE_COLUMNS, SUMMARY_METRICS, Task
 
 PART_META = b"prisonflow.part"
 OK_SUFFIX, FAILED_SUFFIX = ".parquet", ".failed.json"
+PARAM_PREFIX = "param."  # summary columns of a replicate's drawn parameter values
 
 
 def _json_float(v: float | None) -> float | None:
@@ -139,7 +140,8 @@ def collect(
     """Assemble (runs, summary) from the parts, ordered by (point, replicate, day).
 
     `points` has one row per design point: `point`, `scenario` and parameter columns.
-    The summary ends with recruits by offence (`recruits_offence_<offence>`).
+    The summary holds each run's drawn parameters (`param.<key>`, when drawn) before its
+    status, and ends with recruits by offence (`recruits_offence_<offence>`).
     """
     transient = transient or {}
     ordered = sorted(tasks, key=lambda t: (t.point, t.replicate))
@@ -196,6 +198,8 @@ def collect(
     summary = ids(
         [t.point for t in ordered], [t.replicate for t in ordered], [t.seed for t in ordered]
     )
+    for key in dict.fromkeys(k for t in ordered for k in t.parameters):
+        summary[f"{PARAM_PREFIX}{key}"] = [t.parameters.get(key, np.nan) for t in ordered]
     summary["status"] = [r["status"] for r in rows]
     summary["error"] = [r["error"] for r in rows]
     for m in metrics:

@@ -147,3 +147,33 @@ def points_table(result: ExperimentResult, limit: int = 40):
         cells += [_fmt(o, float(pm[o].iloc[i])) for o in spec.outputs]
         table.add_row(*cells)
     return table
+
+
+def variance_shares_table(shares, scenarios=None):
+    """Headline metrics as rows; per scenario the share of the variance over replicates
+    that comes from parameters (the rest is stochastic noise)."""
+    from rich.table import Table
+
+    if scenarios is not None:
+        shares = shares[shares["scenario"].isin(list(scenarios))]
+    names = list(dict.fromkeys(shares["scenario"]))
+    draws = int(shares["draws"].max()) if len(shares) else 0
+    table = Table(
+        title=f"variance from parameters vs noise ({draws} parameter draws x 2 seeds; "
+        "law of total variance)",
+        title_justify="left",
+    )
+    table.add_column("metric", no_wrap=True)
+    for s in names:
+        table.add_column(f"{s}\nparameters", justify="right")
+        table.add_column("\nnoise", justify="right")
+    by = shares.set_index(["scenario", "metric"])
+    for metric in dict.fromkeys(shares["metric"]):
+        cells = [metric]
+        for s in names:
+            r = by.loc[(s, metric)]
+            for col in ("parameter_share", "noise_share"):
+                v = r[col]
+                cells.append("n/a" if v != v else f"{100 * v:.0f}%")
+        table.add_row(*cells)
+    return table

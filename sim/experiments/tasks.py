@@ -31,7 +31,9 @@ class Task:
     """One run: design point `point`, replicate `replicate`, with its seed.
 
     `scenario` is the resolved scenario as plain data (`Scenario.to_dict()`); `overrides`
-    (dotted keys) are applied to it in the worker, then validated again.
+    (dotted keys: a design point's values) and `parameters` (the replicate's drawn
+    parameter set, `sim.uncertainty`; recorded as `param.<key>` in the summary) are applied
+    to it in the worker, then validated again.
     """
 
     point: int
@@ -42,6 +44,7 @@ class Task:
     engine: str = "vector"
     population: int | None = None
     days: int | None = None
+    parameters: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -57,9 +60,10 @@ def resolve(task: Task) -> Scenario:
     """The task's scenario with its overrides applied (raises ScenarioError)."""
     data = dict(task.scenario)
     file = data.pop("source_file", "") or "<scenario>"
-    if not task.overrides:
+    overrides = {**task.parameters, **task.overrides}
+    if not overrides:
         return validate_raw(data, file)
-    return validate_raw(apply_overrides(data, task.overrides, file), file)
+    return validate_raw(apply_overrides(data, overrides, file), file)
 
 
 def error_text(exc: BaseException) -> str:

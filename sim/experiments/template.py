@@ -35,6 +35,7 @@ class ExperimentResult:
     intervals: pd.DataFrame | None = None
     indices: pd.DataFrame | None = None
     point_means: pd.DataFrame | None = None
+    variance_shares: pd.DataFrame | None = None
     n_ok: int = 0
     n_failed: int = 0
     n_resumed: int = 0
