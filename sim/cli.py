@@ -81,6 +81,14 @@ ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Run even if the run is estimated not to fit in memory."),
 ]
+RecordPeopleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--record-people",
+        help="Also write people.parquet: one row per person who applied, with the days of "
+        "application, contract, deployment and exit and the outcome (vector engine).",
+    ),
+]
 ExtendOpt = Annotated[
     bool,
     typer.Option("--extend", help="Allow --days to run past the scenario's end_date."),
@@ -182,6 +190,7 @@ def run_cmd(
     overwrite: OverwriteOpt = False,
     extend: ExtendOpt = False,
     force: ForceOpt = False,
+    record_people: RecordPeopleOpt = False,
 ) -> None:
     """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
     import sim
@@ -190,6 +199,8 @@ def run_cmd(
 
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    if record_people and engine != "vector":
+        fail("--record-people: available with --engine vector only")
     try:
         scn = load_scenario(scenario, parse_overrides(set_))
         scn.horizon_days(days, extend)
@@ -208,6 +219,7 @@ def run_cmd(
                 days=days,
                 extend=extend,
                 force=force,
+                record_people=record_people,
             )
         manifest = run_manifest(scn, result, argv=sys.argv, started=started)
         write_run(result, out, manifest, overwrite)
@@ -224,7 +236,8 @@ def run_cmd(
         f"{result.n_agents:,} people, {engine} engine, seed {seed}"
     )
     console.print(summary_table(title, {scn.name: result.summary}))
-    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv)")
+    people = ", people.parquet" if record_people else ""
+    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv{people})")
 
 
 @app.command("bench")
@@ -445,7 +458,7 @@ def batch_cmd(
             scheduler=scheduler,
             resume=resume,
             overwrite=overwrite,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )
@@ -484,7 +497,7 @@ def sweep_cmd(
             resume=resume,
             overwrite=overwrite,
             entropy=entropy,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )
@@ -625,6 +638,7 @@ def validate_cmd(
         extra = {"observations": str(observations or "")}
         default = default_output_dir("validation", scn, *labels, extra=extra)
         out = prepare_output_dir(out or default, overwrite)
+        console.print(f"validate: running {replicates} replicates of {scn.name}", markup=False)
         fit = calibration.validate(scn, observations, replicates, population)
         calibration.write_validation(fit, scn, out, overwrite=overwrite)
     except ScenarioError as exc:
@@ -676,7 +690,7 @@ def compare_cmd(
             scheduler=scheduler,
             resume=resume,
             overwrite=overwrite,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )

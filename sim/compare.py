@@ -498,6 +498,8 @@ def compare(
         timings["batch_s"] = time.perf_counter() - t0
         summary = batch.summary
         seeds = batch.manifest["seeds"]
+        if progress:
+            print("compare: batch done; computing tables", flush=True)
 
         compared = [p.name for p in points if p.compared]
         comparison = describe(summary, compared, ex.SUMMARY_METRICS)
@@ -567,6 +569,8 @@ def compare(
             from .report import build_report
 
             t0 = time.perf_counter()
+            if progress:
+                print("compare: drawing figures and writing the report", flush=True)
             build_report(out_dir, manifest=manifest)
             timings["report_s"] = time.perf_counter() - t0
         wall = time.perf_counter() - started
