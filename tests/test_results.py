@@ -110,8 +110,9 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
 
 
 def test_result_plot_draws_the_run():
-    import sim
     from matplotlib.text import Text
+
+    import sim
 
     result = sim.run("ukraine_2024", population=500, days=30)
     fig = result.plot()
