@@ -18,6 +18,7 @@ from rich.table import Table
 
 from . import ENGINES, __version__
 from .manifest import run_manifest
+from .reporting.views import summary_table
 from .scenario import (
     Scenario,
     ScenarioError,
@@ -34,25 +35,6 @@ app = typer.Typer(
 )
 # Wide enough for tables when output goes to a file or pipe (rich would assume 80).
 console = Console(width=None if sys.stdout.isatty() else 140)
-
-HEADLINE = (
-    ("applications", "applications"),
-    ("released_to_army", "released to army"),
-    ("deployed_total", "deployed (total)"),
-    ("peak_deployed", "deployed (peak)"),
-    ("killed", "killed"),
-    ("wounded_discharged", "wounded, discharged"),
-    ("deserted", "deserted"),
-    ("captured", "captured"),
-    ("service_completed", "service completed"),
-    ("returned_to_custody", "returned to custody"),
-    ("reoffended", "reoffended"),
-    ("days_to_first_release", "days to first release"),
-    ("killed_per_1000_recruits", "killed per 1,000 recruits"),
-    ("share_violent_among_recruits", "violent offenders among recruits"),
-    ("prison_population_change_pct", "prison population change, %"),
-)
-
 
 # Options shared by several commands; bounds are checked here (typer min=), once.
 EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
@@ -85,8 +67,9 @@ RecordPeopleOpt = Annotated[
     bool,
     typer.Option(
         "--record-people",
-        help="Also write people.parquet: one row per person who applied, with the days of "
-        "application, contract, deployment and exit and the outcome (vector engine).",
+        help="Also write the per-person events (run: people.parquet; batch: people/, one file "
+        "per run): one row per person who applied, with the days of application, contract, "
+        "deployment and exit and the outcome (vector engine).",
     ),
 ]
 ExtendOpt = Annotated[
@@ -115,26 +98,6 @@ def parse_overrides(pairs: list[str] | None) -> dict:
             )
         out[key.strip()] = parse_value(value.strip())
     return out
-
-
-def _format(name: str, value: float) -> str:
-    if value != value:  # NaN
-        return "n/a"
-    if name.startswith("share_"):
-        return f"{100 * value:.1f}%"
-    if name.endswith("_pct") or name.endswith("_per_1000_recruits"):
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
-
-
-def summary_table(title: str, summaries: dict[str, dict]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for name in summaries:
-        table.add_column(name, justify="right")
-    for key, label in HEADLINE:
-        table.add_row(label, *(_format(key, s[key]) for s in summaries.values()))
-    return table
 
 
 @app.command("scenarios")
@@ -434,6 +397,7 @@ def batch_cmd(
     ] = None,
     resume: ResumeOpt = False,
     overwrite: ExperimentOverwriteOpt = False,
+    record_people: RecordPeopleOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
     from . import experiments as ex
@@ -452,6 +416,7 @@ def batch_cmd(
             engine=engine,
             population=population,
             days=days,
+            record_people=record_people,
             entropy=entropy,
             out=out,
             workers=workers,
@@ -464,7 +429,9 @@ def batch_cmd(
         )
     )
     _wide(console).print(ex.intervals_table(result))
-    _experiment_done(result, "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv")
+    people = ", people/ (one file per run)" if record_people else ""
+    files = "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv" + people
+    _experiment_done(result, files)
 
 
 @app.command("sweep")
@@ -678,6 +645,7 @@ def compare_cmd(
 ) -> None:
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from . import compare as cmp
+    from .reporting import views
 
     result = _run_experiment(
         lambda: cmp.compare(
@@ -696,9 +664,9 @@ def compare_cmd(
         )
     )
     wide = _wide(console)
-    wide.print(cmp.comparison_table(result))
-    wide.print(cmp.matrix_table(result))
-    wide.print(cmp.paired_table(result))
+    wide.print(views.comparison_table(result))
+    wide.print(views.matrix_table(result))
+    wide.print(views.paired_table(result))
     fit = result.fit
     if len(fit):
         console.print(
@@ -719,7 +687,7 @@ def report_cmd(
     directory: Annotated[Path, typer.Argument(help="A batch, sweep or compare directory.")],
 ) -> None:
     """Rebuild figures, report.md and report.html in an experiment directory."""
-    from .report import build_report
+    from .reporting.build import build_report
     from .results import add_own
 
     if not directory.is_dir():

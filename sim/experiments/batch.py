@@ -50,7 +50,9 @@ class Batch(Experiment):
 
     kind = "batch"
 
-    def __init__(self, scenarios, *, replicates, overrides, engine, population, days):
+    def __init__(
+        self, scenarios, *, replicates, overrides, engine, population, days, record_people=False
+    ):
         if isinstance(scenarios, str | os.PathLike | Scenario):
             scenarios = [scenarios]
         scenarios = list(scenarios)
@@ -58,6 +60,9 @@ class Batch(Experiment):
             raise SpecError("batch", "scenarios", "give at least one scenario")
         args = {"replicates": replicates, "population": population, "days": days}
         validate(BatchArgs, {**args, "engine": engine}, "batch")
+        if record_people and engine != "vector":
+            raise SpecError("batch", "record_people", "available with the vector engine only")
+        self.record_people = bool(record_people)
         self.overrides = dict(overrides or {})
         self.replicates, self.engine = replicates, engine
         self.population, self.days = population, days
@@ -89,10 +94,22 @@ class Batch(Experiment):
                 "engine": self.engine,
                 "population": self.population,
                 "days": self.days,
+                # recorded only when asked, so earlier batches resume as before
+                **({"record_people": True} if self.record_people else {}),
             }
         )
         tasks = [
-            Task(p, r, seeds[r], scenario_data(scn), {}, self.engine, self.population, self.days)
+            Task(
+                p,
+                r,
+                seeds[r],
+                scenario_data(scn),
+                {},
+                self.engine,
+                self.population,
+                self.days,
+                self.record_people,
+            )
             for p, (_, scn) in enumerate(self.loaded)
             for r in range(self.replicates)
         ]
@@ -112,6 +129,7 @@ def batch(
     engine: str = "vector",
     population: int | None = None,
     days: int | None = None,
+    record_people: bool = False,
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
@@ -130,7 +148,8 @@ def batch(
     starts a Dask LocalCluster, an address uses a running Dask scheduler. Writes the
     experiment directory (default `results/batch/<names>-<entropy>`; an existing one is
     continued with `resume=True` or replaced with `overwrite=True`, else refused) and
-    returns its tables: `runs`, `summary`, `intervals`.
+    returns its tables: `runs`, `summary`, `intervals`. `record_people=True` (vector engine)
+    also writes each run's per-person events to `people/<part key>.parquet`.
     """
     experiment = Batch(
         scenarios,
@@ -139,5 +158,6 @@ def batch(
         engine=engine,
         population=population,
         days=days,
+        record_people=record_people,
     )
     return experiment.run(**run_options(locals()))
