@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import pandas as pd
+
 from .. import figures as figs
 from ..experiments.tasks import SUMMARY_METRICS
 from ..results import write_atomic_text
@@ -110,25 +112,27 @@ def batch_figures(got: dict, fig_dir: Path) -> list:
     return [f for f in made if f is not None]
 
 
-def sweep_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
-    """Draw a sweep's sensitivity figure into `fig_dir`."""
+def sweep_inputs(directory: Path, manifest: dict) -> tuple[str, str, pd.DataFrame]:
+    """A sweep's design method, scenario name and sensitivity indices (indices.csv)."""
     design = manifest.get("design", {})
     method = manifest.get("method") or design.get("method", "")
     indices = read_csv(directory / "indices.csv")
     if indices is None:
         raise ScenarioError(directory / "indices.csv", None, "file not found (unfinished sweep?)")
-    name = design.get("scenario_name", "")
+    return method, design.get("scenario_name", ""), indices
+
+
+def sweep_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
+    """Draw a sweep's sensitivity figure into `fig_dir`."""
+    method, name, indices = sweep_inputs(directory, manifest)
     info = figs.sensitivity_figure(indices, method, fig_dir, title=name)
     return [info] if info is not None else []
 
 
 def sweep_report(directory: Path, manifest: dict) -> tuple[str, list]:
+    """Title and blocks of a sweep's report."""
     design = manifest.get("design", {})
-    method = manifest.get("method") or design.get("method", "")
-    indices = read_csv(directory / "indices.csv")
-    if indices is None:
-        raise ScenarioError(directory / "indices.csv", None, "file not found (unfinished sweep?)")
-    name = design.get("scenario_name", "")
+    method, name, indices = sweep_inputs(directory, manifest)
     made = sweep_figures(directory, manifest, directory / "figures")
     title = f"Sensitivity sweep ({method}) of {name}"
     blocks: list = [H(1, title)]
