@@ -84,7 +84,7 @@ def _roles(role: str) -> tuple[str, ...]:
 
 def default_countries() -> tuple[str, ...]:
     """The default compared scenarios and populations: bundled scenarios with the role
-    "country" (a scenarios directory set by PRISONFLOW_SCENARIOS adds its own)."""
+    "country" (from the directory PRISONFLOW_SCENARIOS names, when set)."""
     return _roles("country")
 
 
