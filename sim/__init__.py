@@ -62,11 +62,16 @@ def run(
 
 
 def __getattr__(name: str):
-    """`sim.batch` and `sim.sweep` (experiments, see sim.experiments), imported on first use."""
+    """`sim.batch` and `sim.sweep` (experiments, see sim.experiments) and
+    `sim.load_experiment` (sim.reporting.loaded), imported on first use."""
     if name in ("batch", "sweep"):
         from . import experiments
 
         return getattr(experiments, name)
+    if name == "load_experiment":
+        from .reporting.loaded import load_experiment
+
+        return load_experiment
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
@@ -76,6 +81,7 @@ __all__ = [
     "ScenarioError",
     "batch",
     "bundled_scenarios",
+    "load_experiment",
     "load_scenario",
     "run",
     "sweep",

@@ -26,7 +26,7 @@ after an interruption) and, written last, the comparison's manifest::
     offences.csv             recruits by offence category (the batch's first replicates)
     observation_fit.csv      model median and 90% interval at each observation's date
     figures/*.png, *.svg     see sim.figures
-    report.md, report.html   see sim.report
+    report.md, report.html   see sim.reporting
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import signal
 import sys
@@ -44,72 +43,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from .experiments.stats import interval_table, paired_differences
-from .experiments.tasks import OFFENCE_COLUMNS
+from .experiments.stats import paired_differences
 from .experiments.template import RunArgs
 from .experiments.validation import Whole, validate
+from .reporting.labels import KEY_METRICS, population_label, short_label
+from .reporting.views import describe, observation_fit, offence_composition
 from .results import write_atomic_text
-from .scenario import Scenario, ScenarioError, counterfactual, load_scenario, validate_raw
-from .taxonomy import OFFENCES
+from .scenario import Scenario, ScenarioError, bundled_scenarios, counterfactual, load_scenario
 
-COUNTRY_SCENARIOS = ("ukraine_2024", "russia_2022_2025")
-POLICIES = (
-    "ukraine_2024",
-    "russia_wagner_2022",
-    "russia_stormz_2023",
-    "russia_stormv_2023",
-    "russia_64fz_2024",
-    "russia_defendants_2024",
-)
-POPULATIONS = ("ukraine_2024", "russia_2022_2025")
-KEY_METRICS = (
-    "applications",
-    "released_to_army",
-    "deployed_total",
-    "peak_deployed",
-    "killed",
-    "wounded_discharged",
-    "deserted",
-    "captured",
-    "service_completed",
-    "returned_to_custody",
-    "reoffended",
-    "days_to_first_release",
-    "killed_per_1000_recruits",
-    "share_violent_among_recruits",
-    "prison_population_change_pct",
-)
-METRIC_LABELS = {
-    "applications": "applications",
-    "released_to_army": "released to army",
-    "deployed_total": "deployed (total)",
-    "peak_deployed": "deployed (peak)",
-    "killed": "killed",
-    "wounded_discharged": "wounded, discharged",
-    "deserted": "deserted",
-    "captured": "captured",
-    "service_completed": "service completed",
-    "returned_to_custody": "returned to custody",
-    "reoffended": "reoffended",
-    "days_to_first_release": "days to first release",
-    "killed_per_1000_recruits": "killed per 1,000 recruits",
-    "share_violent_among_recruits": "violent offenders among recruits",
-    "prison_population_change_pct": "prison population change, %",
-}
-SHORT_LABELS = {
-    "ukraine_2024": "UA Law 3687-IX",
-    "russia_2022_2025": "RU 2022-2025 timeline",
-    "russia_wagner_2022": "RU Wagner",
-    "russia_stormz_2023": "RU Storm-Z",
-    "russia_stormv_2023": "RU Storm-V",
-    "russia_64fz_2024": "RU 64-FZ (suspects)",
-    "russia_defendants_2024": "RU defendants",
-}
-COUNTRY_NAMES = {"UA": "Ukraine", "RU": "Russia"}
 OFFENCE_REPLICATES = 3  # replicates per point in offences.csv (None: all)
 FILES = (
     "manifest.json",
@@ -128,13 +72,26 @@ FILES = (
 REPORT_FILES = ("figures/", "report.md", "report.html")
 
 
-def short_label(name: str) -> str:
-    return SHORT_LABELS.get(name, name)
+def _roles(role: str) -> tuple[str, ...]:
+    """Bundled scenarios whose `[scenario] roles` include `role`, by `order` then name."""
+    found = []
+    for name in bundled_scenarios():
+        meta = load_scenario(name).scenario
+        if role in meta.roles:
+            found.append((meta.order, name))
+    return tuple(name for _order, name in sorted(found))
 
 
-def population_label(scn: Scenario) -> str:
-    country = COUNTRY_NAMES.get(scn.scenario.country)
-    return f"{country}'s prisons ({scn.name})" if country else f"population of {scn.name}"
+def default_countries() -> tuple[str, ...]:
+    """The default compared scenarios and populations: bundled scenarios with the role
+    "country" (from the directory PRISONFLOW_SCENARIOS names, when set)."""
+    return _roles("country")
+
+
+def default_policies() -> tuple[str, ...]:
+    """The default policies of the counterfactual matrix: bundled scenarios with the role
+    "policy"."""
+    return _roles("policy")
 
 
 # --------------------------------------------------------------------------- the plan
@@ -151,6 +108,7 @@ class Point:
     population: str | None = None  # ... on whose prisons
     reference_for: str | None = None  # the population whose own rules this is
     label: str = ""
+    policy_label: str = ""  # the policy's short label (matrix cells)
 
     def to_dict(self, point: int) -> dict:
         return {
@@ -175,8 +133,8 @@ EXPOSURES: tuple[Exposure, ...] = ("equal", "historical")
 
 def plan(
     scenarios: Sequence[str | os.PathLike | Scenario],
-    policies: Sequence[str | os.PathLike | Scenario] = POLICIES,
-    populations: Sequence[str | os.PathLike | Scenario] = POPULATIONS,
+    policies: Sequence[str | os.PathLike | Scenario],
+    populations: Sequence[str | os.PathLike | Scenario],
     exposure: Exposure = "equal",
 ) -> list[Point]:
     """The batch's points: compared scenarios, each population's own scenario (its
@@ -196,7 +154,7 @@ def plan(
     for scn in compared:
         if scn.name in points:
             raise ScenarioError("compare", "scenarios", f"scenario {scn.name!r} is given twice")
-        points[scn.name] = Point(scn.name, scn, compared=True, label=short_label(scn.name))
+        points[scn.name] = Point(scn.name, scn, compared=True, label=short_label(scn))
     for pop in pops:
         old = points.get(pop.name)
         if old is not None and old.reference_for is not None:
@@ -206,7 +164,7 @@ def plan(
             pop,
             compared=old is not None and old.compared,
             reference_for=pop.name,
-            label=short_label(pop.name),
+            label=short_label(pop),
         )
     for pop in pops:
         for pol in pols:
@@ -219,118 +177,10 @@ def plan(
                 cell,
                 policy=pol.name,
                 population=pop.name,
-                label=f"{short_label(pol.name)} rules on {population_label(pop)}",
+                label=f"{short_label(pol)} rules on {population_label(pop)}",
+                policy_label=short_label(pol),
             )
     return list(points.values())
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -> pd.DataFrame:
-    """Per scenario and metric: n, mean, median, p2_5, p97_5 over the finished replicates
-    (`sim.experiments.stats`, the statistics of intervals.csv under these names)."""
-    table = interval_table(summary, ["scenario"], [(n,) for n in names], metrics)
-    return table.rename(columns={"low": "p2_5", "high": "p97_5"})
-
-
-def observation_fit(
-    runs: pd.DataFrame,
-    scenarios: dict[str, Scenario],
-    observations: str | os.PathLike | pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Model median and 90% interval (5th-95th percentile over replicates) on each
-    comparable observation's date (`model_date` when given), for each scenario of the
-    observation's country; `inside` follows `sim.calibration.inside` (at_least: the
-    interval reaches the value; up_to: it reaches down to it; about: it overlaps +/-10%;
-    exact: it contains it)."""
-    from .calibration import Targets, inside
-    from .observations import for_country, load_observations
-
-    obs = (
-        observations if isinstance(observations, pd.DataFrame) else load_observations(observations)
-    )
-    cols = [
-        "scenario",
-        "country",
-        "date",
-        "model_date",
-        "metric",
-        "output",
-        "value",
-        "qualifier",
-        "kind",
-        "source",
-        "note",
-        "n",
-        "model_median",
-        "model_p05",
-        "model_p95",
-        "inside",
-    ]
-    frames = []
-    for name, scn in scenarios.items():
-        sub = runs[runs["scenario"] == name]
-        if not len(sub):
-            continue
-        t = Targets.from_observations(for_country(obs, scn.scenario.country), scn).table
-        if not len(t):
-            continue
-        t = t[t["output"].isin(sub.columns)].copy()
-        last_day = int(sub["day"].max())
-        t = t[t["day"] <= last_day]
-        if not len(t):
-            continue
-        n, med, lo, hi = [], [], [], []
-        for row in t.itertuples():
-            v = sub.loc[sub["day"] == row.day, row.output].to_numpy(dtype=np.float64)
-            n.append(len(v))
-            med.append(float(np.median(v)) if len(v) else math.nan)
-            lo.append(float(np.quantile(v, 0.05)) if len(v) else math.nan)
-            hi.append(float(np.quantile(v, 0.95)) if len(v) else math.nan)
-        t["scenario"] = name
-        t["n"], t["model_median"], t["model_p05"], t["model_p95"] = n, med, lo, hi
-        t["inside"] = inside(t)
-        for c in ("note", "model_date"):
-            if c not in t:
-                t[c] = None
-        frames.append(t[cols])
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)
-
-
-# --------------------------------------------------------------------------- offences
-
-
-def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None) -> pd.DataFrame:
-    """Recruits by offence category per point and replicate (the first `replicates`; all
-    when None), read from the batch's summary (`recruits_offence_<offence>`): nothing is
-    run again. `matches_batch`: the counts add up to the run's released_to_army."""
-    ok = summary[summary["status"] == "ok"]
-    if replicates is not None:
-        ok = ok[ok["replicate"] < replicates]
-    rows = []
-    for r in ok.sort_values(["point", "replicate"]).itertuples(index=False):
-        row = r._asdict()
-        counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
-        if any(c != c for c in counts):  # a part stored before offences were recorded
-            continue
-        matches = sum(counts) == row["released_to_army"]
-        for offence, count in zip(OFFENCES, counts, strict=True):
-            rows.append(
-                {
-                    "point": int(row["point"]),
-                    "scenario": row["scenario"],
-                    "replicate": int(row["replicate"]),
-                    "seed": int(row["seed"]),
-                    "offence": offence,
-                    "recruits": int(count),
-                    "matches_batch": bool(matches),
-                }
-            )
-    cols = ["point", "scenario", "replicate", "seed", "offence", "recruits", "matches_batch"]
-    return pd.DataFrame(rows, columns=cols)
 
 
 # --------------------------------------------------------------------------- the run
@@ -412,16 +262,6 @@ def _interrupted_entropy(out_dir: Path) -> int | None:
     return stored_entropy(out_dir) or stored_entropy(out_dir / "batch")
 
 
-def scenarios_from_manifest(manifest: dict) -> dict[str, Scenario]:
-    """The resolved scenarios stored in a comparison manifest, by name."""
-    out = {}
-    for name, data in manifest.get("scenario_data", {}).items():
-        data = dict(data)
-        file = data.pop("source_file", "") or "<scenario>"
-        out[name] = validate_raw(data, file)
-    return out
-
-
 class CompareArgs(RunArgs):
     """What a comparison may be asked for (paired differences need two replicates)."""
 
@@ -456,8 +296,8 @@ def compare(
     scenarios: Sequence[str | os.PathLike | Scenario] | None = None,
     *,
     exposure: Exposure = "equal",
-    policies: Sequence[str | os.PathLike | Scenario] = POLICIES,
-    populations: Sequence[str | os.PathLike | Scenario] = POPULATIONS,
+    policies: Sequence[str | os.PathLike | Scenario] | None = None,
+    populations: Sequence[str | os.PathLike | Scenario] | None = None,
     replicates: int = 10,
     population: int | None = None,
     days: int | None = None,
@@ -495,7 +335,9 @@ def compare(
     from .experiments.runner import write_table
 
     started = time.perf_counter()
-    scenarios = list(COUNTRY_SCENARIOS if scenarios is None or not len(scenarios) else scenarios)
+    scenarios = list(default_countries() if scenarios is None or not len(scenarios) else scenarios)
+    policies = default_policies() if policies is None else policies
+    populations = default_countries() if populations is None else populations
     args = {"replicates": replicates, "population": population, "days": days}
     validate(CompareArgs, {**args, "workers": workers, "entropy": entropy}, "compare")
     points = plan(scenarios, policies, populations, exposure)
@@ -535,6 +377,8 @@ def compare(
         timings["batch_s"] = time.perf_counter() - t0
         summary = batch.summary
         seeds = batch.manifest["seeds"]
+        if progress:
+            print("compare: batch done; computing tables", flush=True)
 
         compared = [p.name for p in points if p.compared]
         comparison = describe(summary, compared, ex.SUMMARY_METRICS)
@@ -583,6 +427,7 @@ def compare(
             "scenarios": compared,
             "policies": list(dict.fromkeys(p.policy for p in cells)),
             "exposure": exposure,
+            "policy_labels": {p.policy: p.policy_label for p in cells},
             "populations": [p.name for p in points if p.reference_for],
             "references": {p.reference_for: p.name for p in points if p.reference_for},
             "points": [p.to_dict(i) for i, p in enumerate(points)],
@@ -602,9 +447,11 @@ def compare(
             "scenario_data": {p.name: p.scenario.to_dict() for p in points},
         }
         if report:
-            from .report import build_report
+            from .reporting.build import build_report
 
             t0 = time.perf_counter()
+            if progress:
+                print("compare: drawing figures and writing the report", flush=True)
             build_report(out_dir, manifest=manifest)
             timings["report_s"] = time.perf_counter() - t0
         wall = time.perf_counter() - started
@@ -625,110 +472,3 @@ def compare(
             fit=fit,
             wall_s=time.perf_counter() - started,
         )
-
-
-# --------------------------------------------------------------------------- printing
-
-
-def fmt(metric: str, v: float) -> str:
-    """A metric value as people read it (shares in %, counts with thousands separators)."""
-    if v is None or v != v:
-        return "n/a"
-    if metric.startswith("share_"):
-        return f"{100 * v:.1f}%"
-    if metric.endswith("_pct") or metric.endswith("_per_1000_recruits"):
-        return f"{v:,.1f}"
-    return f"{v:,.0f}"
-
-
-def fmt_diff(metric: str, v: float) -> str:
-    if v is None or v != v:
-        return "n/a"
-    if metric.startswith("share_"):
-        return f"{100 * v:+.1f} pp"
-    if metric.endswith("_pct") or metric.endswith("_per_1000_recruits"):
-        return f"{v:+,.1f}"
-    return f"{v:+,.0f}"
-
-
-def comparison_table(result: CompareResult):
-    from rich.table import Table
-
-    comp = result.comparison
-    names = list(dict.fromkeys(comp["scenario"]))
-    reps = result.manifest["replicates"]
-    table = Table(
-        title=f"comparison: median [2.5th, 97.5th percentile] over {reps} replicates",
-        title_justify="left",
-    )
-    table.add_column("metric", no_wrap=True)
-    for n in names:
-        table.add_column(n, justify="right")
-    by = comp.set_index(["scenario", "metric"])
-    for m in KEY_METRICS:
-        cells = []
-        for n in names:
-            r = by.loc[(n, m)]
-            cells.append(f"{fmt(m, r['median'])} [{fmt(m, r['p2_5'])}, {fmt(m, r['p97_5'])}]")
-        table.add_row(METRIC_LABELS[m], *cells)
-    return table
-
-
-MATRIX_METRICS = ("released_to_army", "killed", "share_violent_among_recruits")
-
-
-def matrix_table(result: CompareResult):
-    from rich.table import Table
-
-    mx = result.matrix
-    pops = list(dict.fromkeys(mx["population"]))
-    table = Table(
-        title="counterfactual matrix: each policy's rules on each population (mean over "
-        "replicates)",
-        title_justify="left",
-    )
-    table.add_column("policy", no_wrap=True)
-    for pop in pops:
-        for i, m in enumerate(MATRIX_METRICS):
-            table.add_column((f"{pop}\n" if i == 0 else "\n") + METRIC_LABELS[m], justify="right")
-    by = mx.set_index(["policy", "population", "metric"])
-    for pol in dict.fromkeys(mx["policy"]):
-        cells = [fmt(m, by.loc[(pol, pop, m), "mean"]) for pop in pops for m in MATRIX_METRICS]
-        table.add_row(pol, *cells)
-    return table
-
-
-PAIRED_METRICS = ("released_to_army", "killed", "prison_population_change_pct")
-
-
-def paired_table(result: CompareResult):
-    from rich.table import Table
-
-    pd_ = result.paired
-    table = Table(
-        title="paired differences from each population's own rules: mean [95% t-interval]",
-        title_justify="left",
-    )
-    table.add_column("population", no_wrap=True)
-    table.add_column("policy", no_wrap=True)
-    for m in PAIRED_METRICS:
-        table.add_column(METRIC_LABELS[m], justify="right")
-    by = pd_.set_index(["population", "policy", "metric"])
-    pops = list(dict.fromkeys(pd_["population"]))
-    for j, pop in enumerate(pops):
-        pols = list(dict.fromkeys(pd_.loc[pd_["population"] == pop, "policy"]))
-        for i, pol in enumerate(pols):
-            cells = []
-            for m in PAIRED_METRICS:
-                r = by.loc[(pop, pol, m)]
-                cells.append(
-                    f"{fmt_diff(m, r['mean_diff'])} "
-                    f"[{fmt_diff(m, r['t_low'])}, {fmt_diff(m, r['t_high'])}]"
-                )
-            table.add_row(
-                pop if i == 0 else "",
-                pol,
-                *cells,
-                end_section=i == len(pols) - 1 and j < len(pops) - 1,
-            )
-    return table

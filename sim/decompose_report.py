@@ -1,7 +1,7 @@
 """Tables, figure, report section and output directory of a rule-by-rule decomposition.
 
 `decomposition_blocks(table)` is the report section "Which rule makes the difference"
-(blocks of `sim.report`) built from decomposition.csv; `decomposition_section(directory)`
+(blocks of `sim.reporting.blocks`) built from decomposition.csv; `decomposition_section(directory)`
 is the hook the compare report calls: the section when the directory holds a
 decomposition.csv, else nothing. `write_decomposition` writes the `prisonflow decompose`
 output directory.
@@ -18,8 +18,8 @@ import pandas as pd
 
 from . import __version__
 from . import figures as figs
-from .compare import fmt_diff
 from .decompose import GROUP_LABELS, METRICS, Decomposition
+from .reporting.labels import fmt_diff
 from .results import AtomicDir
 
 HEADERS = {
@@ -94,7 +94,7 @@ def decomposition_blocks(
     table: pd.DataFrame, info: figs.FigureInfo | None = None, number: int = 0
 ) -> list:
     """The report section "Which rule makes the difference" from decomposition.csv."""
-    from .report import Fig, H, Items, P, Table
+    from .reporting.blocks import Fig, H, Items, P, Table
 
     headers, rows = decomposition_rows(table)
     first = table.iloc[0]
@@ -165,7 +165,7 @@ def write_decomposition(
 ) -> Path:
     """Write manifest.json, decomposition.csv, replicates.csv, figures/ and report.md into
     `out` atomically (rules for an existing `out`: `prepare_output_dir`)."""
-    from .report import H, P, render_markdown
+    from .reporting.blocks import H, P, render_markdown
 
     manifest = {
         "prisonflow": __version__,

@@ -81,3 +81,15 @@ def run_manifest(scenario, result, argv: list[str], started: float) -> dict[str,
         **environment(),
         "scenario": scenario.to_dict(),
     }
+
+
+def scenarios_from_manifest(manifest: dict) -> dict:
+    """The resolved scenarios stored in a manifest (`scenario_data`), by name."""
+    from .scenario import validate_raw
+
+    out = {}
+    for name, data in manifest.get("scenario_data", {}).items():
+        data = dict(data)
+        file = data.pop("source_file", "") or "<scenario>"
+        out[name] = validate_raw(data, file)
+    return out

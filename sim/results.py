@@ -53,6 +53,13 @@ class Result:
     n_agents: int = 0
     people: pd.DataFrame | None = None  # per-person events, when asked for (vector engine)
 
+    def plot(self):
+        """The main stocks and flows of this run as a matplotlib Figure (see
+        `sim.explore.plots.result_figure`)."""
+        from .explore.plots import result_figure
+
+        return result_figure(self)
+
 
 def build_timeseries(
     start: dt.date, state_counts: np.ndarray, eligible: np.ndarray, flow_counts: np.ndarray
@@ -367,10 +374,13 @@ class AtomicDir:
 def write_run(
     result: Result, out_dir: Path, manifest: dict[str, Any], overwrite: bool = False
 ) -> None:
-    """Write manifest.json, timeseries.parquet and summary.csv into out_dir atomically
-    (rules for an existing out_dir: `prepare_output_dir`)."""
+    """Write manifest.json, timeseries.parquet, summary.csv (and people.parquet when the run
+    recorded people) into out_dir atomically (rules for an existing out_dir:
+    `prepare_output_dir`)."""
     with AtomicDir(out_dir, overwrite, kind="run") as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        if result.people is not None:
+            result.people.to_parquet(tmp / "people.parquet", index=False)
         pd.DataFrame([{"scenario": result.scenario, **result.summary}]).to_csv(
             tmp / "summary.csv", index=False
         )

@@ -216,11 +216,23 @@ class Regime(_Strict):
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
+OWN_META_KEYS = ("short_label", "roles", "order")
+
+
 class Meta(_Strict):
     name: str
     title: str = ""
     description: str = ""
-    country: Literal["UA", "RU", "other"]
+    # A country code (ISO 3166 alpha-2 or -3, upper case) or "other"; observations match on it.
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2,3}|other)$")]
+    # Presentation and compare defaults (countries and regimes as data; see sim.reporting):
+    short_label: str = ""  # e.g. "UA Law 3687-IX"; tables and figures (default: the name)
+    country_name: str = ""  # e.g. "Ukraine": "Ukraine's prisons" in labels and prose
+    # "country": compared and used as a population by default in `prisonflow compare`;
+    # "policy": its rules are applied to every population there.
+    roles: list[Literal["country", "policy"]] = []
+    order: int = 0  # position in those default lists (then by name)
+    # short_label, roles and order describe one file: a file that extends it does not inherit them.
     extends: str | list[str] | None = None
     start_date: dt.date
     end_date: dt.date
@@ -437,7 +449,8 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         except ScenarioError as exc:
             raise ScenarioError(path, "scenario.extends", f"'{base_name}': {exc.message}") from None
         base = _load_raw(base_path, (*chain, path))
-        base.get("scenario", {}).pop("abstract", None)
+        for key in ("abstract", *OWN_META_KEYS):  # said of a file itself, never inherited
+            base.get("scenario", {}).pop(key, None)
         merged = _deep_merge(merged, base)
     return _deep_merge(merged, raw)
 

@@ -58,6 +58,22 @@ def test_run_writes_exactly_three_files(tmp_path, prisonflow):
     assert summary["applications"].iloc[0] == ts["applications"].iloc[-1]
 
 
+def test_run_record_people_writes_the_event_table(tmp_path, prisonflow):
+    out_dir = tmp_path / "ua"
+    args = ["run", "ukraine_2024", "--population", "2000", "--days", "90", "--record-people"]
+    code, out, err = prisonflow(*args, "--out", str(out_dir))
+    assert code == 0, err
+    assert "people.parquet" in out
+    people = pd.read_parquet(out_dir / "people.parquet")
+    direct = sim.run("ukraine_2024", population=2000, days=90, record_people=True).people
+    pd.testing.assert_frame_equal(people, direct.reset_index(drop=True))
+    assert len(people) > 0
+    marker = json.loads((out_dir / ".prisonflow").read_text())
+    assert "people.parquet" in marker["files"]
+    code, _out, err = prisonflow("run", "ukraine_2024", "--engine", "agents", "--record-people")
+    assert code == 2 and "--record-people" in err and err.count("\n") == 1
+
+
 def test_set_changes_the_output(tmp_path, prisonflow):
     base = ["run", "ukraine_2024", "--population", "1000", "--days", "60"]
     assert prisonflow(*base, "--out", str(tmp_path / "a"))[0] == 0

@@ -135,13 +135,13 @@ def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
         assert (out / name.rstrip("/")).exists(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "compare" and manifest["entropy"] == 5
-    assert manifest["scenarios"] == list(cmp.COUNTRY_SCENARIOS)
-    assert manifest["references"] == {p: p for p in cmp.POPULATIONS}
+    assert manifest["scenarios"] == list(cmp.default_countries())
+    assert manifest["references"] == {p: p for p in cmp.default_countries()}
     assert manifest["offences_match_batch"] is True
 
     matrix = pd.read_csv(out / "matrix.csv")
     cells = set(zip(matrix["policy"], matrix["population"], strict=True))
-    assert cells == {(p, q) for p in cmp.POLICIES for q in cmp.POPULATIONS}
+    assert cells == {(p, q) for p in cmp.default_policies() for q in cmp.default_countries()}
     assert set(matrix["metric"]) == set(SUMMARY_METRICS)
     counts = matrix[matrix["metric"] == "released_to_army"]["n"]
     assert (counts == 2).all()  # every run finished (ratios may be n/a with no recruits)
@@ -153,12 +153,14 @@ def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
     assert (own["mean_diff"].fillna(0) == 0).all()  # the same scenario, the same seeds
 
     comparison = pd.read_csv(out / "comparison.csv")
-    assert set(comparison["scenario"]) == set(cmp.COUNTRY_SCENARIOS)
+    assert set(comparison["scenario"]) == set(cmp.default_countries())
     assert {"mean", "median", "p2_5", "p97_5"} <= set(comparison.columns)
 
     # One batch, one seed per replicate, shared by every point.
     summary = pd.read_parquet(out / "batch" / "summary.parquet")
-    assert summary["point"].nunique() == 2 + len(cmp.POLICIES) * len(cmp.POPULATIONS)
+    assert summary["point"].nunique() == 2 + len(cmp.default_policies()) * len(
+        cmp.default_countries()
+    )
     assert summary.groupby("replicate")["seed"].nunique().eq(1).all()
     assert not list(tmp_path.glob(".cmp*"))  # no temporary directory left behind
 
@@ -240,3 +242,57 @@ def test_compare_applies_policies_with_equal_exposure_by_default():
     assert own.end_date == wagner.regimes["RU_WAGNER"].end_date
     with pytest.raises(sim.ScenarioError, match="exposure: allowed: equal, historical"):
         cmp.plan([], [wagner], ["ukraine_2024"], exposure="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_third_country_from_toml_alone(tmp_path, monkeypatch):
+    """A country added as a scenario file (its own population and law, its metadata) joins
+    compare's defaults, labels and report with no code change."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from sim.scenario import scenarios_dir
+
+    scenarios = tmp_path / "scenarios"
+    shutil.copytree(scenarios_dir(), scenarios)
+    data = tomllib.loads((scenarios / "ukraine_2024.toml").read_text())
+    data["scenario"].update(
+        name="moldova_2024",
+        title="Moldova (invented for a test)",
+        country="MD",
+        short_label="MD test law",
+        country_name="Moldova",
+        roles=["country", "policy"],
+        order=3,
+    )
+    data["population"]["initial_size"] = 6000
+    (regime,) = data["regimes"].values()
+    regime["label"] = "MD-2024: a test law"
+    data["regimes"] = {"MD_2024": regime}
+    data["sources"] = {}
+    data["priors"] = {
+        key.replace("UA_2024", "MD_2024"): prior for key, prior in data.get("priors", {}).items()
+    }
+    (scenarios / "moldova_2024.toml").write_text(tomli_w.dumps(data))
+    monkeypatch.setenv("PRISONFLOW_SCENARIOS", str(scenarios))
+
+    assert "moldova_2024" in cmp.default_countries()
+    assert "moldova_2024" in cmp.default_policies()
+    out = tmp_path / "c"
+    result = cmp.compare(
+        policies=["moldova_2024", "russia_wagner_2022"],
+        replicates=2,
+        population=400,
+        days=60,
+        workers=1,
+        entropy=3,
+        out=out,
+    )
+    assert result.manifest["scenarios"] == list(cmp.default_countries())
+    assert "moldova_2024" in result.manifest["populations"]
+    cells = result.matrix[result.matrix["metric"] == "released_to_army"]
+    pairs = set(zip(cells["policy"], cells["population"], strict=True))
+    assert {("moldova_2024", "moldova_2024"), ("russia_wagner_2022", "moldova_2024")} <= pairs
+    md = (out / "report.md").read_text()
+    assert "Moldova's prisons (moldova\\_2024)" in md and "MD test law" in md

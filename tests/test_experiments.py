@@ -206,6 +206,8 @@ def test_batch_cli_prints_intervals(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert "95% interval" in stdout and "killed_per_1000_recruits" in stdout
     assert "3 runs ok, 0 failed" in stdout
+    # Output is not a terminal here: progress comes as plain lines, the last one complete.
+    assert "batch: 3 of 3 runs done, 0 failed" in stdout
     assert {"manifest.json", "parts", "runs.parquet", "summary.parquet", "intervals.csv"} <= {
         p.name for p in out.iterdir()
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from test_experiments import cli
 
-import sim.report
+import sim.reporting.build
 
 SCRIPT = """
 import sim
@@ -83,7 +83,7 @@ def test_ctrl_c_on_compare_keeps_runs_and_the_hint_resumes(tmp_path, monkeypatch
     # the hint through the CLI in this process (the report is not what is tested here;
     # test_experiments runs a hint verbatim in a shell)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sim.report, "build_report", lambda directory, manifest: None)
+    monkeypatch.setattr(sim.reporting.build, "build_report", lambda directory, manifest: None)
     code, stdout, err = cli(monkeypatch, capsys, *shlex.split(hint)[1:])
     assert code == 0, err
     assert f"({stored} from earlier parts)" in stdout

@@ -263,10 +263,10 @@ high = 2.5
 
 
 def test_compare_with_failed_runs_exits_1(tmp_path, monkeypatch, capsys):
-    import sim.report
+    import sim.reporting.build
 
     monkeypatch.setattr(sim, "run", failing_run(lambda scn, kw: "wagner" in scn.name))
-    monkeypatch.setattr(sim.report, "build_report", lambda directory, manifest: None)
+    monkeypatch.setattr(sim.reporting.build, "build_report", lambda directory, manifest: None)
     out = tmp_path / "c"
     code, _, err = cli(
         monkeypatch,

@@ -16,6 +16,7 @@ import sim
 import sim.cli
 from sim import compare as cmp
 from sim import figures as figs
+from sim.reporting.labels import short_label
 
 
 def check(info: figs.FigureInfo | None) -> None:
@@ -44,7 +45,7 @@ def batch(tmp_path_factory):
 
 def test_time_series_figures(batch, tmp_path):
     names = ["ukraine_2024", "russia_wagner_2022"]
-    labels = {n: cmp.short_label(n) for n in names}
+    labels = {n: short_label(sim.load_scenario(n)) for n in names}
     regimes = {
         n: [(rid, pd.Timestamp(r.start_date)) for rid, r in sim.load_scenario(n).regimes.items()]
         for n in names
@@ -154,3 +155,17 @@ def test_report_from_a_sweep_directory(tmp_path, monkeypatch, capsys):
     page = (out / "report.html").read_text()
     assert "Sensitivity indices" in page and "<script" not in page
     assert Path(out / "report.md").read_text().count("figures/sensitivity.png") == 1
+
+
+def test_offence_shares_count_an_ungrouped_offence_as_other():
+    """An offence the groups do not name (a taxonomy grown later) is not dropped."""
+    offences = pd.DataFrame(
+        [
+            {"scenario": "a", "replicate": 0, "offence": "theft", "recruits": 30},
+            {"scenario": "a", "replicate": 0, "offence": "new_offence", "recruits": 10},
+        ]
+    )
+    shares = figs.offence_shares(offences)
+    other = figs.OFFENCE_GROUPS[-1][0]
+    assert shares.loc["a", "total"] == 40
+    assert shares.loc["a", other] == 0.25 and shares.loc["a", "property (theft, fraud)"] == 0.75

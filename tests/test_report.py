@@ -103,12 +103,53 @@ def test_report_rebuilds_offline_and_escaped(which, request, monkeypatch, capsys
         assert f">{section}" in page, section
     assert "Figure 1." in md and "figures/" in md
     if which == "compare_dir":
-        for section in ("Comparison", "Counterfactual matrix", "Paired differences", "At a glance"):
+        for section in ("Results", "Counterfactual matrix", "Paired differences", "At a glance"):
             assert f">{section}" in page, section
         names = {p.stem for p in pngs}
         assert {"stocks", "flows", "counterfactual_flows", "paired_differences"} <= names
         assert "offences" in names
         assert json.loads((directory / "manifest.json").read_text())["kind"] == "compare"
+
+
+@pytest.mark.parametrize("which", ["batch_dir", "compare_dir"])
+def test_report_leads_with_the_answer(which, request):
+    """Headline with rates per month of exposure and per 1,000 prisoners, then the key
+    figure, then results; assumptions last, each calibration command once."""
+    from sim.reporting.build import build_report
+
+    directory = request.getfixturevalue(which)
+    md = build_report(directory)["markdown"].read_text()
+    order = [
+        md.index("## At a glance"),
+        md.index("Figure 1."),
+        md.index("## Results"),
+        md.index("## Appendix"),
+        md.index("## Key assumptions and sources"),
+    ]
+    assert order == sorted(order), order
+    glance = md[order[0] : order[1]]
+    # 120 simulated days at --population 1500; the evil scenario's law is in force throughout.
+    assert "over 120 simulated days, 120 of them with recruiting rules in force" in glance
+    assert "a month of exposure" in glance and "per 1,000 of the 1,500 people" in glance
+    # Calibrated rows point to their command, which is printed once.
+    assert md.count("reproduce with") == 0
+    assert md.count("prisonflow calibrate ukraine_2024") == 1  # in its code block
+    assert md.count("prisonflow calibrate ukraine\\_2024") == 0  # in no table row
+    assert "command C1 (below)" in md
+    if which == "compare_dir":
+        assert "nothing is run again" in md and "run again with the same seeds" not in md
+
+
+def test_wide_tables_are_split_to_fit_the_page():
+    from sim.reporting.blocks import MAX_COLUMNS, Table, render_html, split_wide
+
+    wide = Table(["metric", *(f"c{i}" for i in range(15))], [["x", *map(str, range(15))]])
+    parts = split_wide(wide)
+    assert len(parts) == 3 and all(len(t.headers) <= MAX_COLUMNS for t in parts)
+    assert all(t.headers[0] == "metric" and t.rows[0][0] == "x" for t in parts)
+    assert [c for t in parts for c in t.headers[1:]] == wide.headers[1:]
+    page = render_html([wide], "t")
+    assert page.count("<table>") == 3 and "(part 3 of 3)" in page
 
 
 def test_report_refuses_what_it_cannot_read(tmp_path, monkeypatch, capsys):

@@ -107,3 +107,14 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
             fill(tmp / "b.csv")
     assert "No space left on device" in str(info.value) and "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_result_plot_draws_the_run():
+    from matplotlib.text import Text
+
+    import sim
+
+    result = sim.run("ukraine_2024", population=500, days=30)
+    fig = result.plot()
+    texts = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert len(fig.axes) >= 2 and "ukraine_2024 (seed 0, vector)" in texts

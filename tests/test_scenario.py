@@ -109,10 +109,13 @@ def test_extends_overrides_one_key(tmp_path):
     v, b = variant.to_dict(), base.to_dict()
     assert v["regimes"]["UA_2024"].pop("max_remaining_sentence_days") == 1826
     assert b["regimes"]["UA_2024"].pop("max_remaining_sentence_days") != 1826
+    # What a file says of itself (label, roles in compare's defaults) is not inherited.
+    assert (v["scenario"]["short_label"], v["scenario"]["roles"]) == ("", [])
+    assert b["scenario"]["short_label"] and b["scenario"]["roles"]
     for d in (v, b):
         d.pop("source_file")
-        d["scenario"].pop("name")
-        d["scenario"].pop("extends")
+        for key in ("name", "extends", "short_label", "roles", "order"):
+            d["scenario"].pop(key)
     assert v == b
 
 

@@ -235,6 +235,7 @@ def validate_cmd(
         extra = {"observations": str(observations or "")}
         default = default_output_dir("validation", scn, *labels, extra=extra)
         out = prepare_output_dir(out or default, overwrite)
+        console.print(f"validate: running {replicates} replicates of {scn.name}", markup=False)
         fit = calibration.validate(
             scn, observations, replicates, population, fixed_parameters=fixed_parameters
         )

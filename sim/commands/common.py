@@ -9,9 +9,9 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from .. import __version__
+from ..reporting.views import summary_table  # noqa: F401  (used by the commands)
 from ..scenario import (
     Scenario,
     parse_value,
@@ -24,25 +24,6 @@ app = typer.Typer(
 )
 # Wide enough for tables when output goes to a file or pipe (rich would assume 80).
 console = Console(width=None if sys.stdout.isatty() else 140)
-
-HEADLINE = (
-    ("applications", "applications"),
-    ("released_to_army", "released to army"),
-    ("deployed_total", "deployed (total)"),
-    ("peak_deployed", "deployed (peak)"),
-    ("killed", "killed"),
-    ("wounded_discharged", "wounded, discharged"),
-    ("deserted", "deserted"),
-    ("captured", "captured"),
-    ("service_completed", "service completed"),
-    ("returned_to_custody", "returned to custody"),
-    ("reoffended", "reoffended"),
-    ("days_to_first_release", "days to first release"),
-    ("killed_per_1000_recruits", "killed per 1,000 recruits"),
-    ("share_violent_among_recruits", "violent offenders among recruits"),
-    ("prison_population_change_pct", "prison population change, %"),
-)
-
 
 # Options shared by several commands; bounds are checked here (typer min=), once.
 EngineOpt = Annotated[str, typer.Option(help="vector (numpy core) or agents (Mesa).")]
@@ -71,6 +52,15 @@ ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Run even if the run is estimated not to fit in memory."),
 ]
+RecordPeopleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--record-people",
+        help="Also write the per-person events (run: people.parquet; batch: people/, one file "
+        "per run): one row per person who applied, with the days of application, contract, "
+        "deployment and exit and the outcome (vector engine).",
+    ),
+]
 ExtendOpt = Annotated[
     bool,
     typer.Option("--extend", help="Allow --days to run past the scenario's end_date."),
@@ -97,26 +87,6 @@ def parse_overrides(pairs: list[str] | None) -> dict:
             )
         out[key.strip()] = parse_value(value.strip())
     return out
-
-
-def _format(name: str, value: float) -> str:
-    if value != value:  # NaN
-        return "n/a"
-    if name.startswith("share_"):
-        return f"{100 * value:.1f}%"
-    if name.endswith("_pct") or name.endswith("_per_1000_recruits"):
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
-
-
-def summary_table(title: str, summaries: dict[str, dict]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for name in summaries:
-        table.add_column(name, justify="right")
-    for key, label in HEADLINE:
-        table.add_row(label, *(_format(key, s[key]) for s in summaries.values()))
-    return table
 
 
 def warn(message: str) -> None:

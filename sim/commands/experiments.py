@@ -15,6 +15,7 @@ from .common import (
     EngineOpt,
     FixedParametersOpt,
     PopulationOpt,
+    RecordPeopleOpt,
     SetOpt,
     UsageError,
     WorkersOpt,
@@ -146,6 +147,7 @@ def batch_cmd(
     ] = None,
     resume: ResumeOpt = False,
     overwrite: ExperimentOverwriteOpt = False,
+    record_people: RecordPeopleOpt = False,
 ) -> None:
     """Run scenarios many times; print and save mean, median and 95% interval per metric."""
     from .. import experiments as ex
@@ -164,6 +166,7 @@ def batch_cmd(
             engine=engine,
             population=population,
             days=days,
+            record_people=record_people,
             fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
@@ -171,7 +174,7 @@ def batch_cmd(
             scheduler=scheduler,
             resume=resume,
             overwrite=overwrite,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )
@@ -179,9 +182,9 @@ def batch_cmd(
     _wide(console).print(ex.intervals_table(result))
     print_variance_shares(result)
     shares = ", variance_shares.csv" if result.variance_shares is not None else ""
-    _experiment_done(
-        result, f"manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv{shares}"
-    )
+    people = ", people/ (one file per run)" if record_people else ""
+    files = "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv"
+    _experiment_done(result, files + shares + people)
 
 
 @app.command("sweep")
@@ -214,7 +217,7 @@ def sweep_cmd(
             resume=resume,
             overwrite=overwrite,
             entropy=entropy,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )
@@ -268,6 +271,7 @@ def compare_cmd(
     """Compare Ukraine and Russia, and each country's rules on the other's prisons."""
     from .. import compare as cmp
     from ..compare import Exposure
+    from ..reporting import views
 
     result = _run_experiment(
         lambda: cmp.compare(
@@ -282,16 +286,16 @@ def compare_cmd(
             scheduler=scheduler,
             resume=resume,
             overwrite=overwrite,
-            progress=console.is_terminal,
+            progress=True,  # a bar on a terminal, plain lines otherwise
             console=console,
             argv=sys.argv,
         )
     )
     wide = _wide(console)
-    wide.print(cmp.comparison_table(result))
+    wide.print(views.comparison_table(result))
     print_variance_shares(result.batch, result.manifest["scenarios"])
-    wide.print(cmp.matrix_table(result))
-    wide.print(cmp.paired_table(result))
+    wide.print(views.matrix_table(result))
+    wide.print(views.paired_table(result))
     fit = result.fit
     if len(fit):
         console.print(

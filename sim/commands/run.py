@@ -20,6 +20,7 @@ from .common import (
     ForceOpt,
     OverwriteOpt,
     PopulationOpt,
+    RecordPeopleOpt,
     SeedOpt,
     SetOpt,
     UsageError,
@@ -72,6 +73,7 @@ def run_cmd(
     overwrite: OverwriteOpt = False,
     extend: ExtendOpt = False,
     force: ForceOpt = False,
+    record_people: RecordPeopleOpt = False,
 ) -> None:
     """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
     import sim
@@ -80,6 +82,8 @@ def run_cmd(
 
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    if record_people and engine != "vector":
+        fail("--record-people: available with --engine vector only")
     try:
         scn = load_scenario(scenario, parse_overrides(set_))
         scn.horizon_days(days, extend)
@@ -98,6 +102,7 @@ def run_cmd(
                 days=days,
                 extend=extend,
                 force=force,
+                record_people=record_people,
             )
         manifest = run_manifest(scn, result, argv=sys.argv, started=started)
         write_run(result, out, manifest, overwrite)
@@ -114,4 +119,5 @@ def run_cmd(
         f"{result.n_agents:,} people, {engine} engine, seed {seed}"
     )
     console.print(summary_table(title, {scn.name: result.summary}))
-    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv)")
+    people = ", people.parquet" if record_people else ""
+    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv{people})")

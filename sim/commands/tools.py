@@ -101,7 +101,7 @@ def report_cmd(
     directory: Annotated[Path, typer.Argument(help="A batch, sweep or compare directory.")],
 ) -> None:
     """Rebuild figures, report.md and report.html in an experiment directory."""
-    from ..report import build_report
+    from ..reporting.build import build_report
     from ..results import add_own
 
     if not directory.is_dir():

@@ -62,6 +62,7 @@ class Batch(Experiment):
         days,
         fixed_parameters=False,
         samplers=None,
+        record_people=False,
     ):
         if isinstance(scenarios, str | os.PathLike | Scenario):
             scenarios = [scenarios]
@@ -70,6 +71,9 @@ class Batch(Experiment):
             raise SpecError("batch", "scenarios", "give at least one scenario")
         args = {"replicates": replicates, "population": population, "days": days}
         validate(BatchArgs, {**args, "engine": engine}, "batch")
+        if record_people and engine != "vector":
+            raise SpecError("batch", "record_people", "available with the vector engine only")
+        self.record_people = bool(record_people)
         self.overrides = dict(overrides or {})
         self.replicates, self.engine = replicates, engine
         self.population, self.days = population, days
@@ -111,6 +115,8 @@ class Batch(Experiment):
                 "population": self.population,
                 "days": self.days,
                 **self.parameters_design(),
+                # recorded only when asked, so earlier batches resume as before
+                **({"record_people": True} if self.record_people else {}),
             }
         )
         tasks = [
@@ -124,6 +130,7 @@ class Batch(Experiment):
                 self.population,
                 self.days,
                 self.draw(sampler, seeds, r),
+                self.record_people,
             )
             for p, ((_, scn), sampler) in enumerate(zip(self.loaded, self.samplers, strict=True))
             for r in range(self.replicates)
@@ -169,6 +176,7 @@ def batch(
     days: int | None = None,
     fixed_parameters: bool = False,
     samplers: Sequence[ParameterSampler | None] | None = None,
+    record_people: bool = False,
     entropy: int | None = None,
     out: str | os.PathLike | None = None,
     workers: int | None = None,
@@ -193,6 +201,8 @@ def batch(
     experiment directory (default `results/batch/<names>-<entropy>`; an existing one is
     continued with `resume=True` or replaced with `overwrite=True`, else refused) and
     returns its tables: `runs`, `summary`, `intervals` (and `variance_shares`).
+    `record_people=True` (vector engine) also writes each run's per-person events to
+    `people/<part key>.parquet`.
     """
     experiment = Batch(
         scenarios,
@@ -203,5 +213,6 @@ def batch(
         days=days,
         fixed_parameters=fixed_parameters,
         samplers=samplers,
+        record_people=record_people,
     )
     return experiment.run(**run_options(locals()))

@@ -52,7 +52,11 @@ OWN_FILES = (
     "report.html",
     "manifest.json",  # last: without it the directory is no longer recognised as ours
 )
-OWN_FOLDERS = {"parts": ("*.parquet", "*.failed.json", ".*.tmp"), "figures": ("*.png", "*.svg")}
+OWN_FOLDERS = {
+    "parts": ("*.parquet", "*.failed.json", ".*.tmp"),
+    "people": ("*.parquet", ".*.tmp"),
+    "figures": ("*.png", "*.svg"),
+}
 
 
 def jsonable(obj: Any) -> Any:

@@ -23,15 +23,24 @@ from .tasks import Task, error_text, run_task
 
 
 class _Progress:
-    """A rich progress bar (runs done, failures, time left), or nothing."""
+    """Runs done, failures and time left: a rich bar on a terminal, else plain lines.
+
+    Plain lines (for CI logs, nohup, notebooks) go to the console at every tenth of the runs or
+    every `PLAIN_EVERY_S` seconds, whichever comes first, and once at the end.
+    """
+
+    PLAIN_EVERY_S = 30.0
 
     def __init__(self, enabled: bool, console, total: int, done: int, label: str):
         self.enabled, self.console = enabled, console
         self.total, self.done, self.label = total, done, label
         self.failed = 0
+        self.plain = enabled and not getattr(console, "is_terminal", False)
+        self.started = self.last_line = time.perf_counter()
+        self.next_done = done + max(1, total // 10)
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
+        if self.enabled and not self.plain:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -58,13 +67,30 @@ class _Progress:
             )
         return self
 
+    def _line(self) -> None:
+        now = time.perf_counter()
+        self.last_line = now
+        self.console.print(
+            f"{self.label}: {self.done} of {self.total} runs done, {self.failed} failed, "
+            f"{now - self.started:.0f} s elapsed",
+            markup=False,
+            highlight=False,
+        )
+        self.console.file.flush()
+
     def advance(self, failed: bool) -> None:
         self.failed += int(failed)
-        if self.enabled:
+        self.done += 1
+        if self.plain:
+            due = time.perf_counter() - self.last_line >= self.PLAIN_EVERY_S
+            if self.done >= self.next_done or due or self.done == self.total:
+                self.next_done = self.done + max(1, self.total // 10)
+                self._line()
+        elif self.enabled:
             self.bar.update(self.task, advance=1, failed=self.failed)
 
     def __exit__(self, *exc) -> None:
-        if self.enabled:
+        if self.enabled and not self.plain:
             self.bar.__exit__(*exc)
 
 

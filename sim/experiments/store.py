@@ -29,6 +29,7 @@ from .tasks import OFFENCE_COLUMNS, SUMMARY_METRICS, Task
 PART_META = b"prisonflow.part"
 OK_SUFFIX, FAILED_SUFFIX = ".parquet", ".failed.json"
 PARAM_PREFIX = "param."  # summary columns of a replicate's drawn parameter values
+PEOPLE_DIR = "people"  # people/<key>.parquet: per-person events of a run (record_people)
 
 
 def _json_float(v: float | None) -> float | None:
@@ -52,6 +53,11 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if out.get("people") is not None:  # before the part: a stored part has its people
+        people_dir = parts.parent / PEOPLE_DIR
+        people_dir.mkdir(exist_ok=True)
+        people = out["people"]
+        write_atomic(people_dir / f"{task.key}.parquet", lambda p: people.to_parquet(p))
     meta["n_agents"] = out.get("n_agents", 0)
     meta["summary"] = {k: _json_float(v) for k, v in out["summary"].items()}
     if "recruits_by_offence" in out:

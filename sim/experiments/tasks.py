@@ -45,6 +45,7 @@ class Task:
     population: int | None = None
     days: int | None = None
     parameters: dict = field(default_factory=dict)
+    record_people: bool = False  # also return the per-person event table (vector engine)
 
     @property
     def key(self) -> str:
@@ -86,6 +87,7 @@ def run_task(task: Task) -> dict:
             seed=task.seed,
             population=task.population,
             days=task.days,
+            record_people=task.record_people,
         )
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
         return {
@@ -100,6 +102,7 @@ def run_task(task: Task) -> dict:
         "recruits_by_offence": {k: int(v) for k, v in result.recruits_by_offence.items()},
         "n_agents": int(result.n_agents),
         "wall_s": time.perf_counter() - started,
+        **({"people": result.people} if result.people is not None else {}),
     }
 
 

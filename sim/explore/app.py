@@ -14,7 +14,7 @@ from typing import Any
 
 import solara
 
-from ..commands.common import _format
+from ..reporting.labels import fmt as _format
 from ..scenario import ScenarioError
 from . import plots
 from .state import (

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..commands.common import HEADLINE
 from ..figures import FLOW_ROWS, flow_values, offence_shares
+from ..reporting.labels import HEADLINE
 from ..results import Result
 from ..scenario import Scenario
 from .state import Built, Settings, build, default_population_size, scenario_toml

@@ -127,15 +127,20 @@ def flow_figure(
 
 
 def offence_shares(offences: pd.DataFrame) -> pd.DataFrame:
-    """Mean share of each offence group among recruits, per scenario (rows) + `total`."""
+    """Mean share of each offence group among recruits, per scenario (rows) + `total`;
+    an offence in no group of OFFENCE_GROUPS counts as "other"."""
     if not len(offences):
         return pd.DataFrame()
     per_run = offences.pivot_table(
         index=["scenario", "replicate"], columns="offence", values="recruits", aggfunc="sum"
     ).fillna(0)
     groups = pd.DataFrame(index=per_run.index)
-    for label, members, _ in OFFENCE_GROUPS:
-        groups[label] = per_run[[m for m in members if m in per_run.columns]].sum(axis=1)
+    grouped = {m for _label, members, _colour in OFFENCE_GROUPS for m in members}
+    ungrouped = [c for c in per_run.columns if c not in grouped]
+    for i, (label, members, _) in enumerate(OFFENCE_GROUPS):
+        # An offence in no group counts in the last one ("other"): never silently dropped.
+        extra = ungrouped if i == len(OFFENCE_GROUPS) - 1 else []
+        groups[label] = per_run[[m for m in members if m in per_run.columns] + extra].sum(axis=1)
     total = groups.sum(axis=1)
     shares = groups.div(total.where(total > 0), axis=0)
     out = shares.groupby(level="scenario", sort=False).mean()

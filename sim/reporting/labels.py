@@ -1,0 +1,74 @@
+"""How metrics and scenarios are named and numbers written, for every table people read
+(console tables, the report, the explorer): one place for labels and formats.
+
+Scenario labels come from the scenario files' `[scenario]` metadata (`short_label`,
+`country_name`), so a new country needs no code here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The summary metrics people read first, in the order tables show them, and their labels.
+METRIC_LABELS = {
+    "applications": "applications",
+    "released_to_army": "released to army",
+    "deployed_total": "deployed (total)",
+    "peak_deployed": "deployed (peak)",
+    "killed": "killed",
+    "wounded_discharged": "wounded, discharged",
+    "deserted": "deserted",
+    "captured": "captured",
+    "service_completed": "service completed",
+    "returned_to_custody": "returned to custody",
+    "reoffended": "reoffended",
+    "days_to_first_release": "days to first release",
+    "killed_per_1000_recruits": "killed per 1,000 recruits",
+    "share_violent_among_recruits": "violent offenders among recruits",
+    "prison_population_change_pct": "prison population change, %",
+}
+KEY_METRICS = tuple(METRIC_LABELS)
+# (metric, label) pairs of the headline tables (prisonflow run, the explorer).
+HEADLINE = tuple((m, METRIC_LABELS[m]) for m in KEY_METRICS)
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or v != v
+
+
+def _format(metric: str, v: float, signed: bool) -> str:
+    if _is_missing(v):
+        return "n/a"
+    sign = "+" if signed else ""
+    if metric.startswith("share_"):
+        return f"{100 * v:{sign}.1f}" + (" pp" if signed else "%")
+    if metric.endswith("_pct") or metric.endswith("_per_1000_recruits"):
+        return f"{v:{sign},.1f}"
+    return f"{v:{sign},.0f}"
+
+
+def fmt(metric: str, v: float) -> str:
+    """A metric value as people read it (shares in %, counts with thousands separators)."""
+    return _format(metric, v, signed=False)
+
+
+def fmt_diff(metric: str, v: float) -> str:
+    """A difference of a metric, signed (shares in percentage points)."""
+    return _format(metric, v, signed=True)
+
+
+def fmt_range(metric: str, low: float, high: float) -> str:
+    """An interval of a metric: 'low to high'."""
+    return f"{fmt(metric, low)} to {fmt(metric, high)}"
+
+
+def short_label(scenario: Any) -> str:
+    """A scenario's short label (`[scenario] short_label`; its name when it has none)."""
+    meta = scenario.scenario
+    return meta.short_label or scenario.name
+
+
+def population_label(scenario: Any) -> str:
+    """Whose prisons a scenario's population is: "Ukraine's prisons (ukraine_2024)"."""
+    country = scenario.scenario.country_name
+    return f"{country}'s prisons ({scenario.name})" if country else f"population of {scenario.name}"
