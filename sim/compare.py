@@ -49,10 +49,16 @@ from pydantic import Field
 from .experiments.stats import paired_differences
 from .experiments.template import RunArgs
 from .experiments.validation import Whole, validate
-from .reporting.labels import KEY_METRICS, population_label, short_label
+from .reporting.labels import (
+    KEY_METRICS,
+    default_countries,
+    default_policies,
+    population_label,
+    short_label,
+)
 from .reporting.views import describe, observation_fit, offence_composition
 from .results import write_atomic_text
-from .scenario import Scenario, ScenarioError, bundled_scenarios, counterfactual, load_scenario
+from .scenario import Scenario, ScenarioError, counterfactual, load_scenario
 
 OFFENCE_REPLICATES = 3  # replicates per point in offences.csv (None: all)
 FILES = (
@@ -70,28 +76,6 @@ FILES = (
 
 
 REPORT_FILES = ("figures/", "report.md", "report.html")
-
-
-def _roles(role: str) -> tuple[str, ...]:
-    """Bundled scenarios whose `[scenario] roles` include `role`, by `order` then name."""
-    found = []
-    for name in bundled_scenarios():
-        meta = load_scenario(name).scenario
-        if role in meta.roles:
-            found.append((meta.order, name))
-    return tuple(name for _order, name in sorted(found))
-
-
-def default_countries() -> tuple[str, ...]:
-    """The default compared scenarios and populations: bundled scenarios with the role
-    "country" (from the directory PRISONFLOW_SCENARIOS names, when set)."""
-    return _roles("country")
-
-
-def default_policies() -> tuple[str, ...]:
-    """The default policies of the counterfactual matrix: bundled scenarios with the role
-    "policy"."""
-    return _roles("policy")
 
 
 # --------------------------------------------------------------------------- the plan

@@ -14,11 +14,11 @@ from typing import Any
 
 import solara
 
+from ..reporting.labels import default_countries
 from ..reporting.labels import fmt as _format
 from ..scenario import ScenarioError
 from . import plots
 from .state import (
-    POPULATIONS,
     Control,
     Settings,
     controls,
@@ -123,8 +123,9 @@ def ControlInput(control: Control, value, on_value):
 @solara.component
 def Controls(settings: Settings, set_settings, view: View | None):
     """Population, law, the law's controls, the runs and the download of the settings."""
+    named = default_countries()  # populations offered by name: role "country"
     mode, set_mode = solara.use_state(
-        settings.population if settings.population in POPULATIONS else FILE_CHOICE
+        settings.population if settings.population in named else FILE_CHOICE
     )
 
     def pick_population(choice: str) -> None:
@@ -136,13 +137,13 @@ def Controls(settings: Settings, set_settings, view: View | None):
     solara.Select(
         "population",
         value=mode,
-        values=[*POPULATIONS, FILE_CHOICE],
+        values=[*named, FILE_CHOICE],
         on_value=pick_population,
     )
     if mode == FILE_CHOICE:
         solara.InputText(
             "scenario file (path, Enter to load)",
-            value="" if settings.population in POPULATIONS else settings.population,
+            value="" if settings.population in named else settings.population,
             on_value=lambda path: set_settings(
                 Settings(population=path.strip(), replicates=settings.replicates)
             ),

@@ -25,7 +25,6 @@ import tomli_w
 from ..scenario import Regime, Scenario, ScenarioError, counterfactual, load_scenario
 from ..scenario import bundled_scenarios as _bundled
 
-POPULATIONS = {"ukraine_2024": "Ukraine", "russia_2022_2025": "Russia"}
 DEFAULT_REPLICATES = 5
 MAX_DEFAULT_POPULATION = 50_000  # keeps an update under a couple of seconds on 2 cores
 EDITED_SOURCE = "set in prisonflow explore"

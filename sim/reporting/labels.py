@@ -2,12 +2,15 @@
 (console tables, the report, the explorer): one place for labels and formats.
 
 Scenario labels come from the scenario files' `[scenario]` metadata (`short_label`,
-`country_name`), so a new country needs no code here.
+`country_name`), and so do the countries and policies compared by default (`roles`, `order`):
+a new country needs no code here.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..scenario import bundled_scenarios, load_scenario
 
 # The summary metrics people read first, in the order tables show them, and their labels.
 METRIC_LABELS = {
@@ -72,3 +75,25 @@ def population_label(scenario: Any) -> str:
     """Whose prisons a scenario's population is: "Ukraine's prisons (ukraine_2024)"."""
     country = scenario.scenario.country_name
     return f"{country}'s prisons ({scenario.name})" if country else f"population of {scenario.name}"
+
+
+def _roles(role: str) -> tuple[str, ...]:
+    """Bundled scenarios whose `[scenario] roles` include `role`, by `order` then name."""
+    found = []
+    for name in bundled_scenarios():
+        meta = load_scenario(name).scenario
+        if role in meta.roles:
+            found.append((meta.order, name))
+    return tuple(name for _order, name in sorted(found))
+
+
+def default_countries() -> tuple[str, ...]:
+    """The default compared scenarios and populations: bundled scenarios with the role
+    "country" (from the directory PRISONFLOW_SCENARIOS names, when set)."""
+    return _roles("country")
+
+
+def default_policies() -> tuple[str, ...]:
+    """The default policies of the counterfactual matrix: bundled scenarios with the role
+    "policy"."""
+    return _roles("policy")
