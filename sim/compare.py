@@ -46,6 +46,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field
 
+from .counterfactual import counterfactual
 from .experiments.stats import paired_differences
 from .experiments.template import RunArgs
 from .experiments.validation import Whole, validate
@@ -58,7 +59,7 @@ from .reporting.labels import (
 )
 from .reporting.views import describe, observation_fit, offence_composition
 from .results import write_atomic_text
-from .scenario import Scenario, ScenarioError, counterfactual, load_scenario
+from .scenario import Scenario, ScenarioError, load_scenario
 
 OFFENCE_REPLICATES = 3  # replicates per point in offences.csv (None: all)
 FILES = (
@@ -122,7 +123,7 @@ def plan(
     exposure: Exposure = "equal",
 ) -> list[Point]:
     """The batch's points: compared scenarios, each population's own scenario (its
-    reference), and every policy x population cell (`sim.scenario.counterfactual`).
+    reference), and every policy x population cell (`sim.counterfactual.counterfactual`).
 
     `exposure="equal"` keeps every policy in force over the population's whole horizon, so
     policies with end dates (Wagner, Storm-Z) are not compared over shorter windows;

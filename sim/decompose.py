@@ -4,7 +4,7 @@ For two single-regime policies A (the reference) and B and one population, every
 S of rule groups (`RULE_GROUPS`) gives a hybrid regime: A's law with B's fields for the
 groups in S. Each hybrid is applied to the population with equal exposure (in force from
 the population's first day over its whole horizon; statuses matched as in
-`sim.scenario.counterfactual`) and run with the same seeds (common random numbers:
+`sim.counterfactual.counterfactual`) and run with the same seeds (common random numbers:
 replicate r uses one seed in every coalition). With k groups and all 2^k coalitions run,
 the Shapley value of group i in replicate r is exact:
 
@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .scenario import Regime, Scenario, ScenarioError, bundled_scenarios, counterfactual
+from .counterfactual import counterfactual
+from .scenario import Regime, Scenario, ScenarioError, bundled_scenarios
 from .scenario import load_scenario as _load_scenario
 
 # Groups of the law, in the order they are shown. Every `Regime` field is in exactly one

@@ -340,7 +340,7 @@ def test_a_file_of_another_kind_says_what_was_expected(tmp_path):
 
 
 def test_counterfactual_shifts_rules_onto_other_population():
-    from sim.scenario import counterfactual
+    from sim.counterfactual import counterfactual
 
     ua = sim.load_scenario("ukraine_2024")
     wagner = sim.load_scenario("russia_wagner_2022")
@@ -378,7 +378,7 @@ def test_counterfactual_shifts_rules_onto_other_population():
 @pytest.mark.parametrize("exposure", ["equal", "historical"])
 def test_a_policy_on_its_own_population_is_that_scenario(exposure):
     """Open-ended law on its own people: either exposure reproduces the scenario's runs."""
-    from sim.scenario import counterfactual
+    from sim.counterfactual import counterfactual
 
     ua = sim.load_scenario("ukraine_2024")
     own = counterfactual(ua, ua, exposure=exposure)

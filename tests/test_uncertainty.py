@@ -168,7 +168,7 @@ def test_a_key_given_by_set_is_not_drawn(tmp_path):
 
 
 def test_a_counterfactual_draws_law_from_the_policy_and_people_from_the_population(tmp_path):
-    from sim.scenario import counterfactual
+    from sim.counterfactual import counterfactual
 
     policy = sim.load_scenario(scenario_file(tmp_path))
     sigma = '"population.motivation_sigma" = { low = 0.5, high = 3.0 }'

@@ -2,7 +2,7 @@
 
 A setting is a population (a bundled scenario or a scenario file: its people, start date and
 horizon), a law (one regime of any bundled scenario, `scenario:REGIME_ID`) and edits of that
-law's main parameters. The law is applied to the population with `sim.scenario.counterfactual`
+law's main parameters. The law is applied to the population with `sim.counterfactual.counterfactual`
 and is in force from the population's start date to the end of its horizon. Controls take
 their bounds from the scenario schema (`sim.scenario.Regime`), and every scenario the explorer
 builds is validated by loading its own TOML text, so what the browser shows is what
@@ -22,7 +22,8 @@ from typing import Any
 
 import tomli_w
 
-from ..scenario import Regime, Scenario, ScenarioError, counterfactual, load_scenario
+from ..counterfactual import counterfactual
+from ..scenario import Regime, Scenario, ScenarioError, load_scenario
 from ..scenario import bundled_scenarios as _bundled
 
 DEFAULT_REPLICATES = 5

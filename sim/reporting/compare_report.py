@@ -228,7 +228,7 @@ def matrix_blocks(
         H(2, "Counterfactual matrix: every policy on every population"),
         P(
             "Each policy's regimes are applied to each country's prisons "
-            "(sim.scenario.counterfactual): the population, start date and horizon of the "
+            "(sim.counterfactual.counterfactual): the population, start date and horizon of the "
             "population scenario, the rules of the policy scenario with its timeline shifted "
             "to start on the population's first day (gaps between regimes and the war end "
             "keep their lengths). Rules written for one legal status also cover its "

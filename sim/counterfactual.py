@@ -1,0 +1,113 @@
+"""Counterfactual scenarios: one country's law applied to another country's people.
+
+The policy's regimes (law) go onto the population's scenario (people and their behaviour),
+shifted to the population's start; with equal exposure the policy stays in force over the
+population's whole horizon. Legal statuses that one country distinguishes and the other
+does not are matched through `STATUS_COUNTERPARTS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .scenario import Regime, Scenario, ScenarioError, validate_raw
+
+# Ukraine holds one pre-trial status; Russia distinguishes suspects (investigation) and
+# defendants (in court). Rules written for one are applied to the other as follows.
+STATUS_COUNTERPARTS = {"pretrial": ("defendant",), "suspect": (), "defendant": ("pretrial",)}
+
+
+EXPOSURES = ("equal", "historical")
+
+
+def _open_ended(regimes: dict[str, Regime]) -> dict[str, Regime]:
+    """The same regimes with the end date removed from the last regime for each status, so
+    that the policy stays in force to the end of the horizon (equal exposure)."""
+    last: dict[str, str] = {}
+    for rid, r in sorted(regimes.items(), key=lambda item: item[1].start_date):
+        for status in r.statuses:
+            last[status] = rid
+    return {
+        rid: r.model_copy(update={"end_date": None}) if rid in last.values() else r
+        for rid, r in regimes.items()
+    }
+
+
+def counterfactual(
+    policy: Scenario, population: Scenario, exposure: Literal["equal", "historical"] = "equal"
+) -> Scenario:
+    """One country's law applied to another country's people (BRIEF 3, Law and behaviour).
+
+    Takes the population of `population` (its people and its behaviour: baseline propensity,
+    response coefficients and campaign calendar), its start date, horizon and war end, and
+    the regimes (the law) of `policy`, with the policy's timeline shifted so that it starts
+    on the population's start date (gaps between regimes keep their lengths); regimes that
+    would then start after the horizon are left out. Regimes that cover Russian defendants
+    also cover Ukrainian pre-trial detainees, and the reverse.
+
+    Args:
+        policy: the scenario whose law is applied.
+        population: the scenario whose people respond to it.
+        exposure: "equal" (default): the last regime for each legal status stays in force
+            to the end of the population's horizon, so every policy is compared over the
+            same time; "historical": the shifted historical end dates are kept, and the
+            policy's war end (shifted) replaces the population's.
+    Returns:
+        A validated scenario; its description names the exposure used.
+    """
+    if exposure not in EXPOSURES:
+        raise ScenarioError(
+            "counterfactual", "exposure", f"{exposure!r}; allowed: {', '.join(EXPOSURES)}"
+        )
+    shift = population.scenario.start_date - policy.scenario.start_date
+    regimes = {}
+    for rid, regime in policy.regimes.items():
+        statuses: list[Any] = list(regime.statuses)
+        for s in regime.statuses:
+            statuses += [c for c in STATUS_COUNTERPARTS.get(s, ()) if c not in statuses]
+        bonus_end = regime.signup_bonus_end_date
+        regimes[rid] = regime.model_copy(
+            update={
+                "start_date": regime.start_date + shift,
+                "end_date": None if regime.end_date is None else regime.end_date + shift,
+                "signup_bonus_end_date": None if bonus_end is None else bonus_end + shift,
+                "statuses": statuses,
+            }
+        )
+    # A regime that would start after the population's horizon never applies: leave it out.
+    end = population.scenario.end_date
+    regimes = {rid: r for rid, r in regimes.items() if r.start_date < end}
+    if exposure == "equal":
+        regimes = _open_ended(regimes)
+        war_end = population.scenario.war_end_date
+        delay = population.scenario.demobilisation_delay_days
+    else:
+        policy_war_end = policy.scenario.war_end_date
+        war_end = None if policy_war_end is None else policy_war_end + shift
+        delay = policy.scenario.demobilisation_delay_days
+    kept_regime_keys = [["regimes", rid] for rid in regimes]
+    meta = population.scenario.model_copy(
+        update={
+            "name": f"{policy.name}_rules_on_{population.name}_population",
+            "title": f"{policy.scenario.title} applied to {population.scenario.title}",
+            "description": (
+                f"Counterfactual: the law of {policy.name} (shifted by {shift.days} days) "
+                f"on the people of {population.name}, who keep their behaviour; "
+                f"exposure: {exposure}."
+            ),
+            "war_end_date": war_end,
+            "demobilisation_delay_days": delay,
+            "exposure": exposure,
+        }
+    )
+    sources = {k: v for k, v in population.sources.items() if k.startswith("population.")}
+    sources.update(
+        {k: v for k, v in policy.sources.items() if k.split(".")[:2] in kept_regime_keys}
+    )
+    data = {
+        "scenario": meta.model_dump(),
+        "population": population.population.model_dump(),
+        "regimes": {rid: r.model_dump() for rid, r in regimes.items()},
+        "sources": sources,
+    }
+    return validate_raw(data, f"{policy.source_file} x {population.source_file}")
