@@ -109,7 +109,9 @@ def test_load_experiment_refuses_what_is_not_one(tmp_path):
 def test_batch_record_people_writes_one_table_per_run(tmp_path, prisonflow):
     out = tmp_path / "b"
     args = ["batch", "ukraine_2024", "--replicates", "2", "--population", "2000", "--days", "90"]
-    code, stdout, err = prisonflow(*args, "--workers", "1", "--record-people", "--out", str(out))
+    code, stdout, err = prisonflow(
+        *args, "--workers", "1", "--fixed-parameters", "--record-people", "--out", str(out)
+    )
     assert code == 0, err
     assert "people/" in stdout
     assert sorted(p.name for p in (out / "people").iterdir()) == [
