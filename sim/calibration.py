@@ -42,6 +42,14 @@ class Param:
     integer: bool = False
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map points in [0, 1] onto the prior range (log-uniform if `log`, rounded if `integer`).
+
+        Args:
+            u: Values in the unit interval.
+
+        Returns:
+            The parameter values.
+        """
         if self.log:
             x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
         else:
@@ -49,6 +57,14 @@ class Param:
         return np.rint(x) if self.integer else x
 
     def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Map parameter values back onto [0, 1]; the inverse of `from_unit` (before rounding).
+
+        Args:
+            x: Parameter values within the prior range.
+
+        Returns:
+            The values on the unit scale.
+        """
         if self.log:
             return (np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
         return (x - self.low) / (self.high - self.low)
@@ -293,6 +309,7 @@ def calibrate(
     if simulate is None:
 
         def simulate(_round, params, values, seeds):
+            """Simulate one round of parameter values against the targets."""
             return _simulate(scn, params, values, seeds, targets, population, days)
 
     if len(targets.table) == 0:
@@ -302,6 +319,7 @@ def calibrate(
     rng = np.random.default_rng(ss.spawn(1)[0])
 
     def seeds(round_no: int, n: int) -> np.ndarray:
+        """Seeds for one round of simulations, reproducible from the fit's seed and the round."""
         return np.random.SeedSequence([seed, round_no]).generate_state(n)
 
     # Every round keeps the same number of particles (the closest `keep_n` of its

@@ -96,6 +96,14 @@ class Point:
     policy_label: str = ""  # the policy's short label (matrix cells)
 
     def to_dict(self, point: int) -> dict:
+        """The arm as one row of the points table.
+
+        Args:
+            point: Index of the arm among the experiment's points.
+
+        Returns:
+            The arm's name, labels, role and country by column.
+        """
         return {
             "point": point,
             "name": self.name,
@@ -185,17 +193,25 @@ class CompareResult:
 
     @property
     def n_ok(self) -> int:
+        """Number of runs that succeeded."""
         return int(self.batch.n_ok)
 
     @property
     def n_failed(self) -> int:
+        """Number of runs that failed."""
         return int(self.batch.n_failed)
 
     @property
     def n_resumed(self) -> int:
+        """Number of runs taken from an earlier, resumed attempt."""
         return int(self.batch.n_resumed)
 
     def failures(self) -> pd.DataFrame:
+        """The runs that did not succeed, with their errors.
+
+        Returns:
+            One row per failed run.
+        """
         return self.batch.failures()
 
 

@@ -196,6 +196,14 @@ def load_population(item: str | os.PathLike | Scenario) -> Scenario:
 
 
 def regime_of(policy: Scenario) -> tuple[str, Regime]:
+    """The single regime of a policy scenario, whose rules are decomposed.
+
+    Args:
+        policy: A scenario with one regime.
+
+    Returns:
+        The regime's id and the regime.
+    """
     return next(iter(policy.regimes.items()))
 
 
@@ -286,6 +294,7 @@ def _table(dec: Decomposition) -> pd.DataFrame:
     for m, metric in enumerate(METRICS):
 
         def row(kind, term, label, x, fields="", metric=metric):
+            """One decomposition row: the mean and 95% interval of `x` over replicates."""
             mean, low, high = mean_interval(x)
             return {
                 **base,
@@ -336,8 +345,9 @@ def decompose(
     """Shapley decomposition of the difference between two policies' laws on a population.
 
     Args:
-        policy_a, policy_b: single-regime scenarios (names, paths or Scenario); A is the
-            reference, whose behaviour fields every coalition keeps.
+        policy_a: single-regime scenario (name, path or Scenario); the reference, whose
+            behaviour fields every coalition keeps.
+        policy_b: single-regime scenario (name, path or Scenario) compared with A.
         population: scenario whose population and horizon are used (default: policy A's).
         size: initial population of every run (default: 20,000, or the population's own
             if smaller).

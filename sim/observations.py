@@ -57,6 +57,11 @@ QUALIFIERS = ("at_least", "about", "up_to", "exact")
 
 
 def default_path() -> Path:
+    """Path of the bundled public observations file.
+
+    Returns:
+        The path.
+    """
     return scenarios_dir() / "observations" / "observations_public.csv"
 
 
@@ -108,4 +113,13 @@ def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def for_country(obs: pd.DataFrame, country: str) -> pd.DataFrame:
+    """The observations of one country.
+
+    Args:
+        obs: The observations table.
+        country: The country code.
+
+    Returns:
+        The country's rows, reindexed from 0.
+    """
     return obs[obs["country"] == country].reset_index(drop=True)

@@ -106,6 +106,14 @@ def summarize(ts: pd.DataFrame, recruits_by_offence: dict[str, int], initial_cus
 
 
 def offence_counts(offence_codes: np.ndarray) -> dict[str, int]:
+    """Count people by offence.
+
+    Args:
+        offence_codes: Offence index of each person.
+
+    Returns:
+        Count per offence name, every offence included.
+    """
     counts = np.bincount(offence_codes.astype(np.int64), minlength=len(OFFENCES))
     return {name: int(c) for name, c in zip(OFFENCES, counts, strict=True)}
 
@@ -136,6 +144,12 @@ def write_atomic(path: Path, write) -> None:
 
 
 def write_atomic_text(path: Path, text: str) -> None:
+    """Write text to a file atomically (via a temporary file), so readers never see half of it.
+
+    Args:
+        path: The file.
+        text: The text.
+    """
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 

@@ -214,6 +214,7 @@ class ParameterSampler:
         data = cell.to_dict()
 
         def present(key: str) -> bool:
+            """Whether the key exists in the cell's scenario data."""
             try:
                 _value_at(data, key)
             except (KeyError, TypeError):
@@ -221,6 +222,7 @@ class ParameterSampler:
             return True
 
         def owned(sampler: ParameterSampler, mine) -> tuple[dict, list]:
+            """The priors and posteriors of a source sampler for the keys it owns in the cell."""
             keys = sorted(k for k in sampler.keys if mine(k) and present(k))
             posts = [p.restrict(set(keys)) for p in sampler.posteriors]
             return {k: sampler.priors[k] for k in keys}, [p for p in posts if p is not None]
@@ -250,6 +252,7 @@ class ParameterSampler:
 
     @property
     def keys(self) -> tuple[str, ...]:
+        """Every key the sampler draws: the posteriors' keys, then the independent ones."""
         return (*[k for p in self.posteriors for k in p.keys], *self.independent)
 
     def draw(self, seed: int) -> dict[str, float | int]:

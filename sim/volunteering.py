@@ -146,8 +146,9 @@ def custody_factor(custody_avoided_years, response: Response):
     """Person term: the pull of the custody a signature avoids (scalar or array).
 
     Args:
-        custody_avoided_years: remaining sentence for convicts; for suspects and
-            defendants, the expected sentence. Infinite (life) is capped at 25 years.
+        custody_avoided_years (float | np.ndarray): remaining sentence for convicts;
+            for suspects and defendants, the expected sentence. Infinite (life) is capped
+            at 25 years.
         response: the population's response coefficients.
     Returns:
         A multiplier >= 0, 1 at one year avoided, non-decreasing in years avoided.
@@ -175,7 +176,8 @@ def appeal(offer: Offer, response: Response, days_in_force) -> np.ndarray:
     Args:
         offer: the law's terms.
         response: the population's response coefficients.
-        days_in_force: days since the law began (the risk belief depends on it).
+        days_in_force (float | np.ndarray): days since the law began (the risk belief
+            depends on it).
     Returns:
         Multipliers of the baseline hazard, one per day; 1 for an offer at the references
         with no risk response.

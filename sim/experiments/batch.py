@@ -102,9 +102,26 @@ class Batch(Experiment):
             raise SpecError("batch", "scenarios", f"scenario {dup!r} is given twice")
 
     def default_out(self, entropy: int) -> Path:
+        """Default output directory of the batch: results/batch/<names>-<entropy>.
+
+        Args:
+            entropy: The batch's entropy.
+
+        Returns:
+            The directory path.
+        """
         return Path("results") / "batch" / f"{'+'.join(self.names)}-{entropy}"
 
     def plan(self, entropy: int, seeds: list[int]) -> Plan:
+        """Plan the batch: its design (for the manifest) and one task per scenario and replicate.
+
+        Args:
+            entropy: The batch's entropy.
+            seeds: One seed per replicate, shared by every scenario.
+
+        Returns:
+            The plan.
+        """
         design = jsonable(
             {
                 "scenarios": [src for src, _ in self.loaded],
@@ -160,6 +177,18 @@ class Batch(Experiment):
         }
 
     def finish(self, out_dir, plan, runs, summary):
+        """Tables derived from the run summary: intervals, and variance shares when drawing
+        parameters.
+
+        Args:
+            out_dir: The output directory.
+            plan: The batch's plan.
+            runs: The runs.
+            summary: One row per run.
+
+        Returns:
+            The tables by name, and extra files written (none).
+        """
         tables = {"intervals": intervals(summary)}
         if self.drawing:
             tables["variance_shares"] = variance_shares(summary)

@@ -69,6 +69,7 @@ class Method:
     uses_morris_levels: ClassVar[bool] = False
 
     def samples_ok(self, n: int) -> bool:
+        """Whether `n` samples are allowed by the method."""
         return n >= 2
 
     def size(self, spec: SweepSpec) -> int:
@@ -92,6 +93,7 @@ class _RankCorrelation(Method):
     table_columns = (("spearman", True),)
 
     def analyse(self, spec, design, pm, output):
+        """Rank (Spearman) correlation of each numeric parameter with the output."""
         from scipy import stats
 
         rows = []
@@ -117,9 +119,11 @@ class Grid(_RankCorrelation):
     uses_levels = True
 
     def size(self, spec):
+        """Number of points of the full factorial grid."""
         return len(self.sample(spec, 0).points)
 
     def sample(self, spec, seed):
+        """The full factorial grid: every combination of each parameter's levels or values."""
         axes = []
         for p in spec.parameters:
             if p.discrete:
@@ -138,9 +142,11 @@ class LatinHypercube(_RankCorrelation):
     samples_rule = "a whole number of points >= 2"
 
     def size(self, spec):
+        """Number of points: the spec's samples."""
         return spec.samples
 
     def sample(self, spec, seed):
+        """Latin hypercube sample of the parameters' ranges."""
         from scipy.stats import qmc
 
         params = spec.parameters
@@ -162,9 +168,11 @@ class _Salib(Method):
     """SALib indices with 95% confidence half-widths (`<index>_conf` where SALib has it)."""
 
     def salib(self, spec, design, Y):
+        """Run the SALib analysis for the method (implemented by each SALib method)."""
         raise NotImplementedError
 
     def analyse(self, spec, design, pm, output):
+        """Sensitivity indices of each parameter for the output, NaN if the output is unusable."""
         Y = pm[output].to_numpy(dtype=np.float64)
         usable = bool(len(Y)) and not np.isnan(Y).any() and np.ptp(Y) > 0
         res = None
@@ -193,12 +201,15 @@ class Sobol(_Salib):
     samples_rule = "N, a power of 2 >= 2 (runs: N x (parameters + 2) x replicates)"
 
     def samples_ok(self, n):
+        """Sobol sampling needs a power of two samples (at least 2)."""
         return n >= 2 and n & (n - 1) == 0
 
     def size(self, spec):
+        """Number of points: samples x (parameters + 2), without second-order indices."""
         return spec.samples * (len(spec.parameters) + 2)
 
     def sample(self, spec, seed):
+        """Saltelli sample for first- and total-order Sobol indices."""
         from SALib.sample import sobol
 
         with warnings.catch_warnings():
@@ -207,6 +218,7 @@ class Sobol(_Salib):
         return _from_matrix(spec, X, seed)
 
     def salib(self, spec, design, Y):
+        """First- and total-order Sobol indices with 95% confidence intervals."""
         from SALib.analyze import sobol
 
         return sobol.analyze(
@@ -224,9 +236,11 @@ class Morris(_Salib):
     uses_morris_levels = True
 
     def size(self, spec):
+        """Number of points: samples (trajectories) x (parameters + 1)."""
         return spec.samples * (len(spec.parameters) + 1)
 
     def sample(self, spec, seed):
+        """Morris trajectories through the parameters' ranges."""
         from SALib.sample import morris
 
         X = morris.sample(
@@ -235,6 +249,7 @@ class Morris(_Salib):
         return _from_matrix(spec, X, seed)
 
     def salib(self, spec, design, Y):
+        """Morris elementary-effect indices with 95% confidence intervals."""
         from SALib.analyze import morris
 
         return morris.analyze(
@@ -254,6 +269,14 @@ METHODS = tuple(METHODS_BY_NAME)
 
 
 def method_of(spec: SweepSpec) -> Method:
+    """The sampling method a sweep spec names.
+
+    Args:
+        spec: The sweep spec.
+
+    Returns:
+        The method.
+    """
     return METHODS_BY_NAME[spec.method]
 
 

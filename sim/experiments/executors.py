@@ -32,6 +32,15 @@ class _Inline:
     """`workers=1`: each task runs in this process as it is submitted; no pool."""
 
     def submit(self, fn: Callable, *args: Any) -> Future:
+        """Run `fn(*args)` now and return its outcome as a completed future.
+
+        Args:
+            fn: The function to run.
+            *args: Its arguments.
+
+        Returns:
+            A future holding the result or the exception raised.
+        """
         future: Future = Future()
         try:
             future.set_result(fn(*args))
@@ -185,6 +194,7 @@ def terminate_as_interrupt() -> Iterator[list[int]]:
         return
 
     def on_signal(signum, frame):
+        """Record the signal and interrupt, so the run stops cleanly."""
         received.append(signum)
         raise KeyboardInterrupt
 

@@ -94,9 +94,15 @@ class Parameter:
 
     @property
     def discrete(self) -> bool:
+        """Whether the parameter takes listed values rather than a range."""
         return self.values is not None
 
     def to_dict(self) -> dict:
+        """The parameter as written in the manifest.
+
+        Returns:
+            Its values, or its range (and levels), and whether it is an integer.
+        """
         d: dict[str, Any] = {"integer": self.integer}
         if self.values is not None:
             d["values"] = list(self.values)
@@ -129,6 +135,11 @@ class SweepSpec:
     description: str = ""
 
     def to_dict(self) -> dict:
+        """The sweep spec as written in the manifest.
+
+        Returns:
+            The spec's fields in JSON-compatible form.
+        """
         return jsonable(
             {
                 "scenario": self.scenario,

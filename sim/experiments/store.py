@@ -156,6 +156,7 @@ def collect(
     extra_metrics: list[str] = []
 
     def read(t: Task):
+        """Read the stored outcome of a task, ok or failed."""
         for suffix in (OK_SUFFIX, FAILED_SUFFIX):
             path = parts / f"{t.key}{suffix}"
             if path.exists():
@@ -193,6 +194,7 @@ def collect(
     by_point = points.set_index("point")
 
     def ids(point_ids, reps, seeds) -> pd.DataFrame:
+        """Identifying columns (point fields, replicate, seed) for a set of runs."""
         sub = by_point.loc[list(point_ids)]
         cols: dict[str, Any] = {"point": np.asarray(point_ids, dtype=np.int64)}
         for c in by_point.columns:

@@ -49,6 +49,7 @@ class Task:
 
     @property
     def key(self) -> str:
+        """File name stem of the task: its point and replicate."""
         return f"p{self.point:05d}-r{self.replicate:04d}"
 
 
