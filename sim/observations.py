@@ -66,7 +66,14 @@ def default_path() -> Path:
 
 
 def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Read and check an observations file; add `output` (canonical column or None)."""
+    """Read and check an observations file; add `output` (canonical column or None).
+
+    Args:
+        path: The observations file, or None for the bundled public one.
+
+    Returns:
+        The observations table.
+    """
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
         raise ScenarioError(path, None, "file not found")

@@ -136,7 +136,15 @@ class Offer:
 
 
 def service_years(offer: Offer, response: Response) -> float:
-    """Expected length of service: the contract, or the expected rest of the war."""
+    """Expected length of service: the contract, or the expected rest of the war.
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+
+    Returns:
+        The expected service, in years.
+    """
     if offer.contract_days is None:
         return response.expected_war_years
     return offer.contract_days / DAYS_PER_YEAR
@@ -158,12 +166,29 @@ def custody_factor(custody_avoided_years, response: Response):
 
 
 def true_death_risk(offer: Offer, response: Response) -> float:
-    """Probability of being killed over the expected service at the law's front-line hazard."""
+    """Probability of being killed over the expected service at the law's front-line hazard.
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+
+    Returns:
+        The probability.
+    """
     return float(-np.expm1(-offer.killed_per_day * service_years(offer, response) * DAYS_PER_YEAR))
 
 
 def perceived_death_risk(offer: Offer, response: Response, days_in_force) -> np.ndarray:
-    """Belief about the death risk, `days_in_force` days after the law began (array)."""
+    """Belief about the death risk, `days_in_force` days after the law began (array).
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+        days_in_force (float | np.ndarray): Days since the law began.
+
+    Returns:
+        The believed probability of being killed, one per day.
+    """
     days = np.maximum(np.asarray(days_in_force, float), 0.0)
     learned = -np.expm1(-days / response.risk_learning_days)
     prior = response.prior_death_risk
