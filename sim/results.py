@@ -58,7 +58,7 @@ class Result:
         `sim.explore.plots.result_figure`).
 
         Returns:
-            matplotlib.figure.Figure: The figure.
+            figure (matplotlib.figure.Figure): The figure.
         """
         from .explore.plots import result_figure
 
