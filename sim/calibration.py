@@ -305,7 +305,24 @@ def calibrate(
 
     `simulate(round, params, values, seeds)` returns each particle's distance; default:
     one run each in this process (`sim.calibration_rounds.RoundRunner` runs them through
-    the experiment runner: parts, resume, workers)."""
+    the experiment runner: parts, resume, workers).
+
+    Args:
+        scn: The scenario.
+        params: The parameters to fit.
+        targets: The observations to fit.
+        particles: Number of particles per round.
+        rounds: Number of rounds, the first included.
+        quantile: Share of particles kept each round (sets the tolerance).
+        seed: Seed of the proposals and runs.
+        population: Run population, or None for the scenario's.
+        days: Number of days, or None for the scenario's horizon.
+        progress (Callable[[str], None] | None): Called with a line after each round.
+        simulate (Callable | None): Runs a round, as above; None for the default.
+
+    Returns:
+        The calibration.
+    """
     if simulate is None:
 
         def simulate(_round, params, values, seeds):
@@ -398,6 +415,19 @@ def model_intervals(
     set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval; `sampler`
     replaces the scenario's own). `keep_runs`, if given, receives each replicate's time
     series (for figures).
+
+    Args:
+        scn: The scenario.
+        targets: The observations.
+        replicates: Number of replicates.
+        population (int | None): Run population, or None for the scenario's.
+        seed: Seed of replicate 0.
+        keep_runs: List receiving each replicate's time series, or None.
+        fixed_parameters: Run with the scenario's values only.
+        sampler (ParameterSampler | None): Sampler to draw from, or None.
+
+    Returns:
+        The targets with the model's median and interval.
     """
     from .uncertainty import ParameterSampler
 
@@ -504,7 +534,19 @@ def validate(
     fixed_parameters: bool = False,
 ) -> pd.DataFrame:
     """Model (median, 90% posterior-predictive interval over replicates, or seed-only with
-    `fixed_parameters`) against every comparable observation (scaled to `population`)."""
+    `fixed_parameters`) against every comparable observation (scaled to `population`).
+
+    Args:
+        scn: The scenario.
+        observations (str | os.PathLike | None): Observations file, or None for the bundled.
+        replicates: Number of replicates.
+        population (int | None): Run population, or None for the scenario's.
+        seed: Seed of replicate 0.
+        fixed_parameters: Run with the scenario's values only.
+
+    Returns:
+        One row per observation, with the model interval and whether it is inside.
+    """
     targets = targets_for(scn, observations, population=population)
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
@@ -530,7 +572,20 @@ def validate(
 def run_calibration(
     scn: Scenario, params, targets: Targets, out: Path, command: str, overwrite=False, **kw
 ) -> dict:
-    """Calibrate, check the fit at the posterior median, and write everything to `out`."""
+    """Calibrate, check the fit at the posterior median, and write everything to `out`.
+
+    Args:
+        scn: The scenario.
+        params (list[Param]): The parameters to fit.
+        targets: The observations to fit.
+        out: The output directory.
+        command: The command line, recorded in the outputs.
+        overwrite (bool): Replace the tool's own earlier output.
+        **kw (Any): Passed to `calibrate`.
+
+    Returns:
+        The estimates, the fit, the number of runs and the calibration, by name.
+    """
     import json
 
     from .manifest import environment

@@ -630,7 +630,15 @@ def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
 def load_scenario(
     name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None
 ) -> Scenario:
-    """Load a bundled scenario by name, or a TOML file by path, with dotted-key overrides."""
+    """Load a bundled scenario by name, or a TOML file by path, with dotted-key overrides.
+
+    Args:
+        name_or_path: Bundled scenario name or TOML file path.
+        overrides: Values by dotted key, or None.
+
+    Returns:
+        The scenario.
+    """
     path = _resolve_path(name_or_path)
     raw = _load_raw(path)
     file = str(path)
