@@ -28,7 +28,15 @@ from .validation import StrictModel, Whole, validate
 
 def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Per scenario (design point) and metric: n, mean, median, 2.5th (`low`) and 97.5th
-    (`high`) percentile over the replicates that finished."""
+    (`high`) percentile over the replicates that finished.
+
+    Args:
+        summary: The experiment's summary, one row per run.
+        metrics: Metrics to summarize, or None for every summary metric present.
+
+    Returns:
+        One row per scenario and metric.
+    """
     metrics = list(metrics or [c for c in SUMMARY_METRICS if c in summary.columns])
     pairs = summary[["point", "scenario"]].drop_duplicates()
     groups = zip(pairs["point"], pairs["scenario"], strict=True)
@@ -232,6 +240,29 @@ def batch(
     returns its tables: `runs`, `summary`, `intervals` (and `variance_shares`).
     `record_people=True` (vector engine) also writes each run's per-person events to
     `people/<part key>.parquet`.
+
+    Args:
+        scenarios: One scenario or several (names, paths or Scenario objects).
+        replicates: Number of replicates of each scenario.
+        overrides: Values by dotted key, applied to every scenario, or None.
+        engine: Simulation engine.
+        population: Initial population of every run, or None for each scenario's.
+        days: Number of days of every run, or None for each scenario's horizon.
+        fixed_parameters: Run with the scenarios' values instead of drawing parameter sets.
+        samplers: One sampler (or None for its own) per scenario, or None.
+        record_people: Also write each run's per-person events.
+        entropy: Entropy of the seeds, or None for a new one (or the stored one on resume).
+        out: Output directory, or None for the default.
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        resume: Continue an existing experiment directory.
+        overwrite: Replace an existing experiment directory.
+        progress: Show progress.
+        console (rich.console.Console | None): Console for the progress display.
+        argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+    Returns:
+        The experiment's result.
     """
     experiment = Batch(
         scenarios,

@@ -281,12 +281,27 @@ def method_of(spec: SweepSpec) -> Method:
 
 
 def make_design(spec: SweepSpec, entropy: int) -> Design:
-    """The design points of a sweep, in the order SALib's analysis expects."""
+    """The design points of a sweep, in the order SALib's analysis expects.
+
+    Args:
+        spec: The sweep spec.
+        entropy: The sweep's entropy (seeds the sampling).
+
+    Returns:
+        The design.
+    """
     from .tasks import design_seed
 
     return method_of(spec).sample(spec, design_seed(entropy))
 
 
 def design_size(spec: SweepSpec) -> int:
-    """Number of design points (runs = points x replicates)."""
+    """Number of design points (runs = points x replicates).
+
+    Args:
+        spec: The sweep spec.
+
+    Returns:
+        Number of points.
+    """
     return method_of(spec).size(spec)

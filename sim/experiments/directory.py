@@ -117,7 +117,13 @@ def stored_entropy(out_dir: Path) -> int | None:
 
 
 def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
-    """Refuse, before anything runs, an `--out` that is not ours to write."""
+    """Refuse, before anything runs, an `--out` that is not ours to write.
+
+    Args:
+        out_dir: The output directory.
+        resume: Whether an earlier experiment there is continued.
+        overwrite: Whether an earlier experiment there is replaced.
+    """
     if not out_dir.exists():
         if out_dir.is_symlink():
             raise SpecError(out_dir, None, "is a broken symbolic link; choose another --out")

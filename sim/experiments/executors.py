@@ -50,7 +50,11 @@ class _Inline:
 
 
 def machine_workers() -> int:
-    """Worker processes by default: the CPUs this process may use."""
+    """Worker processes by default: the CPUs this process may use.
+
+    Returns:
+        Number of CPUs available to this process.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

@@ -319,6 +319,13 @@ def load_spec(path: str | os.PathLike | dict, *, base_dir: Path | None = None) -
     """Read and validate a sweep spec (a TOML file, or the same content as a dict).
 
     Every problem raises `SpecError` naming the spec file and the key.
+
+    Args:
+        path: The spec file, or its content as a dict.
+        base_dir: For a dict spec: where relative scenario paths start (default: cwd).
+
+    Returns:
+        The spec.
     """
     raw, file, base_dir = _read(path, base_dir)
     model = validate(_SpecModel, raw, file)

@@ -37,7 +37,13 @@ def _json_float(v: float | None) -> float | None:
 
 
 def write_part(parts: Path, task: Task, out: dict) -> None:
-    """Store one finished run atomically: a Parquet table, or a small JSON if it failed."""
+    """Store one finished run atomically: a Parquet table, or a small JSON if it failed.
+
+    Args:
+        parts: Directory of the parts.
+        task: The task run.
+        out: The run's outputs and status.
+    """
     meta: dict[str, Any] = {
         "point": task.point,
         "replicate": task.replicate,
@@ -80,7 +86,14 @@ def part_key(path: Path) -> str | None:
 
 
 def finished_keys(parts: Path) -> set[str]:
-    """Keys of runs with a stored part (temporary files are not parts)."""
+    """Keys of runs with a stored part (temporary files are not parts).
+
+    Args:
+        parts: Directory of the parts.
+
+    Returns:
+        The task keys.
+    """
     if not parts.is_dir():
         return set()
     return {k for p in parts.iterdir() if (k := part_key(p)) is not None}
@@ -148,6 +161,15 @@ def collect(
     `points` has one row per design point: `point`, `scenario` and parameter columns.
     The summary holds each run's drawn parameters (`param.<key>`, when drawn) before its
     status, and ends with recruits by offence (`recruits_offence_<offence>`).
+
+    Args:
+        parts: Directory of the parts.
+        tasks: The experiment's tasks.
+        points: The design points.
+        transient: Errors of runs without a stored part, by task key (else 'not run').
+
+    Returns:
+        The runs (time series) and the summary (one row per run).
     """
     transient = transient or {}
     ordered = sorted(tasks, key=lambda t: (t.point, t.replicate))

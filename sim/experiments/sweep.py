@@ -122,6 +122,18 @@ def sweep(
     `entropy` (default: the spec's, else random) seeds the design and the replicates.
     Returns the tables `runs`, `summary`, `point_means` and `indices`; writes them into the
     experiment directory (default `results/sweeps/<spec name>-<entropy>`).
+
+    Args:
+        spec: The sweep spec: TOML path, dict or SweepSpec.
+        out: Output directory, or None for the default.
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        resume: Continue an existing experiment directory.
+        overwrite: Replace an existing experiment directory.
+        entropy: Entropy of the design and seeds, or None.
+        progress: Show progress.
+        console (rich.console.Console | None): Console for the progress display.
+        argv: Command line recorded in the manifest, or None for `sys.argv`.
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
