@@ -134,6 +134,9 @@ def sweep(
         progress: Show progress.
         console (rich.console.Console | None): Console for the progress display.
         argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+    Returns:
+        The experiment's result.
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
