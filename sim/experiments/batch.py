@@ -166,13 +166,26 @@ class Batch(Experiment):
 
     def draw(self, sampler: ParameterSampler, seeds: list[int], replicate: int) -> dict:
         """Replicate r's parameter set: drawn with the seed of the first replicate of its
-        group of SEEDS_PER_DRAW (each draw runs with that many seeds; variance shares)."""
+        group of SEEDS_PER_DRAW (each draw runs with that many seeds; variance shares).
+
+        Args:
+            sampler: The scenario's parameter sampler.
+            seeds: One seed per replicate.
+            replicate: The replicate.
+
+        Returns:
+            The drawn values by dotted key ({} when not drawing).
+        """
         if not self.drawing:
             return {}
         return sampler.draw(seeds[replicate - replicate % SEEDS_PER_DRAW])
 
     def parameters_design(self) -> dict:
-        """What the design records about parameters (nothing when none are drawn)."""
+        """What the design records about parameters (nothing when none are drawn).
+
+        Returns:
+            The sampling, the drawn keys and posterior digests ({} when none are drawn).
+        """
         if not self.drawing:
             return {}
         files: dict[str, str] = {}

@@ -69,20 +69,52 @@ class Method:
     uses_morris_levels: ClassVar[bool] = False
 
     def samples_ok(self, n: int) -> bool:
-        """Whether `n` samples are allowed by the method."""
+        """Whether `n` samples are allowed by the method.
+
+        Args:
+            n: Number of samples asked for.
+
+        Returns:
+            True if the method accepts it.
+        """
         return n >= 2
 
     def size(self, spec: SweepSpec) -> int:
-        """Number of design points (runs = points x replicates)."""
+        """Number of design points (runs = points x replicates).
+
+        Args:
+            spec: The sweep spec.
+
+        Returns:
+            Number of points.
+        """
         raise NotImplementedError
 
     def sample(self, spec: SweepSpec, seed: int) -> Design:
-        """The design points, in the order the analysis expects."""
+        """The design points, in the order the analysis expects.
+
+        Args:
+            spec: The sweep spec.
+            seed: Seed of the sampling.
+
+        Returns:
+            The design.
+        """
         raise NotImplementedError
 
     def analyse(self, spec: SweepSpec, design: Design, pm: pd.DataFrame, output: str) -> list:
         """Index rows (output, parameter, index, value, conf) of one output from the
-        point means `pm` (NaN values when the output is missing somewhere or constant)."""
+        point means `pm` (NaN values when the output is missing somewhere or constant).
+
+        Args:
+            spec: The sweep spec.
+            design: The design.
+            pm: Point means, one row per design point.
+            output: The output column.
+
+        Returns:
+            The index rows.
+        """
         raise NotImplementedError
 
 

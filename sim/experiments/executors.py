@@ -278,7 +278,16 @@ def open_executor(
     workers: int | None, scheduler: str | None, n_tasks: int
 ) -> Iterator[tuple[Any, int, str]]:
     """Yield (executor, how many tasks to keep in flight, a label). On an exception
-    (an interrupt) running work is stopped at once, not awaited."""
+    (an interrupt) running work is stopped at once, not awaited.
+
+    Args:
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        n_tasks: Number of tasks to run.
+
+    Yields:
+        The executor, how many tasks to keep in flight, and a label.
+    """
     spawn = scheduler == "local" or (
         not scheduler and min(workers or machine_workers(), n_tasks) > 1
     )

@@ -134,11 +134,30 @@ class Experiment:
         self, out_dir: Path, plan: Plan, runs: pd.DataFrame, summary: pd.DataFrame
     ) -> tuple[dict[str, pd.DataFrame], list[str]]:
         """The experiment's own tables ({name: table}, written as `<name>.csv`) and any
-        other files it wrote."""
+        other files it wrote.
+
+        Args:
+            out_dir: The output directory.
+            plan: The experiment's plan.
+            runs: The runs' time series.
+            summary: One row per run.
+
+        Returns:
+            The tables by name, and the names of other files written.
+        """
         raise NotImplementedError
 
     def resolve_entropy(self, entropy: int | None, out_dir: Path | None, resume: bool) -> int:
-        """The given entropy, else the default one, else (resuming) the stored, else new."""
+        """The given entropy, else the default one, else (resuming) the stored, else new.
+
+        Args:
+            entropy: The entropy given, or None.
+            out_dir: The output directory, or None.
+            resume: Whether an earlier attempt is resumed.
+
+        Returns:
+            The entropy.
+        """
         if entropy is None:
             entropy = self.default_entropy
         if resume and entropy is None:
