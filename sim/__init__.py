@@ -32,6 +32,19 @@ def run(
     of application, contract, deployment and exit and the outcome. `days` past the
     scenario's end_date needs `extend=True`; a run estimated not to fit in available
     memory raises `sim.resources.ResourceError` unless `force=True`.
+
+    Args:
+        scenario: A Scenario, or a bundled scenario's name or a file path.
+        engine: Simulation engine ("vector" by default).
+        seed: Seed of the run's random streams.
+        population: Initial population size, or None for the scenario's.
+        days: Number of days to run, or None for the scenario's horizon.
+        record_people: Add the per-person table `Result.people`.
+        extend: Allow `days` past the scenario's end_date.
+        force: Run even if estimated not to fit in memory.
+
+    Returns:
+        The run's result.
     """
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)

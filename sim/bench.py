@@ -106,6 +106,14 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
 
 
 def by_size_rows(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Index benchmark rows by their initial agent count.
+
+    Args:
+        rows: Benchmark rows, each with an `agents_initial` key.
+
+    Returns:
+        The rows keyed by `agents_initial`.
+    """
     return {r["agents_initial"]: r for r in rows}
 
 
@@ -164,6 +172,11 @@ def sweep_throughput(replicates: int = 16) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
+    """Describe the machine a benchmark ran on, so reports from different hosts compare.
+
+    Returns:
+        Python and numpy versions, platform, CPU count and (where readable) the CPU model.
+    """
     import platform
 
     info: dict[str, Any] = {
@@ -186,6 +199,16 @@ def machine() -> dict[str, Any]:
 
 
 def run_benchmarks(sizes: list[int], with_engines: bool = True, progress=None) -> dict[str, Any]:
+    """Run the benchmark suite and collect its results in one report.
+
+    Args:
+        sizes: Initial population sizes to time the vector engine at.
+        with_engines: Also compare the engines' speed, not only the scaling.
+        progress: Optional callback given a line of text after each timing.
+
+    Returns:
+        The report: machine, scenario, targets, timings and the scaling exponent.
+    """
     started = dt.datetime.now(dt.UTC)
     report: dict[str, Any] = {
         "created": started.isoformat(timespec="seconds"),
@@ -219,6 +242,7 @@ def verdicts(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     by_size = {r["agents_initial"]: r for r in report["scale"]}
 
     def add(name, goal, value, ok):
+        """Add one row (name, goal, value, met or MISSED) to the targets table."""
         rows.append((name, goal, value, "met" if ok else "MISSED"))
 
     if 1_000_000 in by_size:
@@ -240,6 +264,15 @@ def verdicts(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> Path:
+    """Write a benchmark report as JSON, named by the current UTC time.
+
+    Args:
+        report: The report from `run_benchmarks`.
+        out_dir: Directory to write into.
+
+    Returns:
+        Path of the file written.
+    """
     from .results import write_atomic_text
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -42,6 +42,14 @@ class Param:
     integer: bool = False
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map points in [0, 1] onto the prior range (log-uniform if `log`, rounded if `integer`).
+
+        Args:
+            u: Values in the unit interval.
+
+        Returns:
+            The parameter values.
+        """
         if self.log:
             x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
         else:
@@ -49,6 +57,14 @@ class Param:
         return np.rint(x) if self.integer else x
 
     def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Map parameter values back onto [0, 1]; the inverse of `from_unit` (before rounding).
+
+        Args:
+            x: Parameter values within the prior range.
+
+        Returns:
+            The values on the unit scale.
+        """
         if self.log:
             return (np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
         return (x - self.low) / (self.high - self.low)
@@ -289,10 +305,28 @@ def calibrate(
 
     `simulate(round, params, values, seeds)` returns each particle's distance; default:
     one run each in this process (`sim.calibration_rounds.RoundRunner` runs them through
-    the experiment runner: parts, resume, workers)."""
+    the experiment runner: parts, resume, workers).
+
+    Args:
+        scn: The scenario.
+        params: The parameters to fit.
+        targets: The observations to fit.
+        particles: Number of particles per round.
+        rounds: Number of rounds, the first included.
+        quantile: Share of particles kept each round (sets the tolerance).
+        seed: Seed of the proposals and runs.
+        population: Run population, or None for the scenario's.
+        days: Number of days, or None for the scenario's horizon.
+        progress (Callable[[str], None] | None): Called with a line after each round.
+        simulate (Callable | None): Runs a round, as above; None for the default.
+
+    Returns:
+        The calibration.
+    """
     if simulate is None:
 
         def simulate(_round, params, values, seeds):
+            """Simulate one round of parameter values against the targets."""
             return _simulate(scn, params, values, seeds, targets, population, days)
 
     if len(targets.table) == 0:
@@ -302,6 +336,7 @@ def calibrate(
     rng = np.random.default_rng(ss.spawn(1)[0])
 
     def seeds(round_no: int, n: int) -> np.ndarray:
+        """Seeds for one round of simulations, reproducible from the fit's seed and the round."""
         return np.random.SeedSequence([seed, round_no]).generate_state(n)
 
     # Every round keeps the same number of particles (the closest `keep_n` of its
@@ -380,6 +415,19 @@ def model_intervals(
     set `ParameterSampler.draw(seed + r)` (a posterior-predictive interval; `sampler`
     replaces the scenario's own). `keep_runs`, if given, receives each replicate's time
     series (for figures).
+
+    Args:
+        scn: The scenario.
+        targets: The observations.
+        replicates: Number of replicates.
+        population (int | None): Run population, or None for the scenario's.
+        seed: Seed of replicate 0.
+        keep_runs: List receiving each replicate's time series, or None.
+        fixed_parameters: Run with the scenario's values only.
+        sampler (ParameterSampler | None): Sampler to draw from, or None.
+
+    Returns:
+        The targets with the model's median and interval.
     """
     from .uncertainty import ParameterSampler
 
@@ -486,7 +534,19 @@ def validate(
     fixed_parameters: bool = False,
 ) -> pd.DataFrame:
     """Model (median, 90% posterior-predictive interval over replicates, or seed-only with
-    `fixed_parameters`) against every comparable observation (scaled to `population`)."""
+    `fixed_parameters`) against every comparable observation (scaled to `population`).
+
+    Args:
+        scn: The scenario.
+        observations (str | os.PathLike | None): Observations file, or None for the bundled.
+        replicates: Number of replicates.
+        population (int | None): Run population, or None for the scenario's.
+        seed: Seed of replicate 0.
+        fixed_parameters: Run with the scenario's values only.
+
+    Returns:
+        One row per observation, with the model interval and whether it is inside.
+    """
     targets = targets_for(scn, observations, population=population)
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no comparable observations in its horizon")
@@ -512,7 +572,20 @@ def validate(
 def run_calibration(
     scn: Scenario, params, targets: Targets, out: Path, command: str, overwrite=False, **kw
 ) -> dict:
-    """Calibrate, check the fit at the posterior median, and write everything to `out`."""
+    """Calibrate, check the fit at the posterior median, and write everything to `out`.
+
+    Args:
+        scn: The scenario.
+        params (list[Param]): The parameters to fit.
+        targets: The observations to fit.
+        out: The output directory.
+        command: The command line, recorded in the outputs.
+        overwrite (bool): Replace the tool's own earlier output.
+        **kw (Any): Passed to `calibrate`.
+
+    Returns:
+        The estimates, the fit, the number of runs and the calibration, by name.
+    """
     import json
 
     from .manifest import environment

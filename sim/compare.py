@@ -96,6 +96,14 @@ class Point:
     policy_label: str = ""  # the policy's short label (matrix cells)
 
     def to_dict(self, point: int) -> dict:
+        """The arm as one row of the points table.
+
+        Args:
+            point: Index of the arm among the experiment's points.
+
+        Returns:
+            The arm's name, labels, role and country by column.
+        """
         return {
             "point": point,
             "name": self.name,
@@ -129,6 +137,15 @@ def plan(
     policies with end dates (Wagner, Storm-Z) are not compared over shorter windows;
     "historical" keeps their shifted historical windows. A policy on its own population
     keeps its own windows either way, so it reproduces that population's scenario.
+
+    Args:
+        scenarios: Scenarios compared side by side.
+        policies: Scenarios whose rules are applied.
+        populations: Scenarios whose populations the rules are applied to.
+        exposure: "equal" or "historical" windows of the policies.
+
+    Returns:
+        The points, in order.
     """
     if exposure not in EXPOSURES:
         raise ScenarioError("compare", "exposure", f"allowed: {', '.join(EXPOSURES)}")
@@ -185,23 +202,37 @@ class CompareResult:
 
     @property
     def n_ok(self) -> int:
+        """Number of runs that succeeded."""
         return int(self.batch.n_ok)
 
     @property
     def n_failed(self) -> int:
+        """Number of runs that failed."""
         return int(self.batch.n_failed)
 
     @property
     def n_resumed(self) -> int:
+        """Number of runs taken from an earlier, resumed attempt."""
         return int(self.batch.n_resumed)
 
     def failures(self) -> pd.DataFrame:
+        """The runs that did not succeed, with their errors.
+
+        Returns:
+            One row per failed run.
+        """
         return self.batch.failures()
 
 
 def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
     """Refuse, before anything runs, an `--out` that is not a comparison to resume or (with
-    `overwrite`) to replace, or an empty or new directory."""
+    `overwrite`) to replace, or an empty or new directory.
+
+    Args:
+        out_dir: The output directory.
+        resume: Whether an earlier comparison there is resumed.
+        overwrite: Whether an earlier comparison there is replaced.
+    """
     from .experiments import check_out_dir as check_experiment_dir
     from .experiments.directory import read_manifest
 
@@ -314,6 +345,31 @@ def compare(
     `population.*` keys and its policy's for regime keys (`ParameterSampler.
     for_counterfactual`), so it shares replicate r's draws with both references.
     `exposure`: see `plan`.
+
+    Args:
+        scenarios: Scenarios compared (names, paths or Scenario), or None for the default.
+        exposure: "equal" or "historical" windows of the policies (see `plan`).
+        policies: Scenarios whose rules form the matrix rows, or None.
+        populations: Scenarios whose populations form the matrix columns, or None.
+        replicates: Number of replicates of every point.
+        population: Initial population of every run, or None for real scale.
+        days: Number of days of every run, or None for each scenario's horizon.
+        fixed_parameters: Run with the scenarios' values instead of drawing parameter sets.
+        entropy: Entropy of the seeds, or None for a new one (or the stored one on resume).
+        out: Output directory, or None for the default.
+        workers: Number of worker processes, or None for the default.
+        scheduler: Dask scheduler ('local' or an address), or None for local processes.
+        resume: Keep finished runs of an earlier attempt in `out`.
+        overwrite: Replace an earlier comparison in `out`.
+        observations: Observations file for the fit, or None for the bundled one.
+        offence_replicates: Replicates covered by the offence composition (None: all).
+        report: Write figures and the report.
+        progress: Show progress.
+        console (rich.console.Console | None): Console for the progress display.
+        argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+    Returns:
+        The comparison's result.
     """
     from . import experiments as ex
     from .experiments.directory import remove_own_outputs

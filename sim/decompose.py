@@ -111,7 +111,14 @@ Progress = Callable[[int, int], None]
 
 
 def shapley_weights(k: int) -> np.ndarray:
-    """Weight |S|! (k-|S|-1)! / k! of a coalition of size |S| (index) that a player joins."""
+    """Weight |S|! (k-|S|-1)! / k! of a coalition of size |S| (index) that a player joins.
+
+    Args:
+        k: Number of players.
+
+    Returns:
+        The weights, indexed by coalition size 0 to k-1.
+    """
     return np.array(
         [math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)]
     )
@@ -123,6 +130,12 @@ def shapley(values: np.ndarray) -> np.ndarray:
     `values[mask, ...]`: the value of the coalition whose members are the set bits of
     `mask` (player i is bit i); trailing axes (replicates, metrics) are kept. Returns
     `phi[i, ...]`; sum over i equals values[full] - values[0] up to rounding.
+
+    Args:
+        values: Coalition values, indexed by coalition bit mask first.
+
+    Returns:
+        The Shapley value of each player, indexed by player first.
     """
     values = np.asarray(values, dtype=np.float64)
     k = int(round(math.log2(values.shape[0])))
@@ -140,7 +153,14 @@ def shapley(values: np.ndarray) -> np.ndarray:
 
 
 def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval of the mean over replicates (NaN bounds with one value)."""
+    """Mean and 95% t-interval of the mean over replicates (NaN bounds with one value).
+
+    Args:
+        x: One value per replicate.
+
+    Returns:
+        The mean and the interval's lower and upper bounds.
+    """
     from scipy import stats
 
     x = np.asarray(x, dtype=np.float64)
@@ -155,7 +175,11 @@ def mean_interval(x: np.ndarray) -> tuple[float, float, float]:
 
 
 def single_regime_policies() -> list[str]:
-    """Bundled scenarios with one regime: the policies `decompose` accepts by name."""
+    """Bundled scenarios with one regime: the policies `decompose` accepts by name.
+
+    Returns:
+        Their names.
+    """
     out = []
     for name in bundled_scenarios():
         try:
@@ -168,7 +192,15 @@ def single_regime_policies() -> list[str]:
 
 def load_policy(item: str | os.PathLike | Scenario, argument: str) -> Scenario:
     """A policy for `decompose`: a scenario with exactly one regime (ScenarioError naming
-    `argument` otherwise)."""
+    `argument` otherwise).
+
+    Args:
+        item: Bundled name, file path or Scenario.
+        argument: Name of the argument, for errors.
+
+    Returns:
+        The scenario.
+    """
     try:
         scn = item if isinstance(item, Scenario) else _load_scenario(item)
     except ScenarioError as exc:
@@ -186,7 +218,14 @@ def load_policy(item: str | os.PathLike | Scenario, argument: str) -> Scenario:
 
 def load_population(item: str | os.PathLike | Scenario) -> Scenario:
     """The scenario whose population and horizon the laws apply to (errors name
-    `--population`)."""
+    `--population`).
+
+    Args:
+        item: Bundled name, file path or Scenario.
+
+    Returns:
+        The scenario.
+    """
     if isinstance(item, Scenario):
         return item
     try:
@@ -196,17 +235,42 @@ def load_population(item: str | os.PathLike | Scenario) -> Scenario:
 
 
 def regime_of(policy: Scenario) -> tuple[str, Regime]:
+    """The single regime of a policy scenario, whose rules are decomposed.
+
+    Args:
+        policy: A scenario with one regime.
+
+    Returns:
+        The regime's id and the regime.
+    """
     return next(iter(policy.regimes.items()))
 
 
 def differing_fields(a: Regime, b: Regime) -> dict[str, list[str]]:
-    """Per rule group, the fields in which the two regimes' laws differ."""
+    """Per rule group, the fields in which the two regimes' laws differ.
+
+    Args:
+        a: The reference regime.
+        b: The other regime.
+
+    Returns:
+        The differing field names, by rule group.
+    """
     da, db = a.model_dump(), b.model_dump()
     return {g: [f for f in fields if da[f] != db[f]] for g, fields in RULE_GROUPS.items()}
 
 
 def hybrid(a: Regime, b: Regime, groups: tuple[str, ...]) -> Regime:
-    """A's regime with B's fields for `groups` (validated: a hybrid may be inconsistent)."""
+    """A's regime with B's fields for `groups` (validated: a hybrid may be inconsistent).
+
+    Args:
+        a: The reference regime.
+        b: The regime whose fields are taken.
+        groups: Rule groups taken from B.
+
+    Returns:
+        The hybrid regime.
+    """
     data = a.model_dump()
     db = b.model_dump()
     for g in groups:
@@ -226,7 +290,16 @@ def hybrid(a: Regime, b: Regime, groups: tuple[str, ...]) -> Regime:
 
 def apply_with_equal_exposure(policy: Scenario, regime: Regime, population: Scenario) -> Scenario:
     """`regime` in force on `population` from its first day over its whole horizon (no end
-    date; the population's war end), statuses matched as in `counterfactual`."""
+    date; the population's war end), statuses matched as in `counterfactual`.
+
+    Args:
+        policy: The scenario the regime comes from.
+        regime: The regime to apply.
+        population: The scenario whose population and horizon are used.
+
+    Returns:
+        The scenario to run.
+    """
     start = population.scenario.start_date
     rid = regime_of(policy)[0]
     meta = policy.scenario.model_copy(
@@ -268,7 +341,15 @@ class Decomposition:
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """One seed per replicate, shared by every coalition (SeedSequence children)."""
+    """One seed per replicate, shared by every coalition (SeedSequence children).
+
+    Args:
+        seed: Entropy from which the seeds are spawned.
+        replicates: Number of replicates.
+
+    Returns:
+        The seeds.
+    """
     children = np.random.SeedSequence(seed).spawn(replicates)
     return [int(c.generate_state(1)[0]) for c in children]
 
@@ -286,6 +367,7 @@ def _table(dec: Decomposition) -> pd.DataFrame:
     for m, metric in enumerate(METRICS):
 
         def row(kind, term, label, x, fields="", metric=metric):
+            """One decomposition row: the mean and 95% interval of `x` over replicates."""
             mean, low, high = mean_interval(x)
             return {
                 **base,
@@ -336,8 +418,9 @@ def decompose(
     """Shapley decomposition of the difference between two policies' laws on a population.
 
     Args:
-        policy_a, policy_b: single-regime scenarios (names, paths or Scenario); A is the
-            reference, whose behaviour fields every coalition keeps.
+        policy_a: single-regime scenario (name, path or Scenario); the reference, whose
+            behaviour fields every coalition keeps.
+        policy_b: single-regime scenario (name, path or Scenario) compared with A.
         population: scenario whose population and horizon are used (default: policy A's).
         size: initial population of every run (default: 20,000, or the population's own
             if smaller).
@@ -345,8 +428,11 @@ def decompose(
         seed: entropy from which the replicate seeds are spawned.
         progress: called with (runs done, runs in total) after each run.
 
-    Returns a `Decomposition`; raises ScenarioError (one line naming the argument) on bad
-    input.
+    Returns:
+        The decomposition.
+
+    Raises:
+        ScenarioError: One line naming the argument, on bad input.
     """
     import sim
 

@@ -69,6 +69,14 @@ def _describe(table: pd.DataFrame) -> str:
 
 
 def rich_table(table: pd.DataFrame):
+    """Rich table of a decomposition: each rule group's Shapley contribution per metric.
+
+    Args:
+        table: The decomposition table.
+
+    Returns:
+        The table, ready to print.
+    """
     from rich.table import Table
 
     headers, rows = decomposition_rows(table)
@@ -86,6 +94,15 @@ def rich_table(table: pd.DataFrame):
 
 
 def figure(table: pd.DataFrame, out_dir: Path) -> figs.FigureInfo:
+    """Waterfall figure of the contributions, for the metrics present in the table.
+
+    Args:
+        table: The decomposition table.
+        out_dir: Directory to write the figure into.
+
+    Returns:
+        Description of the figure written.
+    """
     metrics = [(m, HEADERS[m][1]) for m in METRICS if m in set(table["metric"])]
     return figs.waterfall_figure(table, metrics, out_dir)
 
@@ -145,6 +162,14 @@ def decomposition_blocks(
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    """Read a decomposition table written as CSV, keeping empty `fields_differing` as ''.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The decomposition table.
+    """
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     table["fields_differing"] = table["fields_differing"].fillna("")
     return table

@@ -48,6 +48,11 @@ def git_commit() -> str | None:
 
 
 def environment() -> dict[str, Any]:
+    """Versions of prisonflow, Python and the main libraries, for the manifest.
+
+    Returns:
+        The versions (None for a library not installed).
+    """
     versions: dict[str, str | None] = {}
     for lib in LIBRARIES:
         try:
@@ -66,6 +71,17 @@ def environment() -> dict[str, Any]:
 
 
 def run_manifest(scenario, result, argv: list[str], started: float) -> dict[str, Any]:
+    """Manifest of a single run: what was run, when, how, and with which results.
+
+    Args:
+        scenario: The scenario run.
+        result: The run's result.
+        argv: The command line.
+        started: Start time of the run, as a Unix timestamp (seconds).
+
+    Returns:
+        The manifest.
+    """
     return {
         "kind": "run",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -57,11 +57,23 @@ QUALIFIERS = ("at_least", "about", "up_to", "exact")
 
 
 def default_path() -> Path:
+    """Path of the bundled public observations file.
+
+    Returns:
+        The path.
+    """
     return scenarios_dir() / "observations" / "observations_public.csv"
 
 
 def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Read and check an observations file; add `output` (canonical column or None)."""
+    """Read and check an observations file; add `output` (canonical column or None).
+
+    Args:
+        path: The observations file, or None for the bundled public one.
+
+    Returns:
+        The observations table.
+    """
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
         raise ScenarioError(path, None, "file not found")
@@ -108,4 +120,13 @@ def load_observations(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def for_country(obs: pd.DataFrame, country: str) -> pd.DataFrame:
+    """The observations of one country.
+
+    Args:
+        obs: The observations table.
+        country: The country code.
+
+    Returns:
+        The country's rows, reindexed from 0.
+    """
     return obs[obs["country"] == country].reset_index(drop=True)

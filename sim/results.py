@@ -55,7 +55,11 @@ class Result:
 
     def plot(self):
         """The main stocks and flows of this run as a matplotlib Figure (see
-        `sim.explore.plots.result_figure`)."""
+        `sim.explore.plots.result_figure`).
+
+        Returns:
+            figure (matplotlib.figure.Figure): The figure.
+        """
         from .explore.plots import result_figure
 
         return result_figure(self)
@@ -67,6 +71,15 @@ def build_timeseries(
     """Assemble the canonical table from end-of-day state stocks and daily flow counts.
 
     state_counts: (days, len(STATES)) stocks; flow_counts: (days, len(FLOW_COLUMNS)) daily.
+
+    Args:
+        start: Date of day 0.
+        state_counts: End-of-day stock of each state, one row per day.
+        eligible: Number eligible to sign up, per day.
+        flow_counts: Daily count of each flow, one row per day.
+
+    Returns:
+        The time series table, one row per day.
     """
     n_days = state_counts.shape[0]
     cols: dict[str, Any] = {
@@ -85,7 +98,16 @@ def build_timeseries(
 
 
 def summarize(ts: pd.DataFrame, recruits_by_offence: dict[str, int], initial_custody: int) -> dict:
-    """Summary metrics of one run (brief section 3)."""
+    """Summary metrics of one run (brief section 3).
+
+    Args:
+        ts: The run's time series table.
+        recruits_by_offence: Number of recruits per offence.
+        initial_custody: Number of people in custody on day 0.
+
+    Returns:
+        The summary metrics by name.
+    """
     last = ts.iloc[-1]
     out: dict[str, float] = {name: float(last[name]) for name in FLOW_COLUMNS}
     out["peak_deployed"] = float(ts["deployed"].max())
@@ -106,6 +128,14 @@ def summarize(ts: pd.DataFrame, recruits_by_offence: dict[str, int], initial_cus
 
 
 def offence_counts(offence_codes: np.ndarray) -> dict[str, int]:
+    """Count people by offence.
+
+    Args:
+        offence_codes: Offence index of each person.
+
+    Returns:
+        Count per offence name, every offence included.
+    """
     counts = np.bincount(offence_codes.astype(np.int64), minlength=len(OFFENCES))
     return {name: int(c) for name, c in zip(OFFENCES, counts, strict=True)}
 
@@ -121,7 +151,12 @@ def _umask() -> int:
 
 def write_atomic(path: Path, write) -> None:
     """Write a file via a temporary sibling (`write(tmp_path)`) and rename it into place,
-    so no reader ever sees half a file."""
+    so no reader ever sees half a file.
+
+    Args:
+        path: The file to write.
+        write (Callable[[Path], object]): Function writing the content to the path it is given.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -136,6 +171,12 @@ def write_atomic(path: Path, write) -> None:
 
 
 def write_atomic_text(path: Path, text: str) -> None:
+    """Write text to a file atomically (via a temporary file), so readers never see half of it.
+
+    Args:
+        path: The file.
+        text: The text.
+    """
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
@@ -183,6 +224,12 @@ def foreign_entries(path: Path) -> list[str]:
 
     Ours means: listed in the `.prisonflow` marker the tool wrote there (a listed
     directory is ours with everything in it), or a run directory from before markers.
+
+    Args:
+        path: The directory.
+
+    Returns:
+        Names of the entries the tool did not write.
     """
     names = {p.name for p in path.iterdir()}
     own = _marker_names(path)
@@ -196,7 +243,13 @@ def mark_own(path: str | os.PathLike, kind: str, names: Iterable[str] | None = N
     that a later `--overwrite` may replace the directory. `names`: the top-level files and
     directories the tool wrote (default: everything there, only right for a directory the
     tool has just created). Names already recorded are kept. `AtomicDir` calls it itself;
-    code that builds a directory in place (experiments) calls it as it writes."""
+    code that builds a directory in place (experiments) calls it as it writes.
+
+    Args:
+        path: The directory.
+        kind: Kind of output (run, batch, ...).
+        names: Entries the tool wrote, or None for everything there.
+    """
     path = Path(path)
     if names is None:
         names = (p.name for p in path.iterdir())
@@ -206,7 +259,12 @@ def mark_own(path: str | os.PathLike, kind: str, names: Iterable[str] | None = N
 
 
 def add_own(path: str | os.PathLike, names: Iterable[str]) -> None:
-    """Add `names` (just written by the tool) to the marker of `path`, if it has one."""
+    """Add `names` (just written by the tool) to the marker of `path`, if it has one.
+
+    Args:
+        path: The directory.
+        names: Entries just written.
+    """
     path = Path(path)
     try:
         kind = json.loads((path / OWN_MARKER).read_text())["prisonflow"]
@@ -216,7 +274,15 @@ def add_own(path: str | os.PathLike, names: Iterable[str]) -> None:
 
 
 def scenario_digest(scenario, extra: Any = None) -> str:
-    """8 hex digits naming the resolved scenario (its overrides included) and `extra`."""
+    """8 hex digits naming the resolved scenario (its overrides included) and `extra`.
+
+    Args:
+        scenario (Scenario): The resolved scenario.
+        extra: Anything else that distinguishes the output (JSON-compatible).
+
+    Returns:
+        The digest.
+    """
     data = scenario.to_dict()
     data.pop("source_file", None)
     text = json.dumps({"scenario": data, "extra": extra}, sort_keys=True, default=str)
@@ -225,7 +291,17 @@ def scenario_digest(scenario, extra: Any = None) -> str:
 
 def default_output_dir(kind: str, scenario, *labels: str, extra: Any = None) -> Path:
     """results/KIND/NAME-LABELS-DIGEST: unique per distinct run, so that runs differing in
-    anything (an override, the seed, the engine, ...) never share a directory."""
+    anything (an override, the seed, the engine, ...) never share a directory.
+
+    Args:
+        kind: Kind of output (run, batch, ...).
+        scenario (Scenario): The resolved scenario.
+        *labels: Labels added to the name (engine, seed, ...).
+        extra: Anything else that distinguishes the run, for the digest.
+
+    Returns:
+        The directory path.
+    """
     name = "-".join([scenario.name, *labels, scenario_digest(scenario, extra)])
     return Path("results") / kind / name
 
@@ -252,6 +328,13 @@ def prepare_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path
     `path` as a Path. Nothing is left here (writability is probed with a temporary directory,
     removed at once): `AtomicDir` creates the directory, or a caller that builds it in place
     (experiments) creates it and records what it writes with `mark_own`.
+
+    Args:
+        path: The output directory.
+        overwrite: Allow replacing the tool's own earlier output.
+
+    Returns:
+        `path` as a Path.
     """
     path = Path(path)
     resolved = path.resolve()
@@ -302,7 +385,14 @@ def _check_creatable(path: Path) -> None:
 
 def check_can_write_into(path: str | os.PathLike) -> Path:
     """For outputs that add files to a directory (bench reports): `path` must be a
-    directory or creatable. Raises OutputDirError; returns `path` as a Path."""
+    directory or creatable. Raises OutputDirError; returns `path` as a Path.
+
+    Args:
+        path: The directory.
+
+    Returns:
+        `path` as a Path.
+    """
     path = Path(path)
     if os.path.lexists(path) and not path.is_dir():
         raise OutputDirError(path, "exists and is not a directory; name a directory")
@@ -376,7 +466,14 @@ def write_run(
 ) -> None:
     """Write manifest.json, timeseries.parquet, summary.csv (and people.parquet when the run
     recorded people) into out_dir atomically (rules for an existing out_dir:
-    `prepare_output_dir`)."""
+    `prepare_output_dir`).
+
+    Args:
+        result: The run's result.
+        out_dir: The output directory.
+        manifest: The run's manifest.
+        overwrite: Allow replacing the tool's own earlier output.
+    """
     with AtomicDir(out_dir, overwrite, kind="run") as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         if result.people is not None:

@@ -210,6 +210,7 @@ class Regime(_Strict):
 
     @property
     def hazards_per_day(self) -> tuple[float, ...]:
+        """Daily hazards of leaving deployment, in the order of DEPLOYMENT_HAZARDS."""
         return tuple(getattr(self, h) for h in DEPLOYMENT_HAZARDS)
 
 
@@ -298,10 +299,12 @@ class Scenario(_Strict):
 
     @property
     def name(self) -> str:
+        """The scenario's name."""
         return self.scenario.name
 
     @property
     def n_days(self) -> int:
+        """Number of days simulated, start and end dates included."""
         return (self.scenario.end_date - self.scenario.start_date).days + 1
 
     def horizon_days(self, days: int | None = None, extend: bool = False) -> int:
@@ -322,6 +325,7 @@ class Scenario(_Strict):
         return days
 
     def day_of(self, date: dt.date | None) -> int | None:
+        """Day index of a date (day 0 is the start date); None stays None."""
         return None if date is None else (date - self.scenario.start_date).days
 
     def to_dict(self) -> dict[str, Any]:
@@ -611,6 +615,7 @@ def _check_priors(scn: Scenario, file: str) -> None:
 
 
 def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
+    """Validate a scenario's raw data (from `file`, named in errors); raises ScenarioError."""
     _share_keys_error(raw, file)
     try:
         scn = Scenario.model_validate({**raw, "source_file": file})
@@ -625,7 +630,15 @@ def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
 def load_scenario(
     name_or_path: str | os.PathLike, overrides: dict[str, Any] | None = None
 ) -> Scenario:
-    """Load a bundled scenario by name, or a TOML file by path, with dotted-key overrides."""
+    """Load a bundled scenario by name, or a TOML file by path, with dotted-key overrides.
+
+    Args:
+        name_or_path: Bundled scenario name or TOML file path.
+        overrides: Values by dotted key, or None.
+
+    Returns:
+        The scenario.
+    """
     path = _resolve_path(name_or_path)
     raw = _load_raw(path)
     file = str(path)

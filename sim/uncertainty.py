@@ -55,13 +55,27 @@ class Posterior:
     weights: np.ndarray  # (particles,), sums to 1
 
     def pick(self, u: float) -> dict[str, float]:
-        """The particle at cumulative weight u in [0, 1)."""
+        """The particle at cumulative weight u in [0, 1).
+
+        Args:
+            u: Uniform number in [0, 1).
+
+        Returns:
+            The particle's values by key.
+        """
         cum = np.cumsum(self.weights)
         i = min(int(np.searchsorted(cum, u * cum[-1], side="right")), len(cum) - 1)
         return {k: float(v) for k, v in zip(self.keys, self.values[i], strict=True)}
 
     def restrict(self, keys: set[str]) -> Posterior | None:
-        """The same particles (and the same stream, so the same pick) for `keys` only."""
+        """The same particles (and the same stream, so the same pick) for `keys` only.
+
+        Args:
+            keys: The keys to keep.
+
+        Returns:
+            The restricted posterior, or None if it has none of `keys`.
+        """
         cols = [j for j, k in enumerate(self.keys) if k in keys]
         if not cols:
             return None
@@ -76,6 +90,13 @@ def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posteri
         ScenarioError: naming the file and the key (column, or `row N.column`): a missing
             weight column, a key without a prior, a negative or non-numeric weight, all
             weights zero, or a particle outside its prior.
+
+    Args:
+        path: The particles file (CSV).
+        priors: The scenario's priors, by key.
+
+    Returns:
+        The posterior.
     """
     path = Path(path)
     file = str(path)
@@ -128,13 +149,27 @@ def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posteri
 
 
 def posterior_path(scenario_file: str | os.PathLike) -> Path:
-    """Where the posterior of a scenario file lives: `<stem>.posterior.csv` beside it."""
+    """Where the posterior of a scenario file lives: `<stem>.posterior.csv` beside it.
+
+    Args:
+        scenario_file: The scenario file.
+
+    Returns:
+        Path of its posterior file (which may not exist).
+    """
     path = Path(scenario_file)
     return path.with_name(path.stem + POSTERIOR_SUFFIX)
 
 
 def scenario_files(scenario: Scenario) -> list[Path]:
-    """The scenario's file and every file it extends, child first (for posterior files)."""
+    """The scenario's file and every file it extends, child first (for posterior files).
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        The files, child first.
+    """
     from .scenario import _read_toml, _resolve_path
 
     if not scenario.source_file or not Path(scenario.source_file).is_file():
@@ -153,7 +188,14 @@ def scenario_files(scenario: Scenario) -> list[Path]:
 
 
 def file_priors(scenario: Scenario) -> dict[str, Prior]:
-    """The priors of the scenario's file (with its `extends` chain), before overrides."""
+    """The priors of the scenario's file (with its `extends` chain), before overrides.
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        The priors, by dotted key.
+    """
     from .scenario import _load_raw
 
     if not scenario.source_file or not Path(scenario.source_file).is_file():
@@ -188,7 +230,14 @@ class ParameterSampler:
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> ParameterSampler:
         """The sampler of a loaded scenario: its priors and the posterior files beside the
-        files of its `extends` chain (the nearest file's posterior wins for a key)."""
+        files of its `extends` chain (the nearest file's posterior wins for a key).
+
+        Args:
+            scenario: The loaded scenario.
+
+        Returns:
+            The sampler.
+        """
         posteriors: list[Posterior] = []
         seen: set[str] = set()
         # A posterior file is checked against the priors of the files (a key set by an
@@ -210,10 +259,20 @@ class ParameterSampler:
         """The sampler of `counterfactual(policy, population)`: the population's uncertain
         values for `population.*` keys, the policy's for its regimes' keys (law from one
         country, people from the other), each with its own streams, so replicate r of the
-        cell draws what replicate r of each source scenario draws for that key."""
+        cell draws what replicate r of each source scenario draws for that key.
+
+        Args:
+            cell: The counterfactual scenario.
+            policy: The scenario whose rules the cell applies.
+            population: The scenario whose population the cell uses.
+
+        Returns:
+            The sampler.
+        """
         data = cell.to_dict()
 
         def present(key: str) -> bool:
+            """Whether the key exists in the cell's scenario data."""
             try:
                 _value_at(data, key)
             except (KeyError, TypeError):
@@ -221,6 +280,7 @@ class ParameterSampler:
             return True
 
         def owned(sampler: ParameterSampler, mine) -> tuple[dict, list]:
+            """The priors and posteriors of a source sampler for the keys it owns in the cell."""
             keys = sorted(k for k in sampler.keys if mine(k) and present(k))
             posts = [p.restrict(set(keys)) for p in sampler.posteriors]
             return {k: sampler.priors[k] for k in keys}, [p for p in posts if p is not None]
@@ -232,7 +292,14 @@ class ParameterSampler:
         return cls(cell, {**pop_priors, **pol_priors}, (*pop_posts, *pol_posts))
 
     def without(self, keys) -> ParameterSampler:
-        """The same sampler with `keys` held at the scenario's values (e.g. set by --set)."""
+        """The same sampler with `keys` held at the scenario's values (e.g. set by --set).
+
+        Args:
+            keys (Iterable[str]): Dotted keys not to draw.
+
+        Returns:
+            The sampler.
+        """
         keys = set(keys)
         if not keys & set(self.keys):
             return self
@@ -241,7 +308,11 @@ class ParameterSampler:
         return ParameterSampler(self.scenario, priors, tuple(p for p in posts if p is not None))
 
     def digest(self) -> dict[str, str]:
-        """sha256 of each posterior file drawn from (a resumed experiment needs the same)."""
+        """sha256 of each posterior file drawn from (a resumed experiment needs the same).
+
+        Returns:
+            The digests, by posterior file.
+        """
         import hashlib
 
         return {
@@ -250,10 +321,18 @@ class ParameterSampler:
 
     @property
     def keys(self) -> tuple[str, ...]:
+        """Every key the sampler draws: the posteriors' keys, then the independent ones."""
         return (*[k for p in self.posteriors for k in p.keys], *self.independent)
 
     def draw(self, seed: int) -> dict[str, float | int]:
-        """The overrides of one replicate (same seed, same values; keyed streams)."""
+        """The overrides of one replicate (same seed, same values; keyed streams).
+
+        Args:
+            seed: The replicate's seed.
+
+        Returns:
+            The drawn values, by dotted key.
+        """
         streams = Streams(seed)
         ids = np.zeros(1, dtype=np.uint64)
         out: dict[str, float | int] = {}
@@ -268,12 +347,27 @@ class ParameterSampler:
         return out
 
     def scenario_for(self, seed: int) -> Scenario:
-        """The scenario with one replicate's parameter set applied (validated again)."""
+        """The scenario with one replicate's parameter set applied (validated again).
+
+        Args:
+            seed: The replicate's seed.
+
+        Returns:
+            The scenario.
+        """
         return with_values(self.scenario, self.draw(seed))
 
 
 def with_values(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
-    """A scenario with dotted-key values replaced (validated like a file)."""
+    """A scenario with dotted-key values replaced (validated like a file).
+
+    Args:
+        scenario: The scenario.
+        overrides: New values, by dotted key.
+
+    Returns:
+        The new scenario.
+    """
     data = scenario.to_dict()
     data.pop("source_file", None)
     file = scenario.source_file or "<scenario>"

@@ -136,7 +136,15 @@ class Offer:
 
 
 def service_years(offer: Offer, response: Response) -> float:
-    """Expected length of service: the contract, or the expected rest of the war."""
+    """Expected length of service: the contract, or the expected rest of the war.
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+
+    Returns:
+        The expected service, in years.
+    """
     if offer.contract_days is None:
         return response.expected_war_years
     return offer.contract_days / DAYS_PER_YEAR
@@ -146,8 +154,9 @@ def custody_factor(custody_avoided_years, response: Response):
     """Person term: the pull of the custody a signature avoids (scalar or array).
 
     Args:
-        custody_avoided_years: remaining sentence for convicts; for suspects and
-            defendants, the expected sentence. Infinite (life) is capped at 25 years.
+        custody_avoided_years (float | np.ndarray): remaining sentence for convicts;
+            for suspects and defendants, the expected sentence. Infinite (life) is capped
+            at 25 years.
         response: the population's response coefficients.
     Returns:
         A multiplier >= 0, 1 at one year avoided, non-decreasing in years avoided.
@@ -157,12 +166,29 @@ def custody_factor(custody_avoided_years, response: Response):
 
 
 def true_death_risk(offer: Offer, response: Response) -> float:
-    """Probability of being killed over the expected service at the law's front-line hazard."""
+    """Probability of being killed over the expected service at the law's front-line hazard.
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+
+    Returns:
+        The probability.
+    """
     return float(-np.expm1(-offer.killed_per_day * service_years(offer, response) * DAYS_PER_YEAR))
 
 
 def perceived_death_risk(offer: Offer, response: Response, days_in_force) -> np.ndarray:
-    """Belief about the death risk, `days_in_force` days after the law began (array)."""
+    """Belief about the death risk, `days_in_force` days after the law began (array).
+
+    Args:
+        offer: The law's terms.
+        response: The population's response coefficients.
+        days_in_force (float | np.ndarray): Days since the law began.
+
+    Returns:
+        The believed probability of being killed, one per day.
+    """
     days = np.maximum(np.asarray(days_in_force, float), 0.0)
     learned = -np.expm1(-days / response.risk_learning_days)
     prior = response.prior_death_risk
@@ -175,7 +201,8 @@ def appeal(offer: Offer, response: Response, days_in_force) -> np.ndarray:
     Args:
         offer: the law's terms.
         response: the population's response coefficients.
-        days_in_force: days since the law began (the risk belief depends on it).
+        days_in_force (float | np.ndarray): days since the law began (the risk belief
+            depends on it).
     Returns:
         Multipliers of the baseline hazard, one per day; 1 for an offer at the references
         with no risk response.

@@ -144,6 +144,16 @@ def calibrate_cmd(
 
 
 def validation_table(fit, title: str) -> Table:
+    """Rich table of the fit to observations: model median and 90% interval against each
+    observed value, and whether it falls inside.
+
+    Args:
+        fit: The fit table (one row per dated observation).
+        title: Title of the table.
+
+    Returns:
+        The table, ready to print.
+    """
     table = Table(title=title, title_justify="left")
     for col in ("date", "metric", "observed", "kind", "model median", "model 90%", "inside"):
         table.add_column(col)

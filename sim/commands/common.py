@@ -78,6 +78,17 @@ def fail(message: str) -> NoReturn:
 
 
 def parse_overrides(pairs: list[str] | None) -> dict:
+    """Parse `--set key=value` options into overrides of scenario keys.
+
+    Args:
+        pairs: The `key=value` strings given, or None.
+
+    Returns:
+        The values by dotted key.
+
+    Raises:
+        UsageError: If a pair has no `=` or an empty key.
+    """
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -90,10 +101,22 @@ def parse_overrides(pairs: list[str] | None) -> dict:
 
 
 def warn(message: str) -> None:
+    """Print a prisonflow warning on stderr, keeping stdout for results.
+
+    Args:
+        message: The warning text.
+    """
     print(f"prisonflow: warning: {message}", file=sys.stderr)
 
 
 def warn_if_extended(scn: Scenario, days: int | None) -> None:
+    """Warn when `--extend` runs past the scenario's end date, where open regimes keep
+    recruiting.
+
+    Args:
+        scn: The scenario run.
+        days: Number of days to run, or None for the scenario's own horizon.
+    """
     if days is not None and days > scn.n_days:
         last = scn.scenario.start_date + dt.timedelta(days=days - 1)
         warn(

@@ -66,6 +66,7 @@ def resume_command(argv: list[str], out_dir: Path | None, entropy: int | None) -
     args = [a for a in argv[1:] if a not in ("--resume", "--overwrite")]
 
     def given(option: str) -> bool:
+        """Whether the option was given on the command line (alone or as `option=value`)."""
         return any(a == option or a.startswith(option + "=") for a in args)
 
     if out_dir is not None and not given("--out"):

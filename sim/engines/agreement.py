@@ -30,13 +30,31 @@ class Agreement:
 
     @property
     def agrees(self) -> bool:
+        """Whether every flow agrees between the engines."""
         return bool(self.table["agrees"].all())
 
     def disagreeing(self) -> list[str]:
+        """Names of the flows on which the engines disagree.
+
+        Returns:
+            The flows whose `agrees` is false.
+        """
         return list(self.table.loc[~self.table["agrees"], "flow"])
 
 
 def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
+    """Final flow totals of one engine over several seeds.
+
+    Args:
+        runner: Function running a scenario (one engine).
+        scenario: The scenario to run.
+        seeds: Seeds, one run each.
+        population: Initial population size.
+        days: Number of days to simulate.
+
+    Returns:
+        One row per seed, one column per flow.
+    """
     rows = [runner(scenario, seed=s, population=population, days=days).summary for s in seeds]
     return pd.DataFrame(rows)[list(FLOW_COLUMNS)]
 
@@ -78,6 +96,7 @@ def check_engines(
     import sim
 
     def default(engine):
+        """A runner that runs a scenario with the given engine."""
         return lambda scn, **kw: sim.run(scn, engine=engine, **kw)
 
     days = min(days, scenario.n_days)

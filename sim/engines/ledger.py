@@ -25,12 +25,28 @@ class Ledger:
         self.flows: list[tuple[np.ndarray, int]] = []
 
     def move(self, day, frm, to, flow: str | None = None) -> None:
+        """Record transitions between states, and the flow they count as, if any.
+
+        Args:
+            day: Day (or array of days) of the moves.
+            frm: State left (one, or one per move).
+            to: State entered (one, or one per move).
+            flow: Name of the flow the moves count as, or None.
+        """
         day = np.asarray(day)
         self.moves.append((day, frm, to))
         if flow is not None:
             self.flows.append((day, FLOW_CODE[flow]))
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:
+        """Daily stock of each state, from the initial stocks and the recorded moves.
+
+        Args:
+            initial: Number of people in each state on day 0.
+
+        Returns:
+            Array of shape (n_days, states); moves past the horizon are ignored.
+        """
         n, size = self.n_days, self.n_days * N_STATES
         delta = np.zeros(size, dtype=np.int64)
         for day, frm, to in self.moves:
@@ -48,6 +64,11 @@ class Ledger:
         self.flows.append((np.asarray(day), FLOW_CODE[flow]))
 
     def flow_counts(self) -> np.ndarray:
+        """Daily count of each flow from the recorded flow events.
+
+        Returns:
+            Array of shape (n_days, flows); events past the horizon are ignored.
+        """
         n, size = self.n_days, self.n_days * N_FLOWS
         counts = np.zeros(size, dtype=np.int64)
         for day, code in self.flows:
@@ -75,9 +96,22 @@ class PeopleLog:
         self.outcome = np.full(n, -1, dtype=np.int8)
 
     def table(self, pop: Population, app_day, app_regime, regime_ids, n_days: int):
+        """The people table: one row per person with their event days and outcome.
+
+        Args:
+            pop: The synthesized population.
+            app_day: Day each person applied.
+            app_regime: Index of the regime each person applied under.
+            regime_ids: Regime ids, by index.
+            n_days: Horizon; days past it are written as -1.
+
+        Returns:
+            The people table.
+        """
         import pandas as pd
 
         def day(x):
+            """Days within the horizon, -1 otherwise (never, or past the end)."""
             return np.where(x < n_days, x, -1).astype(np.int32)
 
         names = np.array(["", *self.OUTCOME_NAMES], dtype=object)

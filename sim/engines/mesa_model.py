@@ -43,6 +43,7 @@ def _reporter(record: str, i: int | None = None) -> Callable[[mesa.Model], int]:
     """A DataCollector reporter: the model's `record` (its item `i` for a list)."""
 
     def report(model: mesa.Model) -> int:
+        """Read the recorded value from the model."""
         value = getattr(model, record)
         return value if i is None else value[i]
 
@@ -136,9 +137,20 @@ class PrisonFlowModel(mesa.Model):
         self.day += 1
 
     def join_hearing(self, agent: PersonAgent, day: int) -> None:
+        """Queue an applicant for a hearing in their regime, ordered by day then id.
+
+        Args:
+            agent: The applicant.
+            day: Day of the hearing.
+        """
         heapq.heappush(self.hearings[agent.r_idx], (day, agent.pid, agent))
 
     def wait_for_place(self, agent: PersonAgent) -> None:
+        """Queue an approved applicant for a place in their regime, ordered by ruling day.
+
+        Args:
+            agent: The approved applicant.
+        """
         heapq.heappush(self.placements[agent.r_idx], (agent.ruling_day, agent.pid, agent))
 
     def _hold_hearings(self, day: int) -> None:

@@ -117,6 +117,18 @@ class Run:
         days: int | None,
         record_people: bool,
     ) -> Run:
+        """Set up a run: synthesize the population and the state arrays for day 0.
+
+        Args:
+            scenario: The scenario to run.
+            seed: Seed of the run's random streams.
+            population: Initial population size, or None for the scenario's.
+            days: Number of days, or None for the scenario's horizon.
+            record_people: Keep per-person event days for the people table.
+
+        Returns:
+            The run, ready to step.
+        """
         n_days = scenario.n_days if days is None else int(days)
         pop = synthesize(scenario, seed, population, n_days)
         war_end, demobilised = rules.war_days(scenario)
@@ -414,6 +426,7 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
     n_days, streams = run.n_days, run.streams
 
     def uniform(name: str, n: int) -> np.ndarray:
+        """Uniform draws for `n` people from the named random stream."""
         return streams.uniform(name, np.arange(n, dtype=np.uint64))
 
     phases = rules.visit_phases(run.scenario.population, uniform)

@@ -28,7 +28,15 @@ from .validation import StrictModel, Whole, validate
 
 def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Per scenario (design point) and metric: n, mean, median, 2.5th (`low`) and 97.5th
-    (`high`) percentile over the replicates that finished."""
+    (`high`) percentile over the replicates that finished.
+
+    Args:
+        summary: The experiment's summary, one row per run.
+        metrics: Metrics to summarize, or None for every summary metric present.
+
+    Returns:
+        One row per scenario and metric.
+    """
     metrics = list(metrics or [c for c in SUMMARY_METRICS if c in summary.columns])
     pairs = summary[["point", "scenario"]].drop_duplicates()
     groups = zip(pairs["point"], pairs["scenario"], strict=True)
@@ -102,9 +110,26 @@ class Batch(Experiment):
             raise SpecError("batch", "scenarios", f"scenario {dup!r} is given twice")
 
     def default_out(self, entropy: int) -> Path:
+        """Default output directory of the batch: results/batch/<names>-<entropy>.
+
+        Args:
+            entropy: The batch's entropy.
+
+        Returns:
+            The directory path.
+        """
         return Path("results") / "batch" / f"{'+'.join(self.names)}-{entropy}"
 
     def plan(self, entropy: int, seeds: list[int]) -> Plan:
+        """Plan the batch: its design (for the manifest) and one task per scenario and replicate.
+
+        Args:
+            entropy: The batch's entropy.
+            seeds: One seed per replicate, shared by every scenario.
+
+        Returns:
+            The plan.
+        """
         design = jsonable(
             {
                 "scenarios": [src for src, _ in self.loaded],
@@ -141,13 +166,26 @@ class Batch(Experiment):
 
     def draw(self, sampler: ParameterSampler, seeds: list[int], replicate: int) -> dict:
         """Replicate r's parameter set: drawn with the seed of the first replicate of its
-        group of SEEDS_PER_DRAW (each draw runs with that many seeds; variance shares)."""
+        group of SEEDS_PER_DRAW (each draw runs with that many seeds; variance shares).
+
+        Args:
+            sampler: The scenario's parameter sampler.
+            seeds: One seed per replicate.
+            replicate: The replicate.
+
+        Returns:
+            The drawn values by dotted key ({} when not drawing).
+        """
         if not self.drawing:
             return {}
         return sampler.draw(seeds[replicate - replicate % SEEDS_PER_DRAW])
 
     def parameters_design(self) -> dict:
-        """What the design records about parameters (nothing when none are drawn)."""
+        """What the design records about parameters (nothing when none are drawn).
+
+        Returns:
+            The sampling, the drawn keys and posterior digests ({} when none are drawn).
+        """
         if not self.drawing:
             return {}
         files: dict[str, str] = {}
@@ -160,6 +198,18 @@ class Batch(Experiment):
         }
 
     def finish(self, out_dir, plan, runs, summary):
+        """Tables derived from the run summary: intervals, and variance shares when drawing
+        parameters.
+
+        Args:
+            out_dir: The output directory.
+            plan: The batch's plan.
+            runs: The runs.
+            summary: One row per run.
+
+        Returns:
+            The tables by name, and extra files written (none).
+        """
         tables = {"intervals": intervals(summary)}
         if self.drawing:
             tables["variance_shares"] = variance_shares(summary)
@@ -203,6 +253,29 @@ def batch(
     returns its tables: `runs`, `summary`, `intervals` (and `variance_shares`).
     `record_people=True` (vector engine) also writes each run's per-person events to
     `people/<part key>.parquet`.
+
+    Args:
+        scenarios: One scenario or several (names, paths or Scenario objects).
+        replicates: Number of replicates of each scenario.
+        overrides: Values by dotted key, applied to every scenario, or None.
+        engine: Simulation engine.
+        population: Initial population of every run, or None for each scenario's.
+        days: Number of days of every run, or None for each scenario's horizon.
+        fixed_parameters: Run with the scenarios' values instead of drawing parameter sets.
+        samplers: One sampler (or None for its own) per scenario, or None.
+        record_people: Also write each run's per-person events.
+        entropy: Entropy of the seeds, or None for a new one (or the stored one on resume).
+        out: Output directory, or None for the default.
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        resume: Continue an existing experiment directory.
+        overwrite: Replace an existing experiment directory.
+        progress: Show progress.
+        console (rich.console.Console | None): Console for the progress display.
+        argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+    Returns:
+        The experiment's result.
     """
     experiment = Batch(
         scenarios,

@@ -69,19 +69,52 @@ class Method:
     uses_morris_levels: ClassVar[bool] = False
 
     def samples_ok(self, n: int) -> bool:
+        """Whether `n` samples are allowed by the method.
+
+        Args:
+            n: Number of samples asked for.
+
+        Returns:
+            True if the method accepts it.
+        """
         return n >= 2
 
     def size(self, spec: SweepSpec) -> int:
-        """Number of design points (runs = points x replicates)."""
+        """Number of design points (runs = points x replicates).
+
+        Args:
+            spec: The sweep spec.
+
+        Returns:
+            Number of points.
+        """
         raise NotImplementedError
 
     def sample(self, spec: SweepSpec, seed: int) -> Design:
-        """The design points, in the order the analysis expects."""
+        """The design points, in the order the analysis expects.
+
+        Args:
+            spec: The sweep spec.
+            seed: Seed of the sampling.
+
+        Returns:
+            The design.
+        """
         raise NotImplementedError
 
     def analyse(self, spec: SweepSpec, design: Design, pm: pd.DataFrame, output: str) -> list:
         """Index rows (output, parameter, index, value, conf) of one output from the
-        point means `pm` (NaN values when the output is missing somewhere or constant)."""
+        point means `pm` (NaN values when the output is missing somewhere or constant).
+
+        Args:
+            spec: The sweep spec.
+            design: The design.
+            pm: Point means, one row per design point.
+            output: The output column.
+
+        Returns:
+            The index rows.
+        """
         raise NotImplementedError
 
 
@@ -92,6 +125,7 @@ class _RankCorrelation(Method):
     table_columns = (("spearman", True),)
 
     def analyse(self, spec, design, pm, output):
+        """Rank (Spearman) correlation of each numeric parameter with the output."""
         from scipy import stats
 
         rows = []
@@ -117,9 +151,11 @@ class Grid(_RankCorrelation):
     uses_levels = True
 
     def size(self, spec):
+        """Number of points of the full factorial grid."""
         return len(self.sample(spec, 0).points)
 
     def sample(self, spec, seed):
+        """The full factorial grid: every combination of each parameter's levels or values."""
         axes = []
         for p in spec.parameters:
             if p.discrete:
@@ -138,9 +174,11 @@ class LatinHypercube(_RankCorrelation):
     samples_rule = "a whole number of points >= 2"
 
     def size(self, spec):
+        """Number of points: the spec's samples."""
         return spec.samples
 
     def sample(self, spec, seed):
+        """Latin hypercube sample of the parameters' ranges."""
         from scipy.stats import qmc
 
         params = spec.parameters
@@ -162,9 +200,11 @@ class _Salib(Method):
     """SALib indices with 95% confidence half-widths (`<index>_conf` where SALib has it)."""
 
     def salib(self, spec, design, Y):
+        """Run the SALib analysis for the method (implemented by each SALib method)."""
         raise NotImplementedError
 
     def analyse(self, spec, design, pm, output):
+        """Sensitivity indices of each parameter for the output, NaN if the output is unusable."""
         Y = pm[output].to_numpy(dtype=np.float64)
         usable = bool(len(Y)) and not np.isnan(Y).any() and np.ptp(Y) > 0
         res = None
@@ -193,12 +233,15 @@ class Sobol(_Salib):
     samples_rule = "N, a power of 2 >= 2 (runs: N x (parameters + 2) x replicates)"
 
     def samples_ok(self, n):
+        """Sobol sampling needs a power of two samples (at least 2)."""
         return n >= 2 and n & (n - 1) == 0
 
     def size(self, spec):
+        """Number of points: samples x (parameters + 2), without second-order indices."""
         return spec.samples * (len(spec.parameters) + 2)
 
     def sample(self, spec, seed):
+        """Saltelli sample for first- and total-order Sobol indices."""
         from SALib.sample import sobol
 
         with warnings.catch_warnings():
@@ -207,6 +250,7 @@ class Sobol(_Salib):
         return _from_matrix(spec, X, seed)
 
     def salib(self, spec, design, Y):
+        """First- and total-order Sobol indices with 95% confidence intervals."""
         from SALib.analyze import sobol
 
         return sobol.analyze(
@@ -224,9 +268,11 @@ class Morris(_Salib):
     uses_morris_levels = True
 
     def size(self, spec):
+        """Number of points: samples (trajectories) x (parameters + 1)."""
         return spec.samples * (len(spec.parameters) + 1)
 
     def sample(self, spec, seed):
+        """Morris trajectories through the parameters' ranges."""
         from SALib.sample import morris
 
         X = morris.sample(
@@ -235,6 +281,7 @@ class Morris(_Salib):
         return _from_matrix(spec, X, seed)
 
     def salib(self, spec, design, Y):
+        """Morris elementary-effect indices with 95% confidence intervals."""
         from SALib.analyze import morris
 
         return morris.analyze(
@@ -254,16 +301,39 @@ METHODS = tuple(METHODS_BY_NAME)
 
 
 def method_of(spec: SweepSpec) -> Method:
+    """The sampling method a sweep spec names.
+
+    Args:
+        spec: The sweep spec.
+
+    Returns:
+        The method.
+    """
     return METHODS_BY_NAME[spec.method]
 
 
 def make_design(spec: SweepSpec, entropy: int) -> Design:
-    """The design points of a sweep, in the order SALib's analysis expects."""
+    """The design points of a sweep, in the order SALib's analysis expects.
+
+    Args:
+        spec: The sweep spec.
+        entropy: The sweep's entropy (seeds the sampling).
+
+    Returns:
+        The design.
+    """
     from .tasks import design_seed
 
     return method_of(spec).sample(spec, design_seed(entropy))
 
 
 def design_size(spec: SweepSpec) -> int:
-    """Number of design points (runs = points x replicates)."""
+    """Number of design points (runs = points x replicates).
+
+    Args:
+        spec: The sweep spec.
+
+    Returns:
+        Number of points.
+    """
     return method_of(spec).size(spec)

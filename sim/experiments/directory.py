@@ -103,13 +103,27 @@ def read_manifest(path: Path) -> dict | None:
 
 
 def stored_entropy(out_dir: Path) -> int | None:
+    """The entropy recorded in an output directory's manifest, to resume with it.
+
+    Args:
+        out_dir: The output directory.
+
+    Returns:
+        The entropy, or None if there is no manifest or no integer entropy.
+    """
     m = read_manifest(out_dir)
     value = None if m is None else m.get("entropy")
     return value if isinstance(value, int) else None
 
 
 def check_out_dir(out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
-    """Refuse, before anything runs, an `--out` that is not ours to write."""
+    """Refuse, before anything runs, an `--out` that is not ours to write.
+
+    Args:
+        out_dir: The output directory.
+        resume: Whether an earlier experiment there is continued.
+        overwrite: Whether an earlier experiment there is replaced.
+    """
     if not out_dir.exists():
         if out_dir.is_symlink():
             raise SpecError(out_dir, None, "is a broken symbolic link; choose another --out")
@@ -266,6 +280,12 @@ def finish_manifest(out_dir: Path, manifest: dict, stats: dict, outputs: list[st
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
+    """Write a table as CSV (without index) atomically.
+
+    Args:
+        path: The file to write.
+        df: The table.
+    """
     write_atomic(path, lambda p: df.to_csv(p, index=False))
 
 

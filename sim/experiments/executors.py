@@ -32,6 +32,15 @@ class _Inline:
     """`workers=1`: each task runs in this process as it is submitted; no pool."""
 
     def submit(self, fn: Callable, *args: Any) -> Future:
+        """Run `fn(*args)` now and return its outcome as a completed future.
+
+        Args:
+            fn: The function to run.
+            *args: Its arguments.
+
+        Returns:
+            A future holding the result or the exception raised.
+        """
         future: Future = Future()
         try:
             future.set_result(fn(*args))
@@ -41,7 +50,11 @@ class _Inline:
 
 
 def machine_workers() -> int:
-    """Worker processes by default: the CPUs this process may use."""
+    """Worker processes by default: the CPUs this process may use.
+
+    Returns:
+        Number of CPUs available to this process.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -185,6 +198,7 @@ def terminate_as_interrupt() -> Iterator[list[int]]:
         return
 
     def on_signal(signum, frame):
+        """Record the signal and interrupt, so the run stops cleanly."""
         received.append(signum)
         raise KeyboardInterrupt
 
@@ -264,7 +278,16 @@ def open_executor(
     workers: int | None, scheduler: str | None, n_tasks: int
 ) -> Iterator[tuple[Any, int, str]]:
     """Yield (executor, how many tasks to keep in flight, a label). On an exception
-    (an interrupt) running work is stopped at once, not awaited."""
+    (an interrupt) running work is stopped at once, not awaited.
+
+    Args:
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        n_tasks: Number of tasks to run.
+
+    Yields:
+        The executor, how many tasks to keep in flight, and a label.
+    """
     spawn = scheduler == "local" or (
         not scheduler and min(workers or machine_workers(), n_tasks) > 1
     )

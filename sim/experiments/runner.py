@@ -79,6 +79,11 @@ class _Progress:
         self.console.file.flush()
 
     def advance(self, failed: bool) -> None:
+        """Count one finished run and update the progress display.
+
+        Args:
+            failed: Whether the run failed.
+        """
         self.failed += int(failed)
         self.done += 1
         if self.plain:

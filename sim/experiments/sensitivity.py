@@ -18,6 +18,13 @@ def noise_share(summary: pd.DataFrame, output: str) -> float:
     within + between (law of total variance) and the share lies in [0, 1]; with sample
     variances a seed effect common to all points (common random numbers) can push the
     ratio above 1. NaN with one replicate per point or a constant output.
+
+    Args:
+        summary: The experiment's summary, one row per run.
+        output: The output column.
+
+    Returns:
+        The share.
     """
     ok = summary[summary["status"] == "ok"]
     v = ok[[output, "point"]].dropna()
@@ -32,7 +39,16 @@ def noise_share(summary: pd.DataFrame, output: str) -> float:
 
 
 def point_means(spec: SweepSpec, design: Design, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per design point: parameter values, finished runs, mean of each output."""
+    """One row per design point: parameter values, finished runs, mean of each output.
+
+    Args:
+        spec: The sweep spec.
+        design: The design.
+        summary: The experiment's summary, one row per run.
+
+    Returns:
+        The point means.
+    """
     ok = summary[summary["status"] == "ok"]
     out = pd.DataFrame({"point": np.arange(len(design.points), dtype=np.int64)})
     for p in spec.parameters:
@@ -53,6 +69,14 @@ def analyze(spec: SweepSpec, design: Design, summary: pd.DataFrame) -> pd.DataFr
     grid and LHS: Spearman rank correlation, Fisher-z half-width). Every output also gets
     `noise_share` (parameter "(noise)"). An output that is missing at some point (failed
     runs) or constant gets NaN indices.
+
+    Args:
+        spec: The sweep spec.
+        design: The design.
+        summary: The experiment's summary, one row per run.
+
+    Returns:
+        The indices table.
     """
     pm = point_means(spec, design, summary)
     method = method_of(spec)

@@ -94,9 +94,15 @@ class Parameter:
 
     @property
     def discrete(self) -> bool:
+        """Whether the parameter takes listed values rather than a range."""
         return self.values is not None
 
     def to_dict(self) -> dict:
+        """The parameter as written in the manifest.
+
+        Returns:
+            Its values, or its range (and levels), and whether it is an integer.
+        """
         d: dict[str, Any] = {"integer": self.integer}
         if self.values is not None:
             d["values"] = list(self.values)
@@ -129,6 +135,11 @@ class SweepSpec:
     description: str = ""
 
     def to_dict(self) -> dict:
+        """The sweep spec as written in the manifest.
+
+        Returns:
+            The spec's fields in JSON-compatible form.
+        """
         return jsonable(
             {
                 "scenario": self.scenario,
@@ -308,6 +319,13 @@ def load_spec(path: str | os.PathLike | dict, *, base_dir: Path | None = None) -
     """Read and validate a sweep spec (a TOML file, or the same content as a dict).
 
     Every problem raises `SpecError` naming the spec file and the key.
+
+    Args:
+        path: The spec file, or its content as a dict.
+        base_dir: For a dict spec: where relative scenario paths start (default: cwd).
+
+    Returns:
+        The spec.
     """
     raw, file, base_dir = _read(path, base_dir)
     model = validate(_SpecModel, raw, file)

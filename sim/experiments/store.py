@@ -37,7 +37,13 @@ def _json_float(v: float | None) -> float | None:
 
 
 def write_part(parts: Path, task: Task, out: dict) -> None:
-    """Store one finished run atomically: a Parquet table, or a small JSON if it failed."""
+    """Store one finished run atomically: a Parquet table, or a small JSON if it failed.
+
+    Args:
+        parts: Directory of the parts.
+        task: The task run.
+        out: The run's outputs and status.
+    """
     meta: dict[str, Any] = {
         "point": task.point,
         "replicate": task.replicate,
@@ -80,7 +86,14 @@ def part_key(path: Path) -> str | None:
 
 
 def finished_keys(parts: Path) -> set[str]:
-    """Keys of runs with a stored part (temporary files are not parts)."""
+    """Keys of runs with a stored part (temporary files are not parts).
+
+    Args:
+        parts: Directory of the parts.
+
+    Returns:
+        The task keys.
+    """
     if not parts.is_dir():
         return set()
     return {k for p in parts.iterdir() if (k := part_key(p)) is not None}
@@ -148,6 +161,15 @@ def collect(
     `points` has one row per design point: `point`, `scenario` and parameter columns.
     The summary holds each run's drawn parameters (`param.<key>`, when drawn) before its
     status, and ends with recruits by offence (`recruits_offence_<offence>`).
+
+    Args:
+        parts: Directory of the parts.
+        tasks: The experiment's tasks.
+        points: The design points.
+        transient: Errors of runs without a stored part, by task key (else 'not run').
+
+    Returns:
+        The runs (time series) and the summary (one row per run).
     """
     transient = transient or {}
     ordered = sorted(tasks, key=lambda t: (t.point, t.replicate))
@@ -156,6 +178,7 @@ def collect(
     extra_metrics: list[str] = []
 
     def read(t: Task):
+        """Read the stored outcome of a task, ok or failed."""
         for suffix in (OK_SUFFIX, FAILED_SUFFIX):
             path = parts / f"{t.key}{suffix}"
             if path.exists():
@@ -193,6 +216,7 @@ def collect(
     by_point = points.set_index("point")
 
     def ids(point_ids, reps, seeds) -> pd.DataFrame:
+        """Identifying columns (point fields, replicate, seed) for a set of runs."""
         sub = by_point.loc[list(point_ids)]
         cols: dict[str, Any] = {"point": np.asarray(point_ids, dtype=np.int64)}
         for c in by_point.columns:

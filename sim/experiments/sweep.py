@@ -27,10 +27,27 @@ class Sweep(Experiment):
         self.default_entropy = spec.entropy
 
     def default_out(self, entropy: int) -> Path:
+        """Default output directory: results/sweeps/<spec name>-<entropy>.
+
+        Args:
+            entropy: The sweep's entropy.
+
+        Returns:
+            The directory path.
+        """
         stem = Path(self.spec.path).stem if self.spec.path != "<spec>" else "sweep"
         return Path("results") / "sweeps" / f"{stem}-{entropy}"
 
     def plan(self, entropy: int, seeds: list[int]) -> Plan:
+        """Plan the sweep: sample the design and make one task per point and replicate.
+
+        Args:
+            entropy: The sweep's entropy (also seeds the design).
+            seeds: One seed per replicate.
+
+        Returns:
+            The plan.
+        """
         spec = self.spec
         self.design = design = make_design(spec, entropy)
         keys = [p.key for p in spec.parameters]
@@ -63,6 +80,18 @@ class Sweep(Experiment):
         return Plan(stored, tasks, points, manifest)
 
     def finish(self, out_dir, plan, runs, summary):
+        """Tables derived from the run summary: point means and sensitivity indices; also keeps a
+        copy of the spec file.
+
+        Args:
+            out_dir: The output directory.
+            plan: The sweep's plan.
+            runs: The runs.
+            summary: One row per run.
+
+        Returns:
+            The tables by name, and the extra files written.
+        """
         spec = self.spec
         tables = {
             "point_means": point_means(spec, self.design, summary),
@@ -93,6 +122,21 @@ def sweep(
     `entropy` (default: the spec's, else random) seeds the design and the replicates.
     Returns the tables `runs`, `summary`, `point_means` and `indices`; writes them into the
     experiment directory (default `results/sweeps/<spec name>-<entropy>`).
+
+    Args:
+        spec: The sweep spec: TOML path, dict or SweepSpec.
+        out: Output directory, or None for the default.
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+        resume: Continue an existing experiment directory.
+        overwrite: Replace an existing experiment directory.
+        entropy: Entropy of the design and seeds, or None.
+        progress: Show progress.
+        console (rich.console.Console | None): Console for the progress display.
+        argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+    Returns:
+        The experiment's result.
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)

@@ -49,6 +49,7 @@ class Task:
 
     @property
     def key(self) -> str:
+        """File name stem of the task: its point and replicate."""
         return f"p{self.point:05d}-r{self.replicate:04d}"
 
 
@@ -76,7 +77,14 @@ def error_text(exc: BaseException) -> str:
 
 
 def run_task(task: Task) -> dict:
-    """Run one task (in a worker). A run that raises comes back as status 'failed'."""
+    """Run one task (in a worker). A run that raises comes back as status 'failed'.
+
+    Args:
+        task: The task.
+
+    Returns:
+        The run's outputs and status.
+    """
     import sim
 
     started = time.perf_counter()
@@ -107,18 +115,37 @@ def run_task(task: Task) -> dict:
 
 
 def replicate_seeds(entropy: int, replicates: int) -> tuple[list[int], list[list[int]]]:
-    """Per-replicate seeds (shared by every point) and their SeedSequence spawn keys."""
+    """Per-replicate seeds (shared by every point) and their SeedSequence spawn keys.
+
+    Args:
+        entropy: The experiment's entropy.
+        replicates: Number of replicates.
+
+    Returns:
+        The seeds, and the spawn key of each.
+    """
     children = np.random.SeedSequence(entropy).spawn(replicates)
     seeds = [int(c.generate_state(1)[0]) for c in children]
     return seeds, [list(c.spawn_key) for c in children]
 
 
 def design_seed(entropy: int) -> int:
-    """Seed for sampling a design (LHS, Sobol, Morris), independent of replicate seeds."""
+    """Seed for sampling a design (LHS, Sobol, Morris), independent of replicate seeds.
+
+    Args:
+        entropy: The experiment's entropy.
+
+    Returns:
+        The seed.
+    """
     ss = np.random.SeedSequence(entropy, spawn_key=(DESIGN_SPAWN_KEY,))
     return int(ss.generate_state(1)[0])
 
 
 def new_entropy() -> int:
-    """Fresh entropy for an experiment that was given none (stored in its manifest)."""
+    """Fresh entropy for an experiment that was given none (stored in its manifest).
+
+    Returns:
+        The entropy.
+    """
     return secrets.randbits(32)

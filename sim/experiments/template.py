@@ -44,9 +44,15 @@ class ExperimentResult:
 
     @property
     def n_runs(self) -> int:
+        """Number of runs in the experiment."""
         return len(self.summary)
 
     def failures(self) -> pd.DataFrame:
+        """The runs that did not succeed, with their errors.
+
+        Returns:
+            One row per failed run.
+        """
         return self.summary[self.summary["status"] != "ok"]
 
 
@@ -102,20 +108,56 @@ class Experiment:
     default_entropy: int | None = None
 
     def default_out(self, entropy: int) -> Path:
+        """Default output directory of the experiment (defined by each kind).
+
+        Args:
+            entropy: The experiment's entropy.
+
+        Returns:
+            The directory path.
+        """
         raise NotImplementedError
 
     def plan(self, entropy: int, seeds: list[int]) -> Plan:
+        """Plan the experiment: its design and tasks (defined by each kind).
+
+        Args:
+            entropy: The experiment's entropy.
+            seeds: One seed per replicate.
+
+        Returns:
+            The plan.
+        """
         raise NotImplementedError
 
     def finish(
         self, out_dir: Path, plan: Plan, runs: pd.DataFrame, summary: pd.DataFrame
     ) -> tuple[dict[str, pd.DataFrame], list[str]]:
         """The experiment's own tables ({name: table}, written as `<name>.csv`) and any
-        other files it wrote."""
+        other files it wrote.
+
+        Args:
+            out_dir: The output directory.
+            plan: The experiment's plan.
+            runs: The runs' time series.
+            summary: One row per run.
+
+        Returns:
+            The tables by name, and the names of other files written.
+        """
         raise NotImplementedError
 
     def resolve_entropy(self, entropy: int | None, out_dir: Path | None, resume: bool) -> int:
-        """The given entropy, else the default one, else (resuming) the stored, else new."""
+        """The given entropy, else the default one, else (resuming) the stored, else new.
+
+        Args:
+            entropy: The entropy given, or None.
+            out_dir: The output directory, or None.
+            resume: Whether an earlier attempt is resumed.
+
+        Returns:
+            The entropy.
+        """
         if entropy is None:
             entropy = self.default_entropy
         if resume and entropy is None:
@@ -141,6 +183,22 @@ class Experiment:
         console=None,
         argv: list[str] | None = None,
     ) -> ExperimentResult:
+        """Run the experiment and write its output directory.
+
+        Args:
+            out: Output directory, or None for the default.
+            entropy: Entropy of the seeds, or None (a new one, or the stored one when resuming).
+            resume: Keep finished runs of an earlier attempt in `out`.
+            overwrite: Replace an existing output directory.
+            workers: Number of worker processes, or None for the default.
+            scheduler: Dask scheduler ('local' or an address), or None for local processes.
+            progress: Show progress.
+            console: Rich console for the progress display, or None.
+            argv: Command line recorded in the manifest, or None for `sys.argv`.
+
+        Returns:
+            The experiment's result.
+        """
         validate(RunArgs, {"workers": workers, "entropy": entropy}, self.kind)
         out_dir = Path(out) if out is not None else None
         entropy = self.resolve_entropy(entropy, out_dir, resume)

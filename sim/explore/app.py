@@ -129,6 +129,7 @@ def Controls(settings: Settings, set_settings, view: View | None):
     )
 
     def pick_population(choice: str) -> None:
+        """Switch the population choice; a built-in population resets the settings to it."""
         set_mode(choice)
         if choice != FILE_CHOICE:
             set_settings(Settings(population=choice, replicates=settings.replicates))

@@ -194,6 +194,14 @@ class Settings:
 
 
 def default_population_size(population: Scenario) -> int:
+    """Default population size: the scenario's initial size, capped for interactive use.
+
+    Args:
+        population: The population scenario.
+
+    Returns:
+        Number of people.
+    """
     return min(population.population.initial_size, MAX_DEFAULT_POPULATION)
 
 

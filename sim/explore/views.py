@@ -109,6 +109,7 @@ def offences(law: tuple[Result, ...], own: tuple[Result, ...]) -> pd.DataFrame:
     with a `total` row of mean recruits."""
 
     def table(results, arm):
+        """Recruits by offence, one row per replicate and offence."""
         return pd.DataFrame(
             [
                 {"scenario": arm, "replicate": i, "offence": o, "recruits": n}

@@ -124,6 +124,14 @@ class DateLabels(Formatter):
     (years alone when every tick is a new year): every axis says which year it shows."""
 
     def format_ticks(self, values):
+        """Tick labels: years on 1 January ticks, otherwise month (and day if not the 1st).
+
+        Args:
+            values: Tick positions as matplotlib dates.
+
+        Returns:
+            The labels.
+        """
         view = sorted(self.axis.get_view_interval()) if self.axis is not None else None
         dates = [mdates.num2date(v) for v in values]
         inside = [view is None or view[0] - 1e-9 <= v <= view[1] + 1e-9 for v in values]
@@ -173,6 +181,15 @@ def _wrap(text: str, width: int = 28) -> str:
 
 
 def n_replicates(runs: pd.DataFrame, name: str) -> int:
+    """Number of replicates of a scenario in a runs table.
+
+    Args:
+        runs: The runs table.
+        name: The scenario's name.
+
+    Returns:
+        Number of distinct replicates.
+    """
     return int(runs.loc[runs["scenario"] == name, "replicate"].nunique())
 
 

@@ -23,6 +23,14 @@ class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def sample(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Draw values by inverse transform of uniform numbers.
+
+        Args:
+            u: Uniform numbers in [0, 1).
+
+        Returns:
+            One value per element of `u`.
+        """
         raise NotImplementedError
 
     def days(self, u: np.ndarray, minimum: int = 0) -> np.ndarray:
@@ -31,6 +39,7 @@ class _Dist(BaseModel):
 
     @property
     def mean_value(self) -> float:  # pragma: no cover - abstract
+        """Mean of the distribution."""
         raise NotImplementedError
 
 
@@ -39,10 +48,12 @@ class Fixed(_Dist):
     value: NonNeg
 
     def sample(self, u):
+        """The fixed value, once per element of `u`."""
         return np.full(np.shape(u), self.value, dtype=np.float64)
 
     @property
     def mean_value(self):
+        """The fixed value."""
         return self.value
 
 
@@ -51,10 +62,12 @@ class Exponential(_Dist):
     mean: Pos
 
     def sample(self, u):
+        """Exponential draws by inverse transform."""
         return -self.mean * np.log1p(-np.asarray(u))
 
     @property
     def mean_value(self):
+        """The mean."""
         return self.mean
 
 
@@ -76,10 +89,12 @@ class Gamma(_Dist):
     sd: Pos
 
     def sample(self, u):
+        """Gamma draws: the normal quantile of `u` mapped through a tabulated gamma quantile."""
         return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
 
     @property
     def mean_value(self):
+        """The mean."""
         return self.mean
 
 
@@ -89,12 +104,14 @@ class Lognormal(_Dist):
     sd: Pos
 
     def sample(self, u):
+        """Lognormal draws with the given mean and standard deviation."""
         sigma2 = np.log1p((self.sd / self.mean) ** 2)
         mu = np.log(self.mean) - sigma2 / 2
         return np.exp(mu + np.sqrt(sigma2) * special.ndtri(np.asarray(u)))
 
     @property
     def mean_value(self):
+        """The mean."""
         return self.mean
 
 
@@ -110,10 +127,12 @@ class Uniform(_Dist):
         return self
 
     def sample(self, u):
+        """Uniform draws on [low, high]."""
         return self.low + np.asarray(u) * (self.high - self.low)
 
     @property
     def mean_value(self):
+        """Midpoint of the range."""
         return (self.low + self.high) / 2
 
 
@@ -135,6 +154,16 @@ class Empirical(_Dist):
         return self
 
     def sample(self, u, length_biased: bool = False):
+        """Draw listed values with their weights by inverse transform.
+
+        Args:
+            u: Uniform numbers in [0, 1).
+            length_biased: Weight each value also by its size (as when sampling people in
+            custody, who are more likely found in long stays).
+
+        Returns:
+            One value per element of `u`.
+        """
         values = np.asarray(self.values, dtype=np.float64)
         weights = np.asarray(self.weights, dtype=np.float64)
         if length_biased:
@@ -145,6 +174,7 @@ class Empirical(_Dist):
 
     @property
     def mean_value(self):
+        """Weighted mean of the values."""
         w = np.asarray(self.weights)
         return float(np.dot(self.values, w) / w.sum())
 
@@ -167,6 +197,14 @@ class Prior(BaseModel):
         return self
 
     def contains(self, value: float) -> bool:
+        """Whether a value lies within the prior's range.
+
+        Args:
+            value: The value to check.
+
+        Returns:
+            True if low <= value <= high.
+        """
         return self.low <= value <= self.high
 
     def quantile(self, u: np.ndarray | float) -> np.ndarray:
@@ -177,6 +215,11 @@ class Prior(BaseModel):
         return self.low + u * (self.high - self.low)
 
     def describe(self) -> str:
+        """Short description of the prior, e.g. 'uniform [0.1, 0.5]'.
+
+        Returns:
+            The description.
+        """
         return f"{self.dist} [{self.low:g}, {self.high:g}]"
 
 

@@ -42,13 +42,20 @@ class Population:
 
     @property
     def n(self) -> int:
+        """Number of people."""
         return len(self.admit_day)
 
     @property
     def custody_start(self) -> np.ndarray:
+        """Day each person's custody starts in the simulation (0 for those already inside)."""
         return np.maximum(self.admit_day, 0)
 
     def nbytes(self) -> int:
+        """Memory held by the population's arrays.
+
+        Returns:
+            Number of bytes.
+        """
         return sum(
             getattr(self, f.name).nbytes
             for f in fields(self)

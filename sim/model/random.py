@@ -38,6 +38,14 @@ class Streams:
         self.seed = int(seed)
 
     def key(self, decision: str) -> np.uint64:
+        """Key of a named decision's stream, derived from the seed by hashing.
+
+        Args:
+            decision: Name of the decision.
+
+        Returns:
+            A 64-bit key.
+        """
         digest = hashlib.blake2b(f"{self.seed}|{decision}".encode(), digest_size=8).digest()
         return np.uint64(int.from_bytes(digest, "little"))
 

@@ -52,6 +52,14 @@ class Table:
     right: frozenset[int] | None = None  # right-aligned (numeric) columns; None: all but 1st
 
     def is_right(self, i: int) -> bool:
+        """Whether column `i` is right-aligned (by default every column but the first).
+
+        Args:
+            i: Index of the column.
+
+        Returns:
+            True for right alignment.
+        """
         return i >= 1 if self.right is None else i in self.right
 
 
@@ -101,6 +109,14 @@ def md_escape(text: Any) -> str:
 
 
 def h_escape(text: Any) -> str:
+    """Escape text for HTML (quotes included).
+
+    Args:
+        text: The text (any value, converted with `str`).
+
+    Returns:
+        The escaped text.
+    """
     return html.escape(str(text), quote=True)
 
 
@@ -109,9 +125,19 @@ def _anchor(text: str) -> str:
 
 
 def render_markdown(blocks: list, base: Path) -> str:
+    """Render report blocks as Markdown.
+
+    Args:
+        blocks: The report blocks.
+        base: Directory the report is written to (figure links are relative to it).
+
+    Returns:
+        The Markdown text.
+    """
     out: list[str] = []
 
     def emit(bs: list) -> None:
+        """Append the Markdown of each block to the output."""
         for b in bs:
             if isinstance(b, H):
                 out.append(f"{'#' * b.level} {md_escape(b.text)}\n")
@@ -179,10 +205,20 @@ nav ul{columns:2;font-size:.92em}
 
 
 def render_html(blocks: list, title: str) -> str:
+    """Render report blocks as a standalone HTML page, with a table of contents.
+
+    Args:
+        blocks: The report blocks.
+        title: Title of the page.
+
+    Returns:
+        The HTML text.
+    """
     out: list[str] = []
     toc = [b for b in blocks if isinstance(b, H) and b.level == 2]
 
     def emit(bs: list) -> None:
+        """Append the HTML of each block to the output."""
         for b in bs:
             if isinstance(b, H):
                 anchor = f' id="{_anchor(b.text)}"' if b.level == 2 else ""

@@ -224,6 +224,16 @@ MATRIX_REPORT_METRICS = (
 def matrix_blocks(
     matrix: pd.DataFrame, pop_labels: dict[str, str], policy_labels: dict[str, str]
 ) -> list:
+    """Report section on the counterfactual matrix: every policy on every population.
+
+    Args:
+        matrix: The matrix table.
+        pop_labels: Labels of the populations, by name.
+        policy_labels: Labels of the policies, by name.
+
+    Returns:
+        The report blocks.
+    """
     blocks: list = [
         H(2, "Counterfactual matrix: every policy on every population"),
         P(
@@ -269,6 +279,17 @@ PAIRED_REPORT_METRICS = (
 def paired_blocks(
     paired: pd.DataFrame, pop_labels: dict[str, str], policy_labels: dict[str, str], reps: Any
 ) -> list:
+    """Report section on paired differences from each population's own rules.
+
+    Args:
+        paired: The paired-differences table.
+        pop_labels: Labels of the populations, by name.
+        policy_labels: Labels of the policies, by name.
+        reps: Number of replicates.
+
+    Returns:
+        The report blocks.
+    """
     refs = "; ".join(
         f"{ref} for {pop_labels.get(pop, pop)}"
         for pop, ref in dict.fromkeys(zip(paired["population"], paired["reference"], strict=True))

@@ -14,6 +14,17 @@ KINDS = ("batch", "sweep", "compare")
 
 
 def read_manifest(directory: Path) -> dict:
+    """Read and check the manifest of a prisonflow output directory.
+
+    Args:
+        directory: The output directory.
+
+    Returns:
+        The manifest.
+
+    Raises:
+        ScenarioError: If it is missing, unreadable or not of a known kind.
+    """
     path = directory / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
@@ -32,10 +43,29 @@ def read_manifest(directory: Path) -> dict:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet table of an experiment.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The table.
+
+    Raises:
+        ScenarioError: If the file does not exist.
+    """
     if not path.is_file():
         raise ScenarioError(path, None, "file not found (the experiment did not finish?)")
     return pd.read_parquet(path)
 
 
 def read_csv(path: Path) -> pd.DataFrame | None:
+    """Read an optional CSV table.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The table, or None if the file does not exist.
+    """
     return pd.read_csv(path) if path.is_file() else None

@@ -54,6 +54,9 @@ class Experiment:
 
         Returns:
             One `sim.figures.FigureInfo` per figure (title, caption, png and svg paths).
+
+        Args:
+            out_dir: Directory to draw into, or None for a new temporary one.
         """
         from .compare_report import compare_figures
         from .experiment_reports import batch_figures, batch_inputs, sweep_figures

@@ -18,6 +18,14 @@ from .labels import KEY_METRICS, METRIC_LABELS, fmt, fmt_range
 
 
 def num(v: Any) -> float:
+    """A value as a float, NaN if it is not a number.
+
+    Args:
+        v: The value.
+
+    Returns:
+        The number.
+    """
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -25,6 +33,14 @@ def num(v: Any) -> float:
 
 
 def value_text(v: Any) -> str:
+    """Short text of a scenario value: distributions as dist(args), lists in brackets.
+
+    Args:
+        v: The value.
+
+    Returns:
+        The text.
+    """
     if isinstance(v, dict):
         if "dist" in v:
             args = ", ".join(f"{k}={value_text(x)}" for k, x in v.items() if k != "dist")
@@ -86,6 +102,16 @@ KEY_PARAMETERS = frozenset(
 def scenario_blocks(
     scenarios: dict[str, Scenario], names: list[str], heading: str = "Scenarios compared"
 ) -> list:
+    """Report section describing the scenarios: country, period, population and regimes.
+
+    Args:
+        scenarios: The scenarios, by name.
+        names: Names of the scenarios to list, in order.
+        heading: Heading of the section.
+
+    Returns:
+        The report blocks.
+    """
     blocks: list = [H(2, heading)]
     rows = []
     for n in names:
@@ -222,6 +248,17 @@ def sources_blocks(scenarios: dict[str, Scenario], names: list[str]) -> list:
 
 
 def comparison_blocks(comp: pd.DataFrame, names: list[str], reps: Any, title: str) -> list:
+    """Report section comparing scenarios: median and 95% range of each metric.
+
+    Args:
+        comp: The comparison table.
+        names: Names of the scenarios, in order.
+        reps: Number of replicates.
+        title: Heading of the section.
+
+    Returns:
+        The report blocks.
+    """
     blocks: list = [
         H(2, title),
         P(
@@ -253,6 +290,15 @@ QUAL_SIGN = {"at_least": "at least ", "up_to": "up to ", "about": "about ", "exa
 
 
 def fit_blocks(fit: pd.DataFrame | None, scaled: bool) -> list:
+    """Report section on the fit to observations: which are inside the 90% interval.
+
+    Args:
+        fit: The fit table, or None.
+        scaled: Whether the runs were scaled down from the full population.
+
+    Returns:
+        The report blocks.
+    """
     blocks: list = [H(2, "Fit to observations")]
     if fit is None or not len(fit):
         blocks.append(P("No comparable observation falls within the simulated periods."))
@@ -314,6 +360,15 @@ def fit_blocks(fit: pd.DataFrame | None, scaled: bool) -> list:
 
 
 def run_info(manifest: dict, what: str) -> list:
+    """Report items on how the output was made: version, commit, entropy and scale.
+
+    Args:
+        manifest: The output's manifest.
+        what: Sentence saying what was run.
+
+    Returns:
+        The report blocks.
+    """
     commit = manifest.get("git_commit") or "unknown"
     scale = manifest.get("population") or manifest.get("design", {}).get("population")
     items = [
@@ -341,6 +396,14 @@ def run_info(manifest: dict, what: str) -> list:
 
 
 def regimes_by_name(scenarios: dict[str, Scenario]) -> dict[str, list]:
+    """Start dates of each scenario's regimes, to mark them on figures.
+
+    Args:
+        scenarios: The scenarios, by name.
+
+    Returns:
+        Per scenario, its (regime id, start date) pairs.
+    """
     return {
         n: [(rid, pd.Timestamp(r.start_date)) for rid, r in s.regimes.items()]
         for n, s in scenarios.items()

@@ -136,6 +136,14 @@ def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None)
 
 
 def comparison_table(result: Any):
+    """Rich table comparing scenarios: median and 95% range of each metric.
+
+    Args:
+        result: A loaded comparison result.
+
+    Returns:
+        The table, ready to print.
+    """
     comp = result.comparison
     names = list(dict.fromkeys(comp["scenario"]))
     reps = result.manifest["replicates"]
@@ -160,6 +168,14 @@ MATRIX_METRICS = ("released_to_army", "killed", "share_violent_among_recruits")
 
 
 def matrix_table(result: Any):
+    """Rich table of the counterfactual matrix: mean of each metric per policy and population.
+
+    Args:
+        result: A loaded comparison result with a matrix.
+
+    Returns:
+        The table, ready to print.
+    """
     mx = result.matrix
     pops = list(dict.fromkeys(mx["population"]))
     table = Table(
@@ -182,6 +198,14 @@ PAIRED_METRICS = ("released_to_army", "killed", "prison_population_change_pct")
 
 
 def paired_table(result: Any):
+    """Rich table of paired differences from each population's own rules.
+
+    Args:
+        result: A loaded comparison result with paired differences.
+
+    Returns:
+        The table, ready to print.
+    """
     pd_ = result.paired
     table = Table(
         title="paired differences from each population's own rules: mean [95% t-interval]",
