@@ -6,6 +6,7 @@ per agent, by counting the Python lines the engine executes at two population si
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,47 +19,56 @@ from sim import bench
 SIM_DIR = str(Path(sim.__file__).resolve().parent)
 
 
-def _lines_executed(scenario, population: int, days: int) -> int:
-    count = 0
+COUNT_LINES = """
+import sys
+import sim
 
-    def tracer(frame, event, arg):
-        nonlocal count
-        if not frame.f_code.co_filename.startswith(SIM_DIR):
-            return None
-        if event == "line":
-            count += 1
-        return tracer
-
-    previous = sys.gettrace()  # e.g. coverage's tracer: put it back afterwards
-    sys.settrace(tracer)
-    try:
-        sim.run(scenario, seed=1, population=population, days=days)
-    finally:
-        sys.settrace(previous)
-    return count
+SIM_DIR, name, population, days = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+count = 0
 
 
-def test_line_counting_puts_back_the_tracer_it_found(ukraine):
-    """Coverage measures through a tracer: counting lines must not switch it off."""
-
-    def outer(frame, event, arg):
+def tracer(frame, event, arg):
+    global count
+    if not frame.f_code.co_filename.startswith(SIM_DIR):
         return None
+    if event == "line":
+        count += 1
+    return tracer
 
-    previous = sys.gettrace()
-    sys.settrace(outer)
-    try:
-        assert _lines_executed(ukraine, 200, 20) > 0
-        found = sys.gettrace()
-    finally:
-        sys.settrace(previous)
-    assert found is outer
+
+scenario = sim.load_scenario(name)
+sys.settrace(tracer)
+sim.run(scenario, seed=1, population=population, days=days)
+sys.settrace(None)
+print(count)
+"""
+
+
+def _lines_executed(name: str, population: int, days: int) -> int:
+    """Python lines of sim executed by one run, counted in a fresh interpreter: a trace
+    function swapped in and out here would leave coverage's tracer out of step (its record
+    of calls and returns), and coverage of every later test would be lost."""
+    out = subprocess.run(
+        [sys.executable, "-c", COUNT_LINES, SIM_DIR, name, str(population), str(days)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_line_counting_leaves_this_process_tracer_alone():
+    """Coverage measures through this process's tracer: counting lines must not touch it."""
+    before = sys.gettrace()
+    assert _lines_executed("ukraine_2024", 200, 20) > 0
+    assert sys.gettrace() is before
 
 
 @pytest.mark.parametrize("name", ["russia_2022_2025", "ukraine_2024"])
 def test_python_lines_do_not_grow_with_agents(name):
-    scn = sim.load_scenario(name)
-    small = _lines_executed(scn, 20_000, 400)
-    large = _lines_executed(scn, 200_000, 400)
+    small = _lines_executed(name, 20_000, 400)
+    large = _lines_executed(name, 200_000, 400)
     # 10x the people: a per-agent loop would execute about 10x the lines. Day loops in
     # capacity queues are bounded by days, not people; allow 1.5x.
     assert large <= 1.5 * small, (small, large)
