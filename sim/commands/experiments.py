@@ -114,6 +114,20 @@ SchedulerOpt = Annotated[str | None, typer.Option(help=SCHEDULER_HELP)]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help=RESUME_HELP)]
 
 
+def _runner_options(workers, scheduler, resume, overwrite) -> dict:
+    """What every experiment command passes its runner: where and how to run, progress as
+    a bar on a terminal and plain lines otherwise, and argv for the resume hint."""
+    return dict(
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        overwrite=overwrite,
+        progress=True,
+        console=console,
+        argv=sys.argv,
+    )
+
+
 def print_variance_shares(result, scenarios=None) -> None:
     """The variance shares of a posterior-predictive batch (nothing for fixed parameters)."""
     from ..experiments.tables import variance_shares_table
@@ -171,13 +185,7 @@ def batch_cmd(
             fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
-            workers=workers,
-            scheduler=scheduler,
-            resume=resume,
-            overwrite=overwrite,
-            progress=True,  # a bar on a terminal, plain lines otherwise
-            console=console,
-            argv=sys.argv,
+            **_runner_options(workers, scheduler, resume, overwrite),
         )
     )
     _wide(console).print(ex.intervals_table(result))
@@ -213,14 +221,8 @@ def sweep_cmd(
         lambda: ex.sweep(
             spec,
             out=out,
-            workers=workers,
-            scheduler=scheduler,
-            resume=resume,
-            overwrite=overwrite,
             entropy=entropy,
-            progress=True,  # a bar on a terminal, plain lines otherwise
-            console=console,
-            argv=sys.argv,
+            **_runner_options(workers, scheduler, resume, overwrite),
         )
     )
     wide = _wide(console)
@@ -283,13 +285,7 @@ def compare_cmd(
             fixed_parameters=fixed_parameters,
             entropy=entropy,
             out=out,
-            workers=workers,
-            scheduler=scheduler,
-            resume=resume,
-            overwrite=overwrite,
-            progress=True,  # a bar on a terminal, plain lines otherwise
-            console=console,
-            argv=sys.argv,
+            **_runner_options(workers, scheduler, resume, overwrite),
         )
     )
     wide = _wide(console)
