@@ -6,6 +6,8 @@ per agent, by counting the Python lines the engine executes at two population si
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import bench
+from sim import bench, bench_reference
 
 SIM_DIR = str(Path(sim.__file__).resolve().parent)
 
@@ -89,14 +91,44 @@ def test_time_scales_sublinearly_per_agent():
     assert t5 < 20 * t4, (t4, t5)
 
 
-def test_bench_helpers():
+def test_scaling_exponent_between_two_sizes():
     rows = [
-        {"agents_initial": 10**5, "agents_total": 10**5, "wall_s": 0.1},
-        {"agents_initial": 10**6, "agents_total": 10**6, "wall_s": 1.0},
+        {"people_initial": 10**6, "wall_s": 1.0},
+        {"people_initial": 10**7, "wall_s": 10.0},
     ]
-    assert bench.scaling_exponent(rows) == pytest.approx(1.0)
-    report = {"scale": [{**rows[1], "population_s_per_million": 0.2, "bytes_per_agent": 90}]}
-    report["scaling_exponent_1e5_up"] = 1.0
+    assert bench.scaling_exponent(rows, 10**6, 10**7) == pytest.approx(1.0)
+    assert bench.scaling_exponent(rows[:1], 10**6, 10**7) is None
+
+
+def test_verdicts_name_every_target_met_missed_or_not_run():
+    report = {
+        "scale": [{"people_initial": 10**6, "wall_s": 0.3}],
+        "cli": {"help": {"wall_s": 0.5}},
+    }
     verdict = {row[0]: row[3] for row in bench.verdicts(report)}
-    assert verdict["10^6 agents x 3 years, wall"] == "met"
-    assert verdict["  stretch"] == "MISSED"
+    assert verdict["10^6 x 1,095 days (median, incl. population)"] == "met"
+    assert verdict["prisonflow --help, fresh process"] == "MISSED"
+    assert verdict["10^7 x 1,095 days"] == "not run"
+    # one row per target of issue 14; bytes per person is given two ways
+    assert len(verdict) == len(bench.TARGETS) + 1
+
+
+def test_bench_plumbing_at_tiny_sizes(tmp_path):
+    """The scale child, the reference probe and the JSON report, at sizes of seconds."""
+    rows = bench.scale([2_000], days=60)
+    (row,) = rows
+    assert row["people_total"] >= 2_000 and row["repeats"] == 5
+    assert row["bytes_per_person_total"] <= row["bytes_per_initial_person"]
+    assert {"population", "output", "total"} <= set(row["phases_s"])
+    ref = bench.reference(people=2_000, days=60, repeats=1)
+    assert ref["ratio"] == pytest.approx(ref["prisonflow_s"] / ref["probe_s"])
+    report = {"machine": bench.machine(), "scale": rows, "reference": ref}
+    path = bench.write_report(report, tmp_path)
+    assert json.loads(path.read_text())["machine"]["cpus"] == os.cpu_count()
+
+
+def test_reference_probe_conserves_people():
+    stocks = bench_reference.probe(5_000, 400, seed=3)
+    assert stocks.shape == (400, bench_reference.N_STOCKS)
+    assert (stocks.sum(axis=1) == 5_000).all()
+    assert stocks[-1, -1] > 0  # some people went through the whole pipeline

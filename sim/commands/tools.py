@@ -23,77 +23,114 @@ from .common import (
 @app.command("bench")
 def bench_cmd(
     quick: Annotated[
-        bool, typer.Option(help="Skip the 10^7-agent run and the Mesa comparison.")
+        bool, typer.Option(help="Skip the 10^7-people run (and so the exponent and memory).")
+    ] = False,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            "--scale", min=1e3, max=1e9, help="Also time this initial population (e.g. 1e8)."
+        ),
+    ] = None,
+    reference: Annotated[
+        bool,
+        typer.Option(
+            "--reference", help="Also time the bare event-driven probe beside prisonflow at 10^6."
+        ),
+    ] = False,
+    mesa: Annotated[
+        bool, typer.Option("--mesa", help="Also compare the vector and Mesa engines.")
     ] = False,
     out: Annotated[Path, typer.Option(help="Directory for the JSON report.")] = Path(
         "results/bench"
     ),
 ) -> None:
-    """Measure engine speed, memory and scaling on this machine; write results/bench/*.json."""
+    """Measure issue 14's throughput targets on this machine; write results/bench/*.json."""
     from .. import bench
     from ..results import check_can_write_into
 
+    sizes = [1_000_000] + ([] if quick else [10_000_000]) + ([int(scale)] if scale else [])
     try:
         check_can_write_into(out)
-        sizes = [10_000, 100_000, 1_000_000] + ([] if quick else [10_000_000])
-        report = bench.run_benchmarks(sizes, with_engines=not quick, progress=console.log)
+        report = bench.run_benchmarks(
+            sorted(set(sizes)),
+            with_reference=reference,
+            with_engines=mesa,
+            progress=console.log,
+        )
         path = bench.write_report(report, out)
     except ScenarioError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{out}: --out: cannot write: {exc.strerror or exc}")
+    print_bench(report, bench)
+    console.print(f"wrote {path}")
 
+
+def print_bench(report: dict, bench) -> None:
+    """The bench report as tables: scale, phases, reference, targets."""
     table = Table(
-        title=f"scale: {bench.BENCH_SCENARIO}, {bench.BENCH_DAYS} days", title_justify="left"
+        title=f"scale: {report['scenario']}, {report['days']} days (medians)", title_justify="left"
     )
     for col in (
-        "agents (initial)",
-        "agents (total)",
+        "people (initial)",
+        "people (total)",
         "wall s",
-        "agent-days/s",
+        "runs",
+        "person-days/s",
         "peak RSS MiB",
-        "bytes/agent",
+        "B/initial person",
+        "B/person (total)",
     ):
         table.add_column(col, justify="right")
     for r in report["scale"]:
         table.add_row(
-            f"{r['agents_initial']:,}",
-            f"{r['agents_total']:,}",
+            f"{r['people_initial']:,}",
+            f"{r['people_total']:,}",
             f"{r['wall_s']:.3f}",
-            bench._fmt_rate(r["agent_days_per_s"]),
+            str(r["repeats"]),
+            bench.fmt_rate(r["person_days_per_s"]),
             f"{r['peak_rss_mib']:,.0f}",
-            f"{r['bytes_per_agent']:.0f}",
+            f"{r['bytes_per_initial_person']:.1f}",
+            f"{r['bytes_per_person_total']:.1f}",
         )
     console.print(table)
-    prof = Table(title="profile (10^6 agents, median, seconds)", title_justify="left")
-    for phase in report["profile"]:
-        prof.add_column(phase, justify="right")
-    prof.add_row(*(f"{v:.3f}" for v in report["profile"].values()))
-    console.print(prof)
+    console.print(
+        "bytes per person = (peak resident memory - resident memory after imports and a "
+        "warm-up run) / people"
+    )
+    for r in report["scale"]:
+        phases = ", ".join(f"{k} {v:.3f}" for k, v in r["phases_s"].items())
+        console.print(f"phases at {r['people_initial']:,} (median s): {phases}")
+    if "reference" in report:
+        ref = report["reference"]
+        console.print(
+            f"reference ({ref['people']:,} x {ref['days']} days, same process): prisonflow "
+            f"{ref['prisonflow_s']:.3f} s, event-driven probe {ref['probe_s']:.3f} s, "
+            f"ratio {ref['ratio']:.2f}"
+        )
     if "engines" in report:
         e = report["engines"]
         console.print(
             f"engines ({e['people']:,} people, {e['days']} days): vector "
             f"{e['vector']['wall_s']:.3f} s, Mesa {e['agents']['wall_s']:.1f} s; vector is "
             f"{e['vector_over_agents']:,.0f}x faster per agent-day"
-            + (
-                f" ({e['vector_1e6_over_agents']:,.0f}x with the vector engine at 10^6 people)"
-                if "vector_1e6_over_agents" in e
-                else ""
-            )
         )
-    sw = report["sweep"]
+    if "batch" in report:
+        b = report["batch"]
+        console.print(
+            f"batch {b['runs']} x {b['scenario']}: 1 worker {b['wall_s_1_workers']:.2f} s, "
+            f"2 workers {b['wall_s_2_workers']:.2f} s"
+        )
+    load = report["machine"]["load_average_1_5_15"]
     console.print(
-        f"sweep: {sw['runs']} {sw['scenario']} runs (real scale) through the batch runner on "
-        f"{sw['workers']} workers in {sw['wall_s']:.1f} s = {sw['runs_per_s']:.1f} runs/s"
+        f"load average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in load)}"
     )
-    verdict = Table(title="targets", title_justify="left")
+    verdict = Table(title="targets (issue 14)", title_justify="left")
     for col in ("target", "goal", "measured", ""):
         verdict.add_column(col)
     for row in bench.verdicts(report):
         verdict.add_row(*row)
     console.print(verdict)
-    console.print(f"wrote {path}")
 
 
 @app.command("report")
