@@ -8,8 +8,11 @@ result.timeseries, result.summary
 
 from __future__ import annotations
 
-from .results import Result
-from .scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .results import Result
+    from .scenario import Scenario
 
 __version__ = "0.1.0"
 ENGINES = ("vector", "agents")
@@ -47,6 +50,8 @@ def run(
         The run's result.
     """
     if isinstance(scenario, str):
+        from .scenario import load_scenario
+
         scenario = load_scenario(scenario)
     if population is not None and population < 1:
         raise ValueError(f"population must be at least 1, got {population}")
@@ -74,9 +79,26 @@ def run(
     return mesa_model.simulate(scenario, seed=seed, population=population, days=days)
 
 
+# Imported on first use, so that `prisonflow --help` never loads pandas, scipy or pydantic.
+_LAZY = {
+    "Result": "results",
+    "Scenario": "scenario",
+    "ScenarioError": "scenario",
+    "bundled_scenarios": "scenario",
+    "load_scenario": "scenario",
+}
+
+
 def __getattr__(name: str):
-    """`sim.batch` and `sim.sweep` (experiments, see sim.experiments) and
-    `sim.load_experiment` (sim.reporting.loaded), imported on first use."""
+    """The scenario and result API (`_LAZY`), `sim.batch` and `sim.sweep` (experiments,
+    see sim.experiments) and `sim.load_experiment` (sim.reporting.loaded), imported on
+    first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name in ("batch", "sweep"):
         from . import experiments
 

@@ -18,7 +18,6 @@ from .commands.common import (
     UsageError,
     app,
 )
-from .scenario import ScenarioError
 
 
 def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
@@ -32,6 +31,15 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseExc
     return tuple(clicks), tuple(aborts)
 
 
+def _is_input_error(exc: Exception) -> bool:
+    """A UsageError or a ScenarioError (whose module is only loaded once a command needs
+    scenarios: if it is not loaded, no ScenarioError can have been raised)."""
+    schema = sys.modules.get("sim.schema")
+    return isinstance(exc, UsageError) or (
+        schema is not None and isinstance(exc, schema.ScenarioError)
+    )
+
+
 def main() -> None:
     """Console-script entry point: usage errors exit 2 with one line, never a traceback."""
     click_errors, aborts = _click_exceptions()
@@ -39,9 +47,6 @@ def main() -> None:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
-    except (ScenarioError, UsageError) as exc:
-        print(f"prisonflow: error: {exc}", file=sys.stderr)
-        code = 2
     except click_errors as exc:
         message = " ".join(getattr(exc, "format_message", str)().split())
         if message:  # empty when bare `prisonflow` has just printed the help
@@ -49,4 +54,9 @@ def main() -> None:
         code = 2
     except aborts:
         code = 130
+    except Exception as exc:
+        if not _is_input_error(exc):
+            raise
+        print(f"prisonflow: error: {exc}", file=sys.stderr)
+        code = 2
     sys.exit(code if isinstance(code, int) else 0)

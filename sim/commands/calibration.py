@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..scenario import ScenarioError, load_scenario
 from .common import (
     FixedParametersOpt,
     OverwriteOpt,
@@ -63,6 +62,7 @@ def calibrate_cmd(
     from .. import experiments as ex
     from ..calibration_rounds import RoundRunner, rounds_dir
     from ..results import default_output_dir, prepare_output_dir
+    from ..scenario import ScenarioError, load_scenario
 
     try:
         scn = load_scenario(scenario)
@@ -223,6 +223,7 @@ def validate_cmd(
     flagging misses and marking each row in sample (used in the fit) or out of sample."""
     from .. import calibration
     from ..results import default_output_dir, prepare_output_dir
+    from ..scenario import ScenarioError, load_scenario
 
     if fit_until is not None:
         _validate_out_of_sample(
@@ -283,6 +284,7 @@ def _validate_out_of_sample(
     """`validate --fit-until`: calibrate before the date, forecast and score (sim.forecast)."""
     from .. import calibration, forecast
     from ..results import default_output_dir, prepare_output_dir
+    from ..scenario import ScenarioError, load_scenario
 
     try:
         scn = load_scenario(scenario)

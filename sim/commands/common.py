@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from .. import __version__
-from ..reporting.views import summary_table  # noqa: F401  (used by the commands)
-from ..scenario import (
-    Scenario,
-    parse_value,
-)
+
+if TYPE_CHECKING:  # the scenario module (pydantic, scipy) is imported by commands that run
+    from ..scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -89,6 +87,8 @@ def parse_overrides(pairs: list[str] | None) -> dict:
     Raises:
         UsageError: If a pair has no `=` or an empty key.
     """
+    from ..scenario import parse_value
+
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")

@@ -9,7 +9,6 @@ from typing import Annotated, cast
 import typer
 
 from .. import ENGINES
-from ..scenario import ScenarioError
 from .common import (
     DaysOpt,
     EngineOpt,
@@ -80,6 +79,7 @@ def _run_experiment(run):
     """Call `run()`; input errors exit 2, an interrupt 128 + signal and a broken executor
     or a failed write 1, each with one line (and a resume command that works pasted)."""
     from .. import experiments as ex
+    from ..scenario import ScenarioError
 
     try:
         return run()

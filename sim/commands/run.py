@@ -11,8 +11,6 @@ import typer
 from rich.table import Table
 
 from .. import ENGINES
-from ..manifest import run_manifest
-from ..scenario import ScenarioError, bundled_scenarios, load_scenario, scenarios_dir
 from .common import (
     DaysOpt,
     EngineOpt,
@@ -28,7 +26,6 @@ from .common import (
     console,
     fail,
     parse_overrides,
-    summary_table,
     warn_if_extended,
 )
 
@@ -36,6 +33,8 @@ from .common import (
 @app.command("scenarios")
 def scenarios_cmd() -> None:
     """List the bundled scenarios."""
+    from ..scenario import ScenarioError, bundled_scenarios, load_scenario, scenarios_dir
+
     table = Table(show_header=True, header_style="bold")
     # Names are what users type next: never truncate them (output may be a narrow pipe).
     table.add_column("name", no_wrap=True, min_width=max(map(len, bundled_scenarios()), default=4))
@@ -78,7 +77,10 @@ def run_cmd(
     """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
     import sim
 
+    from ..manifest import run_manifest
+    from ..reporting.views import summary_table
     from ..results import default_output_dir, prepare_output_dir, write_run
+    from ..scenario import ScenarioError, load_scenario
 
     if engine not in ENGINES:
         fail(f"--engine: unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")

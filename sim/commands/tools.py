@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..scenario import ScenarioError
 from .common import (
     OverwriteOpt,
     SeedOpt,
@@ -47,6 +46,7 @@ def bench_cmd(
     """Measure issue 14's throughput targets on this machine; write results/bench/*.json."""
     from .. import bench
     from ..results import check_can_write_into
+    from ..scenario import ScenarioError
 
     sizes = [1_000_000] + ([] if quick else [10_000_000]) + ([int(scale)] if scale else [])
     try:
@@ -140,6 +140,7 @@ def report_cmd(
     """Rebuild figures, report.md and report.html in an experiment directory."""
     from ..reporting.build import build_report
     from ..results import add_own
+    from ..scenario import ScenarioError
 
     if not directory.is_dir():
         fail(f"{directory}: not a directory")
@@ -213,6 +214,7 @@ def decompose_cmd(
     from .. import decompose as dcp
     from ..decompose_report import FILES, rich_table, write_decomposition
     from ..results import default_output_dir, prepare_output_dir
+    from ..scenario import ScenarioError
 
     spinner = console.status("decompose: starting", spinner="dots") if console.is_terminal else None
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
@@ -79,6 +78,8 @@ _Z_GRID = np.linspace(-8.3, 8.3, 8193)
 
 @functools.lru_cache(maxsize=256)
 def _gamma_table(mean: float, sd: float) -> np.ndarray:
+    from scipy import special  # imported on first draw: loading scenarios needs no scipy
+
     shape = (mean / sd) ** 2
     return special.gammaincinv(shape, special.ndtr(_Z_GRID)) * (sd**2 / mean)
 
@@ -90,6 +91,8 @@ class Gamma(_Dist):
 
     def sample(self, u):
         """Gamma draws: the normal quantile of `u` mapped through a tabulated gamma quantile."""
+        from scipy import special
+
         return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
 
     @property
@@ -105,6 +108,8 @@ class Lognormal(_Dist):
 
     def sample(self, u):
         """Lognormal draws with the given mean and standard deviation."""
+        from scipy import special
+
         sigma2 = np.log1p((self.sd / self.mean) ** 2)
         mu = np.log(self.mean) - sigma2 / 2
         return np.exp(mu + np.sqrt(sigma2) * special.ndtri(np.asarray(u)))
