@@ -28,19 +28,29 @@ N_RUNS = 16
 BATCH = ["ukraine_2024", "--replicates", str(N_RUNS), "--population", "10000", "--entropy", "3"]
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes whose process group is `pgid`."""
-    pids = []
+def live_processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every live (not zombie) process."""
+    out = []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
-            state, _ppid, pgrp = (d / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+            state, ppid, pgrp = (d / "stat").read_text().rsplit(")", 1)[1].split()[:3]
         except (OSError, ValueError):
             continue
-        if int(pgrp) == pgid and state != "Z":
-            pids.append(int(d.name))
-    return pids
+        if state != "Z":
+            out.append((int(d.name), int(ppid), int(pgrp)))
+    return out
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes whose process group is `pgid`."""
+    return [pid for pid, _ppid, pgrp in live_processes() if pgrp == pgid]
+
+
+def workers_of(pid: int) -> list[int]:
+    """Live child processes of `pid` (its pool's workers: forked, or spawned elsewhere)."""
+    return [child for child, ppid, _pgrp in live_processes() if ppid == pid]
 
 
 def cmdline(pid: int) -> str:
@@ -97,8 +107,7 @@ def test_sigkill_of_the_parent_leaves_no_worker_and_resume_completes(tmp_path, r
     proc = start_batch(tmp_path, "killed")
     try:
         wait_for_parts(proc, tmp_path / "killed" / "parts")
-        workers = [p for p in group_members(proc.pid) if p != proc.pid]
-        assert any("spawn_main" in cmdline(p) for p in workers), "no worker process found"
+        assert workers_of(proc.pid), "no worker process found"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         left = wait_until_gone(proc.pid)
@@ -119,7 +128,7 @@ def test_a_worker_killed_mid_run_stops_cleanly_and_resume_completes(
     proc = start_batch(tmp_path, "broken")
     try:
         wait_for_parts(proc, tmp_path / "broken" / "parts")
-        workers = [p for p in group_members(proc.pid) if "spawn_main" in cmdline(p)]
+        workers = workers_of(proc.pid)
         assert workers, "no worker process found"
         os.kill(workers[0], signal.SIGKILL)
         _, err = proc.communicate(timeout=120)

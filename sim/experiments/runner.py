@@ -18,8 +18,15 @@ from ..results import write_atomic
 from .directory import check_out_dir, check_resume, prepare_dir
 from .errors import ExperimentAborted, ExperimentInterrupted
 from .executors import open_executor, terminate_as_interrupt
-from .store import collect, finished_keys, verified_keys, write_part
-from .tasks import Task, error_text, run_task
+from .store import (
+    collect,
+    finished_keys,
+    remove_temporaries,
+    run_and_store,
+    verified_keys,
+    write_part,
+)
+from .tasks import Task, error_text
 
 
 class _Progress:
@@ -108,6 +115,12 @@ def _store(parts: Path, task: Task, out: dict) -> None:
         ) from None
 
 
+def chunk_size(n_tasks: int, window: int) -> int:
+    """Tasks per submission: about four chunks per task in flight, at most 8 runs, so that
+    workers stay busy, the progress display moves, and few messages cross processes."""
+    return max(1, min(8, n_tasks // max(4 * window, 1)))
+
+
 def _drive(
     executor,
     window: int,
@@ -115,38 +128,48 @@ def _drive(
     parts: Path,
     progress: _Progress,
     transient: dict[str, str],
+    workers_store: bool,
 ) -> None:
-    """Keep `window` tasks in flight; store each result as it arrives."""
+    """Keep `window` chunks of tasks in flight; record each run as it is reported (and
+    store it here unless `workers_store`: then the workers have written their parts)."""
     try:
-        _drive_pool(executor, window, todo, parts, progress, transient)
+        _drive_pool(executor, window, todo, parts, progress, transient, workers_store)
     except BrokenProcessPool:
         raise ExperimentAborted("a worker process died (killed, or out of memory)") from None
 
 
-def _drive_pool(executor, window, todo, parts, progress, transient) -> None:
-    queue = iter(todo)
-    inflight: dict[Future, Task] = {}
+def _drive_pool(executor, window, todo, parts, progress, transient, workers_store) -> None:
+    size = chunk_size(len(todo), window)
+    chunks = iter([todo[i : i + size] for i in range(0, len(todo), size)])
+    inflight: dict[Future, list[Task]] = {}
     while True:
         while len(inflight) < window:
-            task = next(queue, None)
-            if task is None:
+            chunk = next(chunks, None)
+            if chunk is None:
                 break
-            inflight[executor.submit(run_task, task)] = task
+            future = executor.submit(run_and_store, chunk, parts if workers_store else None)
+            inflight[future] = chunk
         if not inflight:
             return
         done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=lambda f: inflight[f].key):
-            task = inflight.pop(future)
+        for future in sorted(done, key=lambda f: inflight[f][0].key):
+            chunk = inflight.pop(future)
             try:
-                out = future.result()
+                rows = future.result()
             except BrokenProcessPool:
                 raise
             except Exception as exc:  # lost worker, cancelled task: not stored, resume retries
-                transient[task.key] = f"not stored (executor: {error_text(exc)})"
-                progress.advance(failed=True)
+                for task in chunk:
+                    transient[task.key] = f"not stored (executor: {error_text(exc)})"
+                    progress.advance(failed=True)
                 continue
-            _store(parts, task, out)
-            progress.advance(failed=out["status"] != "ok")
+            for task, row in zip(chunk, rows, strict=True):
+                if "write_error" in row:
+                    message = f"cannot write {parts / task.key}: {row['write_error']}"
+                    raise ExperimentAborted(message)
+                if "out" in row:
+                    _store(parts, task, row["out"])
+                progress.advance(failed=row["status"] != "ok")
 
 
 def run_tasks(
@@ -206,13 +229,17 @@ def run_tasks(
                     with _Progress(
                         progress, console, len(tasks), len(tasks) - len(todo), kind
                     ) as bar:
-                        _drive(executor, window, todo, parts, bar, transient)
+                        # Local workers share this file system: they write their own parts.
+                        workers_store = not scheduler
+                        _drive(executor, window, todo, parts, bar, transient, workers_store)
         except KeyboardInterrupt:
+            remove_temporaries(parts)
             signum = received[-1] if received else signal.SIGINT
             raise ExperimentInterrupted(
                 out_dir, len(finished_keys(parts)), len(tasks), signum, entropy
             ) from None
         except ExperimentAborted as exc:
+            remove_temporaries(parts)
             raise ExperimentAborted(
                 f"{exc}; {len(finished_keys(parts))} of {len(tasks)} runs stored in "
                 f"{out_dir}/parts",

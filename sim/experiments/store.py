@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..results import write_atomic
 from ..taxonomy import OFFENCES
-from .tasks import OFFENCE_COLUMNS, SUMMARY_METRICS, Task
+from .tasks import OFFENCE_COLUMNS, SUMMARY_METRICS, Task, error_text, run_task
 
 PART_META = b"prisonflow.part"
 OK_SUFFIX, FAILED_SUFFIX = ".parquet", ".failed.json"
@@ -73,6 +73,42 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     metadata[PART_META] = json.dumps(meta).encode()
     table = table.replace_schema_metadata(metadata)
     write_atomic(parts / f"{task.key}{OK_SUFFIX}", lambda p: pq.write_table(table, p))
+
+
+def run_and_store(tasks: Sequence[Task], parts: Path | None) -> list[dict]:
+    """Run a chunk of tasks one after another (in a worker). With `parts` (a directory the
+    worker shares with the parent) each run stores its own part and only its status comes
+    back; without, the whole outputs come back for the parent to store.
+
+    Args:
+        tasks: The tasks, run in order.
+        parts: Directory of the parts, or None.
+
+    Returns:
+        Per task: `key` and `status`; `error` if it failed; `write_error` if its part could
+        not be written; `out` (the outputs) when `parts` is None.
+    """
+    done = []
+    for task in tasks:
+        out = run_task(task)
+        row = {"key": task.key, "status": out["status"], "error": out.get("error")}
+        if parts is None:
+            row["out"] = out
+        else:
+            try:
+                write_part(parts, task, out)
+            except OSError as exc:
+                row["write_error"] = exc.strerror or error_text(exc)
+        done.append(row)
+    return done
+
+
+def remove_temporaries(parts: Path) -> None:
+    """Remove the temporary files of parts whose writing was cut short (a worker stopped
+    mid-write): the hidden `.<key>.*.tmp` siblings `write_atomic` makes."""
+    if parts.is_dir():
+        for path in parts.glob(".p*-r*.tmp"):
+            path.unlink(missing_ok=True)
 
 
 def part_key(path: Path) -> str | None:
