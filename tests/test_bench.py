@@ -24,6 +24,7 @@ SIM_DIR = str(Path(sim.__file__).resolve().parent)
 COUNT_LINES = """
 import sys
 import sim
+from sim.engines import vector
 
 SIM_DIR, name, population, days = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 count = 0
@@ -38,6 +39,10 @@ def tracer(frame, event, arg):
     return tracer
 
 
+# The application search switches from one search over all facilities to one per facility
+# (a loop over facilities, not people) above a number of people per facility: take the
+# per-facility path at both sizes, so that only a loop over people can change the count.
+vector.ROW_SEARCH_MIN_PER_ROW = 0
 scenario = sim.load_scenario(name)
 sys.settrace(tracer)
 sim.run(scenario, seed=1, population=population, days=days)

@@ -44,6 +44,8 @@ from ..scenario import Regime, Scenario
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 
+ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which each row is searched alone
+
 # Deployment outcomes (positions in OUTCOMES) after which people are at large or civilians.
 DESERTED = next(k for k, (state, _flow) in enumerate(OUTCOMES) if state == AWOL)
 VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == VETERANS]
@@ -439,19 +441,41 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
 def _first_day_at_least(
     cum: np.ndarray, rows: np.ndarray | None, lo: np.ndarray, need: np.ndarray
 ) -> np.ndarray:
-    """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table)."""
+    """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table);
+    a day >= the horizon when there is none.
+
+    With a table per facility, the rows are stacked into one increasing sequence (row r
+    shifted by r times more than any row's total) and each target shifted alike, so one
+    comparison rule serves every row. Many people: they are grouped by row (a radix sort
+    of the row numbers) and each group is searched within its own row, which stays in
+    cache; few people: one search over the stacked rows.
+    """
     if cum.shape[0] == 1:
         target = cum[0, lo] + need
         return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
     assert rows is not None, "a table per facility needs each person's row"
-    width = cum.shape[1]
+    n_rows, width = cum.shape
     offset = float(cum[:, -1].max()) + 1.0
-    flat = (cum + offset * np.arange(cum.shape[0])[:, None]).ravel()
+    stacked = cum + offset * np.arange(n_rows)[:, None]
     target = cum[rows, lo] + need + offset * rows
-    order = np.argsort(target)  # sorted needles keep the binary searches in cache
+    if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
+        flat = stacked.ravel()
+        order = np.argsort(target)  # sorted needles keep the binary searches in cache
+        pos = np.empty(len(target), dtype=np.int64)
+        pos[order] = np.searchsorted(flat, target[order], side="left")
+        # A target beyond its row lands in a later row: report the horizon instead.
+        return np.minimum(pos - rows.astype(np.int64) * width, width) - 1
+    order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
+    grouped = target[order]
     pos = np.empty(len(target), dtype=np.int64)
-    pos[order] = np.searchsorted(flat, target[order], side="left")
-    return pos - rows.astype(np.int64) * width - 1
+    for r in range(n_rows):
+        a, b = bounds[r], bounds[r + 1]
+        if a < b:
+            pos[a:b] = np.searchsorted(stacked[r], grouped[a:b], side="left")
+    day = np.empty(len(target), dtype=np.int64)
+    day[order] = pos - 1
+    return day
 
 
 def _after(start: np.ndarray, rate: float, streams: Streams, name: str, ids) -> np.ndarray:
