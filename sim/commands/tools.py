@@ -121,6 +121,11 @@ def print_bench(report: dict, bench) -> None:
             f"batch {b['runs']} x {b['scenario']}: 1 worker {b['wall_s_1_workers']:.2f} s, "
             f"2 workers {b['wall_s_2_workers']:.2f} s"
         )
+    for label, times in report.get("cli", {}).items():
+        console.print(
+            f"prisonflow {'--help' if label == 'help' else label} in a fresh process: wall "
+            f"{times['wall_s']:.3f} s, CPU {times['cpu_s']:.3f} s (medians)"
+        )
     load = report["machine"]["load_average_1_5_15"]
     console.print(
         f"load average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in load)}"

@@ -468,13 +468,16 @@ def _first_day_at_least(
     order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
     bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
     grouped = target[order]
-    pos = np.empty(len(target), dtype=np.int64)
+    del target
+    pos = np.empty(len(grouped), dtype=np.int64)
     for r in range(n_rows):
         a, b = bounds[r], bounds[r + 1]
         if a < b:
             pos[a:b] = np.searchsorted(stacked[r], grouped[a:b], side="left")
-    day = np.empty(len(target), dtype=np.int64)
-    day[order] = pos - 1
+    del grouped
+    pos -= 1
+    day = np.empty(len(pos), dtype=np.int64)
+    day[order] = pos
     return day
 
 
