@@ -52,7 +52,7 @@ base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 walls, timings = [], []
 for r in range(repeats):
     t = time.perf_counter()
-    res = sim.run(scn, seed=seed + r, population=size, days=days, force=True)
+    res = sim.run(scn, seed=seed + r, population=size, days=days)
     walls.append(time.perf_counter() - t)
     timings.append(res.timings)
     people = res.n_agents
@@ -77,6 +77,13 @@ def _repeats(size: int) -> int:
     return 5 if size <= 1_000_000 else 3 if size <= 10_000_000 else 1
 
 
+def _measure_size(size: int, days: int) -> dict[str, Any]:
+    """Time one population size in a fresh child (raises RuntimeError if the child fails,
+    e.g. when the run is estimated not to fit in memory)."""
+    args = (BENCH_SCENARIO, str(size), str(days), str(_repeats(size)), "1")
+    return _child(_CHILD, *args, what=f"{size:,} people")
+
+
 def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[str, Any]]:
     """Wall time (median), phases and memory of the vector engine at each population size.
 
@@ -86,15 +93,13 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
     """
     rows = []
     for size in sizes:
-        m = _child(
-            _CHILD,
-            BENCH_SCENARIO,
-            str(size),
-            str(days),
-            str(_repeats(size)),
-            "1",
-            what=f"{size:,} people",
-        )
+        try:
+            m = _measure_size(size, days)
+        except RuntimeError as exc:  # e.g. an opt-in size that does not fit in memory
+            if progress:
+                progress(f"scale {size:>13,}: {exc}")
+            rows.append({"people_initial": size, "days": days, "error": str(exc)})
+            continue
         walls = m["walls"]
         wall = statistics.median(walls)
         phases = {k: statistics.median(t[k] for t in m["timings"]) for k in m["timings"][0]}
@@ -122,7 +127,7 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
 
 
 def by_size(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Index scale rows by their initial population.
+    """Index the measured scale rows (not those whose child failed) by initial population.
 
     Args:
         rows: Rows from `scale`, each with a `people_initial` key.
@@ -130,7 +135,7 @@ def by_size(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     Returns:
         The rows keyed by `people_initial`.
     """
-    return {r["people_initial"]: r for r in rows}
+    return {r["people_initial"]: r for r in rows if "error" not in r}
 
 
 def scaling_exponent(rows: list[dict[str, Any]], lo: int, hi: int) -> float | None:

@@ -137,3 +137,11 @@ def test_reference_probe_conserves_people():
     assert stocks.shape == (400, bench_reference.N_STOCKS)
     assert (stocks.sum(axis=1) == 5_000).all()
     assert stocks[-1, -1] > 0  # some people went through the whole pipeline
+
+
+def test_a_size_whose_child_fails_is_reported_not_measured():
+    (row,) = bench.scale([2_000], days=0)  # sim.run refuses 0 days: the child fails
+    assert "days must be at least 1" in row["error"]
+    assert bench.by_size([row]) == {}
+    verdict = {r[0]: r[3] for r in bench.verdicts({"scale": [row]})}
+    assert verdict["10^6 x 1,095 days (median, incl. population)"] == "not run"

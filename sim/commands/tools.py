@@ -82,7 +82,8 @@ def print_bench(report: dict, bench) -> None:
         "B/person (total)",
     ):
         table.add_column(col, justify="right")
-    for r in report["scale"]:
+    measured = bench.by_size(report["scale"]).values()
+    for r in measured:
         table.add_row(
             f"{r['people_initial']:,}",
             f"{r['people_total']:,}",
@@ -98,9 +99,12 @@ def print_bench(report: dict, bench) -> None:
         "bytes per person = (peak resident memory - resident memory after imports and a "
         "warm-up run) / people"
     )
-    for r in report["scale"]:
+    for r in measured:
         phases = ", ".join(f"{k} {v:.3f}" for k, v in r["phases_s"].items())
         console.print(f"phases at {r['people_initial']:,} (median s): {phases}")
+    for r in report["scale"]:
+        if "error" in r:
+            console.print(f"{r['people_initial']:,} people: not measured: {r['error']}")
     if "reference" in report:
         ref = report["reference"]
         console.print(

@@ -105,12 +105,12 @@ def _pool_worker_init(parent_pid: int) -> None:
 
 
 def _start_method() -> str:
-    """How worker processes start: `fork` where the platform has it, so that each worker
-    begins with this process's modules already imported (no second import of the engine,
-    pandas and scipy per worker, about a second of CPU each); `spawn` elsewhere, and when
-    this process runs other threads (a fork copies only the calling thread, and any lock
-    another thread holds stays locked in the child)."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    """How worker processes start: `fork` on Linux, so that each worker begins with this
+    process's modules already imported (no second import of the engine, pandas and scipy
+    per worker, about a second of CPU each); `spawn` elsewhere (macOS system libraries are
+    not fork-safe), and when this process runs other threads (a fork copies only the
+    calling thread, and any lock another thread holds stays locked in the child)."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
     return "spawn"
 
