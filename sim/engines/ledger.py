@@ -151,7 +151,9 @@ class PeopleLog:
         "captured",
         "award_release",
         "service_end",
+        "executed",
     )
+    SERVICE_END = 5  # position of "service_end" in OUTCOME_NAMES
 
     def __init__(self, n: int):
         self.contract_day = np.full(n, NEVER, dtype=np.int32)
