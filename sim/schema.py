@@ -263,7 +263,7 @@ class Regime(_Strict):
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-OWN_META_KEYS = ("short_label", "roles", "order")
+OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from")
 
 
 class Meta(_Strict):
@@ -279,7 +279,8 @@ class Meta(_Strict):
     # "policy": its rules are applied to every population there.
     roles: list[Literal["country", "policy"]] = []
     order: int = 0  # position in those default lists (then by name)
-    # short_label, roles and order describe one file: a file that extends it does not inherit them.
+    # short_label, roles, order and warm_up_from describe one file: a file that extends it does
+    # not inherit them.
     extends: str | list[str] | None = None
     start_date: dt.date
     end_date: dt.date
