@@ -263,7 +263,7 @@ class Regime(_Strict):
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from")
+OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from", "warm_up_with")
 
 
 class Meta(_Strict):
@@ -279,7 +279,7 @@ class Meta(_Strict):
     # "policy": its rules are applied to every population there.
     roles: list[Literal["country", "policy"]] = []
     order: int = 0  # position in those default lists (then by name)
-    # short_label, roles, order and warm_up_from describe one file: a file that extends it does
+    # short_label, roles, order and the warm-up describe one file: a file that extends it does
     # not inherit them.
     extends: str | list[str] | None = None
     start_date: dt.date
@@ -287,6 +287,9 @@ class Meta(_Strict):
     # Custody runs (admissions and cases, no recruitment) from this date to start_date, so a
     # regime run alone meets the stock the earlier timeline leaves; outputs start at start_date.
     warm_up_from: dt.date | None = None
+    # A scenario (bundled name or path) whose regimes recruit during the warm-up: whoever
+    # applied under them before start_date is not in the pool (nobody applies twice).
+    warm_up_with: str | None = None
     war_end_date: dt.date | None = None  # no contract is signed on or after it
     demobilisation_delay_days: Count = 0  # service "until the war ends" ends this much later
     exposure: Literal["equal", "historical"] | None = None  # set on counterfactuals
@@ -304,6 +307,8 @@ class Meta(_Strict):
             raise ValueError(
                 f"end_date: {self.end_date} must come after start_date {self.start_date}"
             )
+        if self.warm_up_with is not None and self.warm_up_from is None:
+            raise ValueError("warm_up_with: needs warm_up_from (the date the warm-up starts)")
         if self.warm_up_from is not None and self.warm_up_from > self.start_date:
             raise ValueError(
                 f"warm_up_from: {self.warm_up_from} must be on or before start_date "

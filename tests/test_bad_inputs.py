@@ -260,6 +260,14 @@ BAD_SCENARIOS |= {
         "population.time_served_fraction",
     ),
     "warm-up-after-start": (add_line(SCN, "warm_up_from = 2025-01-01"), "scenario.warm_up_from"),
+    "warm-up-with-without-date": (
+        add_line(SCN, 'warm_up_with = "russia_2022_2025"'),
+        "scenario.warm_up_with",
+    ),
+    "warm-up-with-unknown-scenario": (
+        add_line(SCN, 'warm_up_from = 2024-05-01\nwarm_up_with = "ukraine_1991"'),
+        "scenario.warm_up_with",
+    ),
     "war-ends-before-start": (add_line(SCN, "war_end_date = 2024-01-01"), "scenario.war_end_date"),
     "war-ends-on-start": (add_line(SCN, "war_end_date = 2024-05-18"), "scenario.war_end_date"),
     "regime-starts-after-end": (set_key(UA, "start_date", "2026-01-01"), f"{UA}.start_date"),
@@ -276,6 +284,8 @@ ALLOWED |= {
     "unknown-offence-profile-key": "allowed keys: admission_share",
     "time-served-fraction-zero": "greater than 0",
     "warm-up-after-start": "on or before start_date",
+    "warm-up-with-without-date": "needs warm_up_from",
+    "warm-up-with-unknown-scenario": "bundled scenarios",
     "war-ends-before-start": "must come after start_date",
     "war-ends-on-start": "must come after start_date",
     "regime-starts-after-end": "a start before 2025-09-30",

@@ -119,8 +119,9 @@ def synthesize(
     """Draw the initial stock (`size`, default the scenario's) and all admissions.
 
     With a warm-up (`[scenario] warm_up_from`), the stock is drawn on that date and custody
-    runs (admissions, cases, releases; nobody recruited) to the start date: day 0 then holds
-    whoever is still inside, as in a timeline chained from the earlier date.
+    runs (admissions, cases, releases) to the start date: day 0 then holds whoever is still
+    inside, as in a timeline chained from the earlier date; with `warm_up_with`, whoever
+    applied under that scenario's regimes meanwhile is left out.
 
     Args:
         scenario: The scenario.
@@ -134,13 +135,48 @@ def synthesize(
     n_days = scenario.n_days if n_days is None else n_days
     warm = warm_up_days(scenario)
     pop = _draw(scenario.population, seed, size, n_days + warm)
-    return _advance(pop, warm) if warm else pop
+    if not warm:
+        return pop
+    applied = _applied_during_warm_up(scenario, seed, size, warm)
+    return _advance(pop, warm, drop=applied)
 
 
-def _advance(pop: Population, days: int) -> Population:
-    """The population `days` later: people gone by then dropped, the rest (in custody on the
-    new day 0, or admitted later) renumbered in the same order, days and ages shifted."""
+def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, days: int):
+    """Ids of people who apply under the regimes of `[scenario] warm_up_with` during the
+    warm-up (None without one): that scenario's regimes on this population, run by the
+    vector engine from `warm_up_from` for `days` days with the same seed, so the people are
+    the same as in the run (each person's draws depend only on seed and id)."""
+    meta = scenario.scenario
+    if meta.warm_up_with is None:
+        return None
+    from ..engines import vector  # the engines import this module
+    from ..scenario import ScenarioError, load_scenario
+
+    try:
+        chain = load_scenario(meta.warm_up_with)
+    except ScenarioError as exc:
+        where = scenario.source_file or scenario.name
+        raise ScenarioError(where, "scenario.warm_up_with", exc.message) from None
+    chain = chain.model_copy(
+        update={
+            "population": scenario.population,
+            "scenario": chain.scenario.model_copy(
+                update={"start_date": meta.warm_up_from, "warm_up_from": None}
+            ),
+        }
+    )
+    people = vector.simulate(chain, seed=seed, population=size, days=days, record_people=True)
+    applied = people.people["application_day"].to_numpy() >= 0
+    return people.people["id"].to_numpy()[applied]
+
+
+def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Population:
+    """The population `days` later: people gone by then (and the ids in `drop`) left out,
+    the rest (in custody on the new day 0, or admitted later) renumbered in the same order,
+    days and ages shifted."""
     keep = (pop.admit_day >= days) | ((pop.admit_day < days) & (pop.sentence_end > days))
+    if drop is not None:
+        keep[drop] = False
     out = {}
     for f in fields(pop):
         value = getattr(pop, f.name)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sim
+from sim.model import rules
 from sim.model.distributions import Empirical, Exponential, Fixed, Gamma, Lognormal, Uniform
 from sim.model.population import (
     _advance,
@@ -15,7 +16,7 @@ from sim.model.population import (
     synthesize,
     warm_up_days,
 )
-from sim.model.taxonomy import CONVICTED, OFFENCE_CODE, OFFENCES, VIOLENT_OFFENCES
+from sim.model.taxonomy import CONVICTED, DEFENDANT, OFFENCE_CODE, OFFENCES, VIOLENT_OFFENCES
 
 VIOLENT_CODES = [OFFENCE_CODE[o] for o in VIOLENT_OFFENCES]
 
@@ -138,4 +139,31 @@ def test_warm_up_keeps_who_is_inside_on_the_start_date():
     assert np.all(after.admit_day[: after.n_initial] == -1)
     assert np.all(after.admit_day[after.n_initial :] >= 0)
     assert np.all(after.sentence_end > 0)
-    np.testing.assert_array_equal(synthesize(scenario, 5, 20_000, 30).offence, after.offence)
+    custody_only = scenario.model_copy(
+        update={"scenario": scenario.scenario.model_copy(update={"warm_up_with": None})}
+    )
+    np.testing.assert_array_equal(synthesize(custody_only, 5, 20_000, 30).offence, after.offence)
+
+
+def test_warm_up_with_the_chain_leaves_out_whoever_applied_before_the_start():
+    """A regime alone meets the pool it meets in the chain: the defendants in custody on its
+    start date who have not applied under the chain's earlier regimes."""
+    alone = sim.load_scenario("russia_defendants_2024")
+    assert alone.scenario.warm_up_with == "russia_2022_2025"
+    chain = sim.load_scenario("russia_2022_2025")
+    start = chain.day_of(alone.scenario.start_date)
+    size = 20_000
+    people = sim.run(chain, seed=4, population=size, record_people=True).people
+    applied_before = people["application_day"].between(0, start - 1).to_numpy()
+    assert applied_before.sum() > 500  # the earlier regimes did recruit
+    whole = synthesize(chain, 4, size)
+    lo, hi = rules.status_segment(whole, DEFENDANT)
+    in_chain = (lo <= start) & (hi > start) & ~applied_before[np.argsort(people["id"].to_numpy())]
+    pop = synthesize(alone, 4, size)
+    lo, hi = rules.status_segment(pop, DEFENDANT)
+    assert int(((lo <= 0) & (hi > 0)).sum()) == int(in_chain.sum())
+    # without the chain's regimes the pool is larger by those who applied
+    custody_only = alone.model_copy(
+        update={"scenario": alone.scenario.model_copy(update={"warm_up_with": None})}
+    )
+    assert synthesize(custody_only, 4, size).n_initial > pop.n_initial
