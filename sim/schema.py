@@ -163,7 +163,10 @@ class Population(_Strict):
     # Share of the imposed sentence actually spent in custody after conviction (parole,
     # credit for pre-trial detention, substitution of the rest).
     time_served_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
-    life_sentence_share: Prob
+    life_sentence_share: Prob  # among convicts in the initial stock
+    # among sentences handed down later (admissions, and the stock not yet convicted);
+    # default: life_sentence_share
+    admission_life_sentence_share: Prob | None = None
     acquittal_share: Prob
     investigation_days: Distribution
     trial_days: Distribution

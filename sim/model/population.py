@@ -272,7 +272,17 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
     )
     del suspects, in_case, mid_trial
 
-    life = u("life") < p.life_sentence_share
+    # Life sentences: their share among convicts in the stock, where they pile up, and among
+    # the sentences still to come (admissions, people in the stock not yet convicted).
+    life_share = np.full(
+        n,
+        p.life_sentence_share
+        if p.admission_life_sentence_share is None
+        else p.admission_life_sentence_share,
+    )
+    life_share[serving] = p.life_sentence_share
+    life = u("life") < life_share
+    del life_share
     acquitted = ~convicted & (u("acquittal") < p.acquittal_share)
     sentence_end = trial_end + _years_to_days(remaining_years)
     del remaining_years

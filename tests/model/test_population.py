@@ -167,3 +167,14 @@ def test_warm_up_with_the_chain_leaves_out_whoever_applied_before_the_start():
         update={"scenario": alone.scenario.model_copy(update={"warm_up_with": None})}
     )
     assert synthesize(custody_only, 4, size).n_initial > pop.n_initial
+
+
+def test_life_sentences_pile_up_in_the_stock_not_in_admissions(ukraine):
+    scenario, pop = ukraine
+    life = np.isinf(pop.sentence_years)
+    stock = _stock_convicts(pop)
+    sentenced = (pop.admit_day >= 0) & (pop.sentence_years > 0)
+    assert life[stock].mean() == pytest.approx(scenario.population.life_sentence_share, abs=0.005)
+    p = scenario.population.admission_life_sentence_share
+    assert life[sentenced].mean() == pytest.approx(p, abs=0.002)
+    assert p < scenario.population.life_sentence_share / 10
