@@ -23,6 +23,7 @@ from .schema import (
     OWN_META_KEYS,
     Campaign,
     Meta,
+    OffenceProfile,
     Population,
     Regime,
     Scenario,
@@ -211,8 +212,9 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         if model is Scenario and parts[i] == "regimes":
             model, i = Regime, i + 2  # the part after "regimes" is a regime id
             continue
-        if model is Population and parts[i] == "campaigns":
-            model, i = Campaign, i + 2  # the part after "campaigns" is a campaign id
+        if model is Population and parts[i] in ("campaigns", "offences"):
+            # the part after "campaigns" is a campaign id, after "offences" an offence
+            model, i = (Campaign if parts[i] == "campaigns" else OffenceProfile), i + 2
             continue
         field = model.model_fields.get(parts[i]) if isinstance(parts[i], str) else None
         ann = field.annotation if field is not None else None
@@ -279,6 +281,7 @@ def _share_keys_error(raw: dict, file: str) -> None:
         ("status_shares", STATUSES),
         ("admission_status_shares", STATUSES),
         ("offence_shares", OFFENCES),
+        ("offences", OFFENCES),
     ):
         table = pop.get(key)
         if isinstance(table, dict):

@@ -50,10 +50,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_shares(shares: Mapping[Any, float], what: str) -> None:
+def _check_shares(shares: Mapping[Any, float], what: str, kind: str = "") -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
-        raise ValueError(f"{what}: shares must sum to 1, got {total:.4f}")
+        raise ValueError(f"{what}: {kind}shares must sum to 1, got {total:.4f}")
 
 
 def _check_response(self):
@@ -105,6 +105,47 @@ class Campaign(_Strict):
         return self
 
 
+class OffenceProfile(_Strict):
+    """Attributes that depend on the offence (`[population.offences.<offence>]`): its share of
+    admissions and of convicts in the initial stock, and the distributions of the sentence
+    imposed, age at entry and sex within it (each defaults to the population's)."""
+
+    admission_share: Prob
+    # Share among convicts in custody at the start; by default derived from the admission
+    # shares and mean sentences (steady state: long sentences pile up in the stock).
+    stock_share: Prob | None = None
+    sentence_years: Distribution | None = None
+    age_years: Distribution | None = None
+    male_share: Prob | None = None
+
+
+def _check_offences(p: Population) -> None:
+    """One offence table, shares summing to 1, a sentence and an age for every offence."""
+    if p.offences and p.offence_shares:
+        raise ValueError("offence_shares: give either offence_shares or population.offences")
+    if not p.offences:
+        if not p.offence_shares:
+            raise ValueError("offence_shares: required (or per-offence population.offences)")
+        _check_shares(p.offence_shares, "offence_shares")
+    else:
+        admission = {k: v.admission_share for k, v in p.offences.items()}
+        _check_shares(admission, "offences", "admission ")
+        missing = [k for k, v in p.offences.items() if v.stock_share is None]
+        if missing and len(missing) < len(p.offences):
+            raise ValueError(
+                f"offences.{missing[0]}.stock_share: give a stock_share for every offence or none"
+            )
+        if not missing:
+            stock = {k: float(v.stock_share or 0) for k, v in p.offences.items()}
+            _check_shares(stock, "offences", "stock ")
+    for key in ("sentence_years", "age_years"):
+        if getattr(p, key) is None:
+            lacking = [k for k, v in p.offences.items() if getattr(v, key) is None]
+            if lacking or not p.offences:
+                where = f"offences.{lacking[0]}.{key}" if lacking else key
+                raise ValueError(f"{where}: required (the population gives no {key} to default to)")
+
+
 class Population(_Strict):
     """Who is in custody at the start, who is admitted later, their attributes, and how
     they volunteer (behaviour: baseline, response to the law, campaign calendar)."""
@@ -114,19 +155,32 @@ class Population(_Strict):
     admissions_per_day: Rate
     status_shares: dict[Status, Prob]
     admission_status_shares: dict[Status, Prob]
-    offence_shares: dict[Offence, Prob]
-    sentence_years: Distribution
-    life_sentence_share: Prob
+    # Offences: either one share table for everyone (`offence_shares`) or per-offence
+    # profiles (`offences`, joint with sentence, age and sex); not both.
+    offence_shares: dict[Offence, Prob] = {}
+    offences: dict[Offence, OffenceProfile] = {}
+    sentence_years: Distribution | None = None  # imposed; for offences without their own
+    # Share of the imposed sentence actually spent in custody after conviction (parole,
+    # credit for pre-trial detention, substitution of the rest).
+    time_served_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    life_sentence_share: Prob  # among convicts in the initial stock
+    # among sentences handed down later (admissions, and the stock not yet convicted);
+    # default: life_sentence_share
+    admission_life_sentence_share: Prob | None = None
     acquittal_share: Prob
     investigation_days: Distribution
     trial_days: Distribution
     male_share: Prob
-    age_years: Distribution
+    age_years: Distribution | None = None  # at entry into custody; for offences without their own
     min_age_years: Annotated[float, Field(ge=14, le=100)] = 18.0
     max_age_years: Annotated[float, Field(ge=14, le=100)] = 80.0
     former_official_share: Prob
     infectious_carrier_share: Prob
     motivation_sigma: Annotated[float, Field(ge=0, le=5)]
+    # Log-linear age term of motivation: x exp(-motivation_age_per_year * (age - reference))
+    # with age at entry into custody (young men volunteer more).
+    motivation_age_per_year: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
+    motivation_reference_age_years: Annotated[float, Field(ge=14, le=100)] = 35.0
     facility_climate_sigma: Annotated[float, Field(ge=0, le=5)]
     reoffend_per_day: Hazard
     reoffence_sentence_days: Distribution
@@ -137,7 +191,7 @@ class Population(_Strict):
     def _shares(self):
         _check_shares(self.status_shares, "status_shares")
         _check_shares(self.admission_status_shares, "admission_status_shares")
-        _check_shares(self.offence_shares, "offence_shares")
+        _check_offences(self)
         if self.max_age_years <= self.min_age_years:
             raise ValueError("max_age_years: must be greater than min_age_years")
         return self
@@ -221,7 +275,7 @@ class Regime(_Strict):
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-OWN_META_KEYS = ("short_label", "roles", "order")
+OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from", "warm_up_with")
 
 
 class Meta(_Strict):
@@ -237,10 +291,17 @@ class Meta(_Strict):
     # "policy": its rules are applied to every population there.
     roles: list[Literal["country", "policy"]] = []
     order: int = 0  # position in those default lists (then by name)
-    # short_label, roles and order describe one file: a file that extends it does not inherit them.
+    # short_label, roles, order and the warm-up describe one file: a file that extends it does
+    # not inherit them.
     extends: str | list[str] | None = None
     start_date: dt.date
     end_date: dt.date
+    # Custody runs (admissions and cases, no recruitment) from this date to start_date, so a
+    # regime run alone meets the stock the earlier timeline leaves; outputs start at start_date.
+    warm_up_from: dt.date | None = None
+    # A scenario (bundled name or path) whose regimes recruit during the warm-up: whoever
+    # applied under them before start_date is not in the pool (nobody applies twice).
+    warm_up_with: str | None = None
     war_end_date: dt.date | None = None  # no contract is signed on or after it
     demobilisation_delay_days: Count = 0  # service "until the war ends" ends this much later
     exposure: Literal["equal", "historical"] | None = None  # set on counterfactuals
@@ -257,6 +318,13 @@ class Meta(_Strict):
         if self.end_date <= self.start_date:
             raise ValueError(
                 f"end_date: {self.end_date} must come after start_date {self.start_date}"
+            )
+        if self.warm_up_with is not None and self.warm_up_from is None:
+            raise ValueError("warm_up_with: needs warm_up_from (the date the warm-up starts)")
+        if self.warm_up_from is not None and self.warm_up_from > self.start_date:
+            raise ValueError(
+                f"warm_up_from: {self.warm_up_from} must be on or before start_date "
+                f"{self.start_date}"
             )
         if self.war_end_date is not None and self.war_end_date <= self.start_date:
             raise ValueError(

@@ -133,13 +133,6 @@ EXCLUDED = (
     '["piracy", "state_security", "treason_espionage", "murder_aggravated", "sexual", '
     '"sexual_minor", "terrorism", "fatal_drunk_driving", "corruption_grave"]'
 )
-OFFENCE_SHARES = (
-    "{ piracy = 0.0, theft = 0.30, fraud = 0.04, drug = 0.12, robbery = 0.12, assault = 0.09, "
-    "murder_single = 0.10, murder_aggravated = 0.04, sexual = 0.02, sexual_minor = 0.01, "
-    "state_security = 0.03, treason_espionage = 0.01, terrorism = 0.005, "
-    "public_security = 0.01, smuggling = 0.005, fatal_drunk_driving = 0.01, "
-    "corruption_grave = 0.005, other = 0.085 }"
-)
 
 # id -> (mutation of the Ukrainian text, dotted key the error line must name)
 BAD_SCENARIOS = {
@@ -199,8 +192,8 @@ BAD_SCENARIOS = {
         "population.status_shares",
     ),
     "unknown-offence-category": (
-        set_key(POP, "offence_shares", OFFENCE_SHARES),
-        "population.offence_shares.piracy",
+        rename_section(f"{POP}.offences.smuggling", f"{POP}.offences.piracy"),
+        "population.offences.piracy",
     ),
     "max-age-below-min-age": (set_key(UA, "max_age_years", "16"), f"{UA}.max_age_years"),
     "fixed-contract-without-days": (set_key(UA, "contract", '"fixed"'), f"{UA}.contract_days"),
@@ -246,7 +239,35 @@ ALLOWED = {
     "missing-population-table": "required",
     "unknown-base": "bundled scenarios",
 }
+THEFT = f"{POP}.offences.theft"
 BAD_SCENARIOS |= {
+    "offence-shares-and-offences": (
+        add_line(POP, "offence_shares = { theft = 1.0 }"),
+        "population.offence_shares",
+    ),
+    "admission-shares-do-not-sum-to-one": (
+        set_key(THEFT, "admission_share", "0.9"),
+        "population.offences",
+    ),
+    "stock-share-for-some-offences-only": (
+        drop_key(THEFT, "stock_share"),
+        f"{THEFT}.stock_share",
+    ),
+    "offence-without-sentence": (drop_key(THEFT, "sentence_years"), f"{THEFT}.sentence_years"),
+    "unknown-offence-profile-key": (add_line(THEFT, "share = 0.3"), f"{THEFT}.share"),
+    "time-served-fraction-zero": (
+        set_key(POP, "time_served_fraction", "0"),
+        "population.time_served_fraction",
+    ),
+    "warm-up-after-start": (add_line(SCN, "warm_up_from = 2025-01-01"), "scenario.warm_up_from"),
+    "warm-up-with-without-date": (
+        add_line(SCN, 'warm_up_with = "russia_2022_2025"'),
+        "scenario.warm_up_with",
+    ),
+    "warm-up-with-unknown-scenario": (
+        add_line(SCN, 'warm_up_from = 2024-05-01\nwarm_up_with = "ukraine_1991"'),
+        "scenario.warm_up_with",
+    ),
     "war-ends-before-start": (add_line(SCN, "war_end_date = 2024-01-01"), "scenario.war_end_date"),
     "war-ends-on-start": (add_line(SCN, "war_end_date = 2024-05-18"), "scenario.war_end_date"),
     "regime-starts-after-end": (set_key(UA, "start_date", "2026-01-01"), f"{UA}.start_date"),
@@ -256,6 +277,15 @@ BAD_SCENARIOS |= {
     "empty-name": (set_key(SCN, "name", '""'), "scenario.name"),
 }
 ALLOWED |= {
+    "offence-shares-and-offences": "either offence_shares or population.offences",
+    "admission-shares-do-not-sum-to-one": "admission shares must sum to 1",
+    "stock-share-for-some-offences-only": "for every offence or none",
+    "offence-without-sentence": "required",
+    "unknown-offence-profile-key": "allowed keys: admission_share",
+    "time-served-fraction-zero": "greater than 0",
+    "warm-up-after-start": "on or before start_date",
+    "warm-up-with-without-date": "needs warm_up_from",
+    "warm-up-with-unknown-scenario": "bundled scenarios",
     "war-ends-before-start": "must come after start_date",
     "war-ends-on-start": "must come after start_date",
     "regime-starts-after-end": "a start before 2025-09-30",

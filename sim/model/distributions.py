@@ -32,6 +32,24 @@ class _Dist(BaseModel):
         """
         raise NotImplementedError
 
+    def sample_length_biased(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Draw values weighted also by their size: the duration of a stay in progress on a
+        given day (long stays are more likely to be found under way)."""
+        raise NotImplementedError
+
+    def residual(self, u_length: np.ndarray, u_elapsed: np.ndarray) -> np.ndarray:
+        """Time left of a stay found under way on a given day in steady state: a
+        length-biased duration of which a uniform share has already passed.
+
+        Args:
+            u_length: Uniforms for the length-biased duration.
+            u_elapsed: Uniforms for the share already passed.
+
+        Returns:
+            One value per element of the uniforms.
+        """
+        return self.sample_length_biased(u_length) * (1.0 - np.asarray(u_elapsed))
+
     def days(self, u: np.ndarray, minimum: int = 0) -> np.ndarray:
         """Sample and round to whole days, at least `minimum`."""
         return np.maximum(np.rint(self.sample(u)), minimum).astype(np.int32)
@@ -50,6 +68,10 @@ class Fixed(_Dist):
         """The fixed value, once per element of `u`."""
         return np.full(np.shape(u), self.value, dtype=np.float64)
 
+    def sample_length_biased(self, u):
+        """The fixed value (weighting by size changes nothing)."""
+        return self.sample(u)
+
     @property
     def mean_value(self):
         """The fixed value."""
@@ -63,6 +85,10 @@ class Exponential(_Dist):
     def sample(self, u):
         """Exponential draws by inverse transform."""
         return -self.mean * np.log1p(-np.asarray(u))
+
+    def sample_length_biased(self, u):
+        """Length-biased exponential: a gamma with shape 2 and the same scale."""
+        return Gamma(dist="gamma", mean=2 * self.mean, sd=math.sqrt(2) * self.mean).sample(u)
 
     @property
     def mean_value(self):
@@ -95,6 +121,12 @@ class Gamma(_Dist):
 
         return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
 
+    def sample_length_biased(self, u):
+        """Length-biased gamma: shape one larger, same scale."""
+        shape, scale = (self.mean / self.sd) ** 2, self.sd**2 / self.mean
+        lb = Gamma(dist="gamma", mean=(shape + 1) * scale, sd=math.sqrt(shape + 1) * scale)
+        return lb.sample(u)
+
     @property
     def mean_value(self):
         """The mean."""
@@ -113,6 +145,11 @@ class Lognormal(_Dist):
         sigma2 = np.log1p((self.sd / self.mean) ** 2)
         mu = np.log(self.mean) - sigma2 / 2
         return np.exp(mu + np.sqrt(sigma2) * special.ndtri(np.asarray(u)))
+
+    def sample_length_biased(self, u):
+        """Length-biased lognormal: the same sigma, the log-mean shifted by sigma squared."""
+        factor = 1.0 + (self.sd / self.mean) ** 2  # exp(sigma^2)
+        return Lognormal(dist="lognormal", mean=self.mean * factor, sd=self.sd * factor).sample(u)
 
     @property
     def mean_value(self):
@@ -134,6 +171,11 @@ class Uniform(_Dist):
     def sample(self, u):
         """Uniform draws on [low, high]."""
         return self.low + np.asarray(u) * (self.high - self.low)
+
+    def sample_length_biased(self, u):
+        """Density proportional to the value on [low, high], by inverse transform."""
+        lo2, hi2 = self.low**2, self.high**2
+        return np.sqrt(lo2 + np.asarray(u) * (hi2 - lo2))
 
     @property
     def mean_value(self):
@@ -176,6 +218,10 @@ class Empirical(_Dist):
         cum = np.cumsum(weights)
         idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
         return values[np.minimum(idx, len(values) - 1)]
+
+    def sample_length_biased(self, u):
+        """Listed values weighted by weight times value."""
+        return self.sample(u, length_biased=True)
 
     @property
     def mean_value(self):

@@ -13,10 +13,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy.special import ndtri
 
-from ..scenario import Scenario
-from .distributions import Empirical, categorical
+from ..schema import OffenceProfile, Scenario
+from ..schema import Population as PopulationParams
+from .distributions import Distribution, categorical
 from .random import Streams
-from .taxonomy import CONVICTED, DAYS_PER_YEAR, NEVER, OFFENCES, STATUSES, SUSPECT
+from .taxonomy import CONVICTED, DAYS_PER_YEAR, NEVER, OFFENCE_CODE, OFFENCES, STATUSES, SUSPECT
 
 
 @dataclass
@@ -75,12 +76,125 @@ def _years_to_days(years: np.ndarray) -> np.ndarray:
     return np.rint(np.maximum(years, 0.0) * np.float32(DAYS_PER_YEAR)).astype(np.int32)
 
 
+def offence_profiles(p: PopulationParams) -> dict[str, OffenceProfile]:
+    """Per-offence attributes in OFFENCES order, each with its own or the population's
+    distributions; from `[population.offences]` or, failing that, `offence_shares`."""
+    if p.offences:
+        given = p.offences
+    else:
+        given = {o: OffenceProfile(admission_share=w) for o, w in p.offence_shares.items()}
+    return {
+        o: OffenceProfile(
+            admission_share=prof.admission_share,
+            stock_share=prof.stock_share,
+            sentence_years=prof.sentence_years or p.sentence_years,
+            age_years=prof.age_years or p.age_years,
+            male_share=p.male_share if prof.male_share is None else prof.male_share,
+        )
+        for o in OFFENCES
+        if (prof := given.get(o)) is not None
+    }
+
+
+def stock_offence_shares(profiles: dict[str, OffenceProfile]) -> dict[str, float]:
+    """Offence shares among convicts in custody at the start: as given, or in steady state
+    admissions times the mean sentence (long sentences pile up in the stock)."""
+    if any(prof.stock_share is not None for prof in profiles.values()):
+        return {o: float(prof.stock_share or 0.0) for o, prof in profiles.items()}
+    return {
+        o: prof.admission_share * prof.sentence_years.mean_value  # type: ignore[union-attr]
+        for o, prof in profiles.items()
+    }
+
+
+def warm_up_days(scenario: Scenario) -> int:
+    """Days of custody simulated before the start date (`[scenario] warm_up_from`)."""
+    meta = scenario.scenario
+    return 0 if meta.warm_up_from is None else (meta.start_date - meta.warm_up_from).days
+
+
 def synthesize(
     scenario: Scenario, seed: int, size: int | None = None, n_days: int | None = None
 ) -> Population:
-    """Draw the initial stock (`size`, default the scenario's) and all admissions."""
-    p = scenario.population
+    """Draw the initial stock (`size`, default the scenario's) and all admissions.
+
+    With a warm-up (`[scenario] warm_up_from`), the stock is drawn on that date and custody
+    runs (admissions, cases, releases) to the start date: day 0 then holds whoever is still
+    inside, as in a timeline chained from the earlier date; with `warm_up_with`, whoever
+    applied under that scenario's regimes meanwhile is left out.
+
+    Args:
+        scenario: The scenario.
+        seed: Seed of the run's random streams.
+        size: Initial stock (on the warm-up date if any); admissions scale with it.
+        n_days: Days after the start date to admit people for (default the scenario's).
+
+    Returns:
+        The population; index = agent id, the initial stock first.
+    """
     n_days = scenario.n_days if n_days is None else n_days
+    warm = warm_up_days(scenario)
+    pop = _draw(scenario.population, seed, size, n_days + warm)
+    if not warm:
+        return pop
+    applied = _applied_during_warm_up(scenario, seed, size, warm)
+    return _advance(pop, warm, drop=applied)
+
+
+def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, days: int):
+    """Ids of people who apply under the regimes of `[scenario] warm_up_with` during the
+    warm-up (None without one): that scenario's regimes on this population, run by the
+    vector engine from `warm_up_from` for `days` days with the same seed, so the people are
+    the same as in the run (each person's draws depend only on seed and id)."""
+    meta = scenario.scenario
+    if meta.warm_up_with is None:
+        return None
+    from ..engines import vector  # the engines import this module
+    from ..scenario import ScenarioError, load_scenario
+
+    try:
+        chain = load_scenario(meta.warm_up_with)
+    except ScenarioError as exc:
+        where = scenario.source_file or scenario.name
+        raise ScenarioError(where, "scenario.warm_up_with", exc.message) from None
+    chain = chain.model_copy(
+        update={
+            "population": scenario.population,
+            "scenario": chain.scenario.model_copy(
+                update={"start_date": meta.warm_up_from, "warm_up_from": None}
+            ),
+        }
+    )
+    people = vector.simulate(chain, seed=seed, population=size, days=days, record_people=True)
+    applied = people.people["application_day"].to_numpy() >= 0
+    return people.people["id"].to_numpy()[applied]
+
+
+def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Population:
+    """The population `days` later: people gone by then (and the ids in `drop`) left out,
+    the rest (in custody on the new day 0, or admitted later) renumbered in the same order,
+    days and ages shifted."""
+    keep = (pop.admit_day >= days) | ((pop.admit_day < days) & (pop.sentence_end > days))
+    if drop is not None:
+        keep[drop] = False
+    out = {}
+    for f in fields(pop):
+        value = getattr(pop, f.name)
+        if isinstance(value, np.ndarray) and f.name != "facility_climate":
+            out[f.name] = value[keep]
+    admit = out["admit_day"]
+    inside = admit < days
+    admit[inside] = -1
+    admit[~inside] -= days
+    for name in ("investigation_end", "trial_end", "sentence_end"):
+        v = out[name]
+        v[v < NEVER] -= days
+    out["age0"] += np.float32(days / DAYS_PER_YEAR)
+    return Population(n_initial=int(inside.sum()), facility_climate=pop.facility_climate, **out)
+
+
+def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Population:
+    """The population on the day its stock is drawn (day 0), with admissions for `n_days`."""
     n0 = p.initial_size if size is None else int(size)
     streams = Streams(seed)
     # Admissions scale with the population so a scaled-down run keeps the same turnover.
@@ -105,39 +219,70 @@ def synthesize(
     status0 = np.empty(n, dtype=np.uint8)
     status0[stock] = categorical(u("status", stock), p.status_shares, STATUSES)
     status0[inflow] = categorical(u("status", inflow), p.admission_status_shares, STATUSES)
-    offence = categorical(u("offence"), p.offence_shares, OFFENCES)
     convicted = status0 == CONVICTED
+    serving = np.flatnonzero(convicted[stock])  # convicts in the stock at day 0
 
-    # Convicts in the stock at day 0 over-represent long sentences (length-biased
-    # sampling) and have served a uniform share of their sentence. Everyone else gets
-    # the sentence distribution of admissions (served later, after the case ends).
-    sentence_years = p.sentence_years.sample(u("sentence")).astype(np.float32)
-    serving = np.flatnonzero(convicted[stock])
-    if isinstance(p.sentence_years, Empirical):
-        sentence_years[serving] = p.sentence_years.sample(
-            u("sentence", serving), length_biased=True
-        )
-    remaining_years = sentence_years.copy()
-    remaining_years[serving] *= 1.0 - u("served", serving)
+    # Offence, then what depends on it. Convicts in the stock have the stock's offence mix
+    # and a length-biased sentence (long stays are over-represented among people found
+    # inside); everyone else the admissions' mix and sentences.
+    profiles = offence_profiles(p)
+    names = tuple(profiles)
+    codes = np.array([OFFENCE_CODE[o] for o in names], dtype=np.uint8)
+    offence = codes[
+        categorical(u("offence"), {o: v.admission_share for o, v in profiles.items()}, names)
+    ]
+    offence[serving] = codes[
+        categorical(u("offence", serving), stock_offence_shares(profiles), names)
+    ]
+    is_serving = np.zeros(n, dtype=bool)
+    is_serving[serving] = True
+    u_sentence, u_age, u_sex = u("sentence"), u("age"), u("sex")
+    sentence_years = np.empty(n, dtype=np.float32)
+    age_entry = np.empty(n, dtype=np.float64)
+    male = np.empty(n, dtype=bool)
+    for name, code in zip(names, codes, strict=True):
+        prof = profiles[name]
+        group = offence == code
+        fresh, biased = np.flatnonzero(group & ~is_serving), np.flatnonzero(group & is_serving)
+        sentence_years[fresh] = prof.sentence_years.sample(u_sentence[fresh])
+        sentence_years[biased] = prof.sentence_years.sample_length_biased(u_sentence[biased])
+        age_entry[group] = prof.age_years.sample(u_age[group])
+        male[group] = u_sex[group] < prof.male_share
+    del u_sentence, u_age, u_sex, is_serving
+    # Custody after conviction: the part of the imposed sentence actually served; convicts
+    # in the stock have already served a uniform share of it.
+    remaining_years = sentence_years * np.float32(p.time_served_fraction)
+    served_years = np.zeros(n, dtype=np.float32)
+    served_years[serving] = remaining_years[serving] * u("served", serving)
+    remaining_years -= served_years
 
     # Case progress: suspect -> defendant -> convicted, or pretrial -> convicted. People
-    # mid-case at day 0 have a uniform share of the current stage left.
+    # mid-case at day 0 have the residual of a stage under way (length-biased duration,
+    # uniform share passed), as in steady state; later stages are fresh.
     suspects = np.flatnonzero(status0 == SUSPECT)
-    left = np.where(suspects < n0, u("case_residual", suspects), 1.0)
     investigation_end = start.copy()
-    investigation_end[suspects] += np.rint(
-        left * p.investigation_days.days(u("investigation", suspects))
-    ).astype(np.int32)
+    investigation_end[suspects] += _stage_days(
+        p.investigation_days, u, "investigation", suspects, suspects < n0
+    )
     in_case = np.flatnonzero(~convicted)
     mid_trial = (in_case < n0) & (status0[in_case] != SUSPECT)
-    left = np.where(mid_trial, u("case_residual", in_case), 1.0)
     trial_end = start.copy()
-    trial_end[in_case] = investigation_end[in_case] + np.rint(
-        left * p.trial_days.days(u("trial", in_case))
-    ).astype(np.int32)
-    del left, suspects, in_case, mid_trial, serving
+    trial_end[in_case] = investigation_end[in_case] + _stage_days(
+        p.trial_days, u, "trial", in_case, mid_trial
+    )
+    del suspects, in_case, mid_trial
 
-    life = u("life") < p.life_sentence_share
+    # Life sentences: their share among convicts in the stock, where they pile up, and among
+    # the sentences still to come (admissions, people in the stock not yet convicted).
+    life_share = np.full(
+        n,
+        p.life_sentence_share
+        if p.admission_life_sentence_share is None
+        else p.admission_life_sentence_share,
+    )
+    life_share[serving] = p.life_sentence_share
+    life = u("life") < life_share
+    del life_share
     acquitted = ~convicted & (u("acquittal") < p.acquittal_share)
     sentence_end = trial_end + _years_to_days(remaining_years)
     del remaining_years
@@ -147,11 +292,15 @@ def synthesize(
     sentence_years[life & ~acquitted] = np.inf
     del life, acquitted, convicted
 
-    age_entry = np.clip(p.age_years.sample(u("age")), p.min_age_years, p.max_age_years)
-    age0 = (age_entry - start / DAYS_PER_YEAR).astype(np.float32)
+    # Age at entry into custody by offence; people in the stock have aged since.
+    age_entry = np.clip(age_entry, p.min_age_years, p.max_age_years)
+    age0 = (age_entry + served_years - start / DAYS_PER_YEAR).astype(np.float32)
 
     sigma = p.motivation_sigma
-    motivation = np.exp(sigma * ndtri(u("motivation")) - sigma * sigma / 2).astype(np.float32)
+    log_motivation = sigma * ndtri(u("motivation")) - sigma * sigma / 2
+    log_motivation -= p.motivation_age_per_year * (age_entry - p.motivation_reference_age_years)
+    motivation = np.exp(log_motivation).astype(np.float32)
+    del age_entry, log_motivation
     facility = (u("facility") * p.facilities).astype(np.int32)
     np.minimum(facility, p.facilities - 1, out=facility)
     cs = p.facility_climate_sigma
@@ -169,7 +318,7 @@ def synthesize(
         sentence_end=sentence_end,
         sentence_years=sentence_years,
         offence=offence,
-        male=u("sex") < p.male_share,
+        male=male,
         age0=age0,
         former_official=u("former_official") < p.former_official_share,
         infectious=u("infectious") < p.infectious_carrier_share,
@@ -178,3 +327,11 @@ def synthesize(
         facility=facility,
         facility_climate=climate,
     )
+
+
+def _stage_days(dist: Distribution, u, name: str, who: np.ndarray, under_way: np.ndarray):
+    """Days of a case stage for people `who`: the residual of a stage already under way at
+    day 0 (`under_way`), a fresh duration otherwise."""
+    u_len = u(name, who)
+    years = np.where(under_way, dist.residual(u_len, u(f"{name}_elapsed", who)), dist.sample(u_len))
+    return np.rint(np.maximum(years, 0.0)).astype(np.int32)
