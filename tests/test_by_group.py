@@ -1,0 +1,138 @@
+"""The by-group table (sim.by_group): conservation, bands, zero-filling and intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import recruits_frame
+
+from sim import by_group
+
+
+@pytest.fixture(scope="module")
+def recruits():
+    return recruits_frame(800, regimes=("R_A", "R_B"), seed=3)
+
+
+@pytest.fixture(scope="module")
+def table(recruits):
+    return by_group.table(recruits, regimes=("R_A", "R_B", "R_EMPTY"))
+
+
+def test_columns_and_types(table):
+    assert list(table.columns) == list(by_group.COLUMNS)
+    assert table["count"].dtype == np.int64
+    assert set(table["group"]) == set(by_group.GROUPS)
+    assert list(dict.fromkeys(table["regime"])) == ["R_A", "R_B", "R_EMPTY", "all"]
+
+
+def test_every_group_sums_to_the_total(table):
+    """Conservation: within a regime and metric, each group's counts add up to `all`."""
+    total = table[table["group"] == "all"].set_index(["regime", "metric"])["count"]
+    sums = table.groupby(["regime", "group", "metric"])["count"].sum()
+    for (regime, group, metric), s in sums.items():
+        assert s == total[(regime, metric)], (regime, group, metric)
+    assert total.sum() > 0
+
+
+def test_regime_all_sums_the_regimes(table):
+    t = table.set_index(["regime", "group", "value", "metric"])["count"]
+    parts = t.drop("all", level="regime").groupby(level=["group", "value", "metric"]).sum()
+    assert (t.loc["all"].sort_index() == parts.sort_index()).all()
+
+
+def test_counts_match_the_recruits(recruits, table):
+    signed = recruits[recruits["contract_day"] >= 0]
+    t = table.set_index(["regime", "group", "value", "metric"])["count"]
+    assert t[("all", "all", "all", "recruits")] == len(signed)
+    assert t[("R_A", "all", "all", "recruits")] == (signed["regime"] == "R_A").sum()
+    assert t[("all", "all", "all", "killed")] == (signed["outcome"] == "killed").sum()
+    # an outcome outside the fixed list is added, not dropped
+    assert t[("all", "all", "all", "executed")] == (signed["outcome"] == "executed").sum() > 0
+    back = (signed["returned_to_custody_day"] >= 0).sum()
+    assert t[("all", "all", "all", "returned_to_custody")] == back > 0
+    assert t[("R_EMPTY", "all", "all", "recruits")] == 0
+    theft = ((signed["offence"] == "theft") & (signed["regime"] == "R_B")).sum()
+    assert t[("R_B", "offence", "theft", "recruits")] == theft
+
+
+def test_bands():
+    r = recruits_frame(6, seed=1)
+    r["age_years"] = np.float32([18, 24.9, 25, 44.99, 54.99, 70])
+    r["sentence_years"] = np.float32([5, 5, 5, 20, np.inf, 0])
+    r["remaining_sentence_days"] = np.int32([0, 365, 366, 3653, 99999, -1])
+    got = by_group.labels(r)
+    assert list(got["age_band"]) == ["18-24", "18-24", "25-34", "35-44", "45-54", "55+"]
+    assert list(got["sentence_band"]) == ["<1", "<1", "1-3", "10+", "life", "unsentenced"]
+    r["enlistment"] = np.int8([1, 2, 3, 4, 1, 2])
+    assert list(by_group.labels(r)["enlistment"]) == ["1", "2", "3+", "3+", "1", "2"]
+
+
+def test_empty_recruits_give_zeros():
+    empty = recruits_frame(0)
+    t = by_group.table(empty, regimes=("R_A",))
+    assert len(t) and (t["count"] == 0).all()
+    assert set(t["metric"]) == set(by_group.METRICS)
+
+
+def per_run(n_reps=6):
+    frames = []
+    for point, name in ((0, "a"), (1, "b")):
+        for r in range(n_reps):
+            t = by_group.table(recruits_frame(100 + 40 * point, seed=10 * point + r))
+            frames.append(t.assign(point=point, scenario=name, replicate=r))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_intervals_over_replicates():
+    runs = per_run()
+    iv = by_group.intervals(runs)
+    row = iv[
+        (iv["point"] == 1)
+        & (iv["regime"] == "all")
+        & (iv["group"] == "all")
+        & (iv["metric"] == "recruits")
+    ].iloc[0]
+    values = runs[
+        (runs["point"] == 1)
+        & (runs["regime"] == "all")
+        & (runs["group"] == "all")
+        & (runs["metric"] == "recruits")
+    ]["count"]
+    assert row["n"] == 6
+    assert row["count_median"] == pytest.approx(values.median())
+    assert row["count_p05"] == pytest.approx(np.quantile(values, 0.05))
+    assert row["count_p05"] <= row["count_median"] <= row["count_p95"]
+    assert row["share_median"] == 1.0
+    # shares within a group: medians are near 1 / number of categories
+    sex = iv[(iv["regime"] == "all") & (iv["group"] == "sex") & (iv["metric"] == "recruits")]
+    assert sex.set_index(["point", "value"]).loc[(0, "male"), "share_median"] > 0.8
+
+
+def test_intervals_count_a_missing_key_as_zero():
+    """An outcome seen in one replicate only is zero (not missing) in the others."""
+    runs = per_run(4)
+    dropped = runs[~((runs["replicate"] == 0) & (runs["metric"] == "executed"))]
+    iv = by_group.intervals(dropped)
+    row = iv[
+        (iv["point"] == 0)
+        & (iv["regime"] == "all")
+        & (iv["group"] == "all")
+        & (iv["metric"] == "executed")
+    ].iloc[0]
+    assert row["n"] == 4
+    kept = dropped[
+        (dropped["point"] == 0)
+        & (dropped["regime"] == "all")
+        & (dropped["group"] == "all")
+        & (dropped["metric"] == "executed")
+    ]["count"].tolist()
+    assert row["count_mean"] == pytest.approx(sum(kept) / 4)
+
+
+def test_shares_pick_the_report_rows():
+    iv = by_group.intervals(per_run(3))
+    s = by_group.shares(iv)
+    assert set(s["group"]) == set(by_group.SHARE_GROUPS)
+    assert (s["regime"] == "all").all() and (s["metric"] == "recruits").all()
