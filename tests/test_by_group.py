@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from synthetic import recruits_frame
 
+import sim
 from sim import by_group
 
 
@@ -136,3 +139,68 @@ def test_shares_pick_the_report_rows():
     s = by_group.shares(iv)
     assert set(s["group"]) == set(by_group.SHARE_GROUPS)
     assert (s["regime"] == "all").all() and (s["metric"] == "recruits").all()
+
+
+# --------------------------------------------------------------------------- run and batch
+
+
+@pytest.fixture
+def with_recruits(monkeypatch):
+    """`sim.run` results carry a recruits table (synthetic when the engine gives none),
+    so the writing of the by-group table is tested whatever the engines provide."""
+    real = sim.run
+
+    def run(scenario, **kwargs):
+        result = real(scenario, **kwargs)
+        if getattr(result, "recruits", None) is None:
+            regimes = (
+                list(sim.load_scenario(scenario).regimes)
+                if isinstance(scenario, str)
+                else list(scenario.regimes)
+            )
+            n = int(result.summary["released_to_army"])
+            result.recruits = recruits_frame(n, regimes=regimes, seed=kwargs.get("seed", 0))
+        return result
+
+    monkeypatch.setattr(sim, "run", run)
+
+
+def test_run_writes_the_by_group_table(tmp_path, prisonflow, with_recruits):
+    out_dir = tmp_path / "ua"
+    args = ["run", "ukraine_2024", "--population", "2000", "--days", "200", "--seed", "3"]
+    code, out, err = prisonflow(*args, "--out", str(out_dir))
+    assert code == 0, err
+    assert "by_group.parquet" in out
+    t = pd.read_parquet(out_dir / "by_group.parquet")
+    assert list(t.columns) == list(by_group.COLUMNS)
+    assert "UA_2024" in set(t["regime"])
+    marker = json.loads((out_dir / ".prisonflow").read_text())
+    assert "by_group.parquet" in marker["files"]
+
+
+def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path, with_recruits):
+    res = sim.batch(
+        "ukraine_2024",
+        replicates=3,
+        population=2000,
+        days=200,
+        workers=1,
+        entropy=5,
+        out=tmp_path / "b",
+        fixed_parameters=True,
+    )
+    assert {"by_group.parquet", "by_group_intervals.csv"} <= set(res.manifest["files"])
+    runs = pd.read_parquet(res.out_dir / "by_group.parquet")
+    assert sorted(runs["replicate"].unique()) == [0, 1, 2]
+    total = runs[(runs["regime"] == "all") & (runs["group"] == "all")]
+    total = total[total["metric"] == "recruits"].set_index("replicate")["count"]
+    signed = res.summary.set_index("replicate")["released_to_army"]
+    synthetic = [
+        (recruits_frame(int(signed[r]), seed=int(s))["contract_day"] >= 0).sum()
+        for r, s in zip(res.summary["replicate"], res.summary["seed"], strict=True)
+    ]
+    assert list(total.sort_index()) == synthetic
+    iv = pd.read_csv(res.out_dir / "by_group_intervals.csv")
+    row = iv[(iv["regime"] == "all") & (iv["group"] == "all") & (iv["metric"] == "recruits")]
+    assert row["n"].iloc[0] == 3
+    assert row["count_median"].iloc[0] == pytest.approx(np.median(synthetic))

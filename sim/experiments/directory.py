@@ -39,6 +39,8 @@ OWN_FILES = (
     "summary.parquet",
     FAILURES,
     "intervals.csv",
+    "by_group.parquet",
+    "by_group_intervals.csv",
     "variance_shares.csv",
     "indices.csv",
     "point_means.csv",
@@ -55,6 +57,7 @@ OWN_FILES = (
 OWN_FOLDERS = {
     "parts": ("*.parquet", "*.failed.json", ".*.tmp"),
     "people": ("*.parquet", ".*.tmp"),
+    "by_group": ("*.parquet", ".*.tmp"),
     "figures": ("*.png", "*.svg"),
 }
 

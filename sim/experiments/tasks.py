@@ -46,6 +46,7 @@ class Task:
     days: int | None = None
     parameters: dict = field(default_factory=dict)
     record_people: bool = False  # also return the per-person event table (vector engine)
+    baseline: bool = False  # also run the no-recruitment baseline (sim.counterfactual)
 
     @property
     def key(self) -> str:
@@ -87,16 +88,17 @@ def run_task(task: Task) -> dict:
     """
     import sim
 
+    from ..by_group import of_result
+    from ..counterfactual import recruitment_effect
+
     started = time.perf_counter()
     try:
-        result = sim.run(
-            resolve(task),
-            engine=task.engine,
-            seed=task.seed,
-            population=task.population,
-            days=task.days,
-            record_people=task.record_people,
-        )
+        scn = resolve(task)
+        options = {"engine": task.engine, "seed": task.seed, "population": task.population}
+        result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
+        if task.baseline:
+            result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
+        groups = of_result(result, list(scn.regimes))
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
         return {
             "status": "failed",
@@ -111,6 +113,7 @@ def run_task(task: Task) -> dict:
         "n_agents": int(result.n_agents),
         "wall_s": time.perf_counter() - started,
         **({"people": result.people} if result.people is not None else {}),
+        **({"by_group": groups} if groups is not None else {}),
     }
 
 

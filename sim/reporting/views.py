@@ -18,7 +18,7 @@ from ..experiments.stats import interval_table
 from ..experiments.tasks import OFFENCE_COLUMNS
 from ..scenario import Scenario
 from ..taxonomy import OFFENCES
-from .labels import HEADLINE, KEY_METRICS, METRIC_LABELS, fmt, fmt_diff
+from .labels import EFFECT_LABELS, HEADLINE, KEY_METRICS, METRIC_LABELS, fmt, fmt_diff
 
 
 def summary_table(title: str, summaries: dict[str, dict]) -> Table:
@@ -27,9 +27,16 @@ def summary_table(title: str, summaries: dict[str, dict]) -> Table:
     table.add_column("metric")
     for name in summaries:
         table.add_column(name, justify="right")
-    for key, label in HEADLINE:
+    rows = [*HEADLINE, *effect_rows(summaries.values())]
+    for key, label in rows:
         table.add_row(label, *(fmt(key, s[key]) for s in summaries.values()))
     return table
+
+
+def effect_rows(summaries) -> list[tuple[str, str]]:
+    """(metric, label) of the no-recruitment effect metrics that every summary has."""
+    summaries = list(summaries)
+    return [(m, lab) for m, lab in EFFECT_LABELS.items() if all(m in s for s in summaries)]
 
 
 def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -> pd.DataFrame:
@@ -155,7 +162,8 @@ def comparison_table(result: Any):
     for n in names:
         table.add_column(n, justify="right")
     by = comp.set_index(["scenario", "metric"])
-    for m in KEY_METRICS:
+    effects = [m for m in EFFECT_LABELS if all((n, m) in by.index for n in names)]
+    for m in (*KEY_METRICS, *effects):
         cells = []
         for n in names:
             r = by.loc[(n, m)]
