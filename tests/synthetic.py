@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+import sim
 from sim.model.taxonomy import OFFENCES
 
 RECRUITS_COLUMNS = (
@@ -77,3 +79,21 @@ def recruits_frame(n: int = 500, regimes=("R_A", "R_B"), seed: int = 0, days: in
         }
     )
     return frame[list(RECRUITS_COLUMNS)]
+
+
+@pytest.fixture
+def with_recruits(monkeypatch):
+    """`sim.run` results carry a recruits table: a synthetic one (as many enlistments as
+    the run released to the army, over the scenario's regimes) when the engine gives none,
+    so that writers of the by-group table are tested whatever the engines provide."""
+    real = sim.run
+
+    def run(scenario, **kwargs):
+        result = real(scenario, **kwargs)
+        if getattr(result, "recruits", None) is None:
+            scn = sim.load_scenario(scenario) if isinstance(scenario, str) else scenario
+            n = int(result.summary["released_to_army"])
+            result.recruits = recruits_frame(n, list(scn.regimes), kwargs.get("seed", 0))
+        return result
+
+    monkeypatch.setattr(sim, "run", run)

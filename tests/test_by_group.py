@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import recruits_frame
+from synthetic import recruits_frame, with_recruits  # noqa: F401 (a fixture)
 
 import sim
 from sim import by_group
@@ -144,28 +144,8 @@ def test_shares_pick_the_report_rows():
 # --------------------------------------------------------------------------- run and batch
 
 
-@pytest.fixture
-def with_recruits(monkeypatch):
-    """`sim.run` results carry a recruits table (synthetic when the engine gives none),
-    so the writing of the by-group table is tested whatever the engines provide."""
-    real = sim.run
-
-    def run(scenario, **kwargs):
-        result = real(scenario, **kwargs)
-        if getattr(result, "recruits", None) is None:
-            regimes = (
-                list(sim.load_scenario(scenario).regimes)
-                if isinstance(scenario, str)
-                else list(scenario.regimes)
-            )
-            n = int(result.summary["released_to_army"])
-            result.recruits = recruits_frame(n, regimes=regimes, seed=kwargs.get("seed", 0))
-        return result
-
-    monkeypatch.setattr(sim, "run", run)
-
-
-def test_run_writes_the_by_group_table(tmp_path, prisonflow, with_recruits):
+@pytest.mark.usefixtures("with_recruits")
+def test_run_writes_the_by_group_table(tmp_path, prisonflow):
     out_dir = tmp_path / "ua"
     args = ["run", "ukraine_2024", "--population", "2000", "--days", "200", "--seed", "3"]
     code, out, err = prisonflow(*args, "--out", str(out_dir))
@@ -178,7 +158,8 @@ def test_run_writes_the_by_group_table(tmp_path, prisonflow, with_recruits):
     assert "by_group.parquet" in marker["files"]
 
 
-def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path, with_recruits):
+@pytest.mark.usefixtures("with_recruits")
+def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path):
     res = sim.batch(
         "ukraine_2024",
         replicates=3,

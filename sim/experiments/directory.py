@@ -49,6 +49,7 @@ OWN_FILES = (
     "matrix.csv",
     "paired_differences.csv",
     "offences.csv",
+    "who_is_recruited.csv",
     "observation_fit.csv",
     "report.md",
     "report.html",

@@ -112,17 +112,37 @@ def observation_fit(
     return pd.concat(frames, ignore_index=True)
 
 
-def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None) -> pd.DataFrame:
+def offence_composition(
+    summary: pd.DataFrame,
+    *,
+    replicates: int | None = None,
+    by_group: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Recruits by offence category per point and replicate (the first `replicates`; all
-    when None), read from the batch's summary (`recruits_offence_<offence>`): nothing is
-    run again. `matches_batch`: the counts add up to the run's released_to_army."""
+    when None), read from the batch's by-group tables (`by_group`: its by_group.parquet;
+    regime all, group offence, metric recruits) where a run has one, else from its summary
+    (`recruits_offence_<offence>`): nothing is run again. `matches_batch`: the counts add
+    up to the run's released_to_army."""
     ok = summary[summary["status"] == "ok"]
     if replicates is not None:
         ok = ok[ok["replicate"] < replicates]
+    from_groups: dict[tuple[int, int], dict[str, float]] = {}
+    if by_group is not None and len(by_group):
+        keep = (
+            (by_group["regime"] == "all")
+            & (by_group["group"] == "offence")
+            & (by_group["metric"] == "recruits")
+        )
+        for (point, rep), sub in by_group[keep].groupby(["point", "replicate"]):
+            from_groups[(int(point), int(rep))] = dict(zip(sub["value"], sub["count"], strict=True))
     rows = []
     for r in ok.sort_values(["point", "replicate"]).itertuples(index=False):
         row = r._asdict()
-        counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
+        stored = from_groups.get((int(row["point"]), int(row["replicate"])))
+        if stored is not None:
+            counts = [stored.get(o, 0) for o in OFFENCES]
+        else:
+            counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
         if any(c != c for c in counts):  # a part stored before offences were recorded
             continue
         matches = sum(counts) == row["released_to_army"]
