@@ -1,32 +1,14 @@
-"""Synthetic `Result.recruits` frames with exactly the columns of CONTRACT item 1 (for
-tests of consumers of the table, independent of the engines)."""
+"""Synthetic `Result.recruits` frames with exactly the engines' columns and dtypes
+(`sim.results.recruits_frame`), for tests of consumers of the table that need cases the
+engines rarely produce (an outcome such as executed, third enlistments, every band)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import pytest
 
-import sim
 from sim.model.taxonomy import OFFENCES
+from sim.results import recruits_frame as canonical
 
-RECRUITS_COLUMNS = (
-    "person",
-    "regime",
-    "enlistment",
-    "status",
-    "offence",
-    "male",
-    "age_years",
-    "sentence_years",
-    "remaining_sentence_days",
-    "application_day",
-    "contract_day",
-    "deploy_day",
-    "exit_day",
-    "outcome",
-    "returned_to_custody_day",
-)
 OUTCOME_CHOICES = (
     "",
     "killed",
@@ -59,7 +41,7 @@ def recruits_frame(n: int = 500, regimes=("R_A", "R_B"), seed: int = 0, days: in
         exit_day + 20,
         -1,
     )
-    frame = pd.DataFrame(
+    return canonical(
         {
             "person": np.arange(n, dtype=np.int64),
             "regime": rng.choice(list(regimes), n),
@@ -78,22 +60,3 @@ def recruits_frame(n: int = 500, regimes=("R_A", "R_B"), seed: int = 0, days: in
             "returned_to_custody_day": back.astype(np.int32),
         }
     )
-    return frame[list(RECRUITS_COLUMNS)]
-
-
-@pytest.fixture
-def with_recruits(monkeypatch):
-    """`sim.run` results carry a recruits table: a synthetic one (as many enlistments as
-    the run released to the army, over the scenario's regimes) when the engine gives none,
-    so that writers of the by-group table are tested whatever the engines provide."""
-    real = sim.run
-
-    def run(scenario, **kwargs):
-        result = real(scenario, **kwargs)
-        if getattr(result, "recruits", None) is None:
-            scn = sim.load_scenario(scenario) if isinstance(scenario, str) else scenario
-            n = int(result.summary["released_to_army"])
-            result.recruits = recruits_frame(n, list(scn.regimes), kwargs.get("seed", 0))
-        return result
-
-    monkeypatch.setattr(sim, "run", run)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import recruits_frame, with_recruits  # noqa: F401 (a fixture)
+from synthetic import recruits_frame
 
 import sim
 from sim import by_group
@@ -144,7 +144,6 @@ def test_shares_pick_the_report_rows():
 # --------------------------------------------------------------------------- run and batch
 
 
-@pytest.mark.usefixtures("with_recruits")
 def test_run_writes_the_by_group_table(tmp_path, prisonflow):
     out_dir = tmp_path / "ua"
     args = ["run", "ukraine_2024", "--population", "2000", "--days", "200", "--seed", "3"]
@@ -158,7 +157,6 @@ def test_run_writes_the_by_group_table(tmp_path, prisonflow):
     assert "by_group.parquet" in marker["files"]
 
 
-@pytest.mark.usefixtures("with_recruits")
 def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path):
     res = sim.batch(
         "ukraine_2024",
@@ -174,14 +172,36 @@ def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path):
     runs = pd.read_parquet(res.out_dir / "by_group.parquet")
     assert sorted(runs["replicate"].unique()) == [0, 1, 2]
     total = runs[(runs["regime"] == "all") & (runs["group"] == "all")]
-    total = total[total["metric"] == "recruits"].set_index("replicate")["count"]
-    signed = res.summary.set_index("replicate")["released_to_army"]
-    synthetic = [
-        (recruits_frame(int(signed[r]), seed=int(s))["contract_day"] >= 0).sum()
-        for r, s in zip(res.summary["replicate"], res.summary["seed"], strict=True)
-    ]
-    assert list(total.sort_index()) == synthetic
+    total = total[total["metric"] == "recruits"].set_index("replicate")["count"].sort_index()
+    released = res.summary.set_index("replicate")["released_to_army"].sort_index()
+    assert list(total) == list(released) and released.sum() > 0
     iv = pd.read_csv(res.out_dir / "by_group_intervals.csv")
     row = iv[(iv["regime"] == "all") & (iv["group"] == "all") & (iv["metric"] == "recruits")]
     assert row["n"].iloc[0] == 3
-    assert row["count_median"].iloc[0] == pytest.approx(np.median(synthetic))
+    assert row["count_median"].iloc[0] == pytest.approx(np.median(released))
+    loaded = sim.load_experiment(res.out_dir)
+    assert len(loaded.by_group) == len(runs)
+
+
+@pytest.mark.parametrize("engine", ["vector", "agents"])
+def test_engine_tables_add_up_to_the_summary(engine, russia):
+    """On real runs of both engines: per regime and in total, the table's recruits and
+    fates match the run's summary, and every group sums to its total."""
+    result = sim.run(russia, engine=engine, seed=1, population=4000, days=700)
+    t = by_group.table(result.recruits, list(russia.regimes))
+    tt = t.set_index(["regime", "group", "value", "metric"])["count"]
+    for metric, flow in (
+        ("recruits", "released_to_army"),
+        ("killed", "killed"),
+        ("deserted", "deserted"),
+        ("returned_to_custody", "returned_to_custody"),
+    ):
+        assert tt[("all", "all", "all", metric)] == result.summary[flow], metric
+    assert result.summary["released_to_army"] > 0
+    per_regime = t[(t["group"] == "all") & (t["metric"] == "recruits") & (t["regime"] != "all")]
+    assert per_regime["count"].sum() == result.summary["released_to_army"]
+    assert (per_regime["count"] > 0).sum() >= 2  # more than one regime recruits here
+    sums = t.groupby(["regime", "group", "metric"])["count"].sum()
+    totals = t[t["group"] == "all"].set_index(["regime", "metric"])["count"]
+    for (regime, _group, metric), s in sums.items():
+        assert s == totals[(regime, metric)]

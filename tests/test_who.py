@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from synthetic import recruits_frame, with_recruits  # noqa: F401 (a fixture)
+from synthetic import recruits_frame
 
 import sim
 from sim import by_group
@@ -48,7 +48,6 @@ def test_report_section():
     assert who_blocks(None, 4) == []
 
 
-@pytest.mark.usefixtures("with_recruits")
 def test_compare_writes_who_is_recruited_and_the_report_shows_it(tmp_path):
     base = sim.load_scenario("russia_wagner_2022")
     result = cmp.compare(

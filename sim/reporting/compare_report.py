@@ -15,7 +15,7 @@ import pandas as pd
 from .. import figures as figs
 from ..decompose_report import decomposition_section
 from ..manifest import scenarios_from_manifest
-from ..taxonomy import FLOW_COLUMNS
+from ..taxonomy import FLOW_COLUMNS, SEXES, STATUSES
 from .blocks import H, Items, P, Table
 from .files import read_csv, read_parquet
 from .labels import METRIC_LABELS, fmt, fmt_diff, fmt_range, population_label
@@ -32,10 +32,11 @@ from .sections import (
 )
 from .who import who_blocks
 
-# Columns of runs.parquet the figures draw.
+# Columns of runs.parquet the figures draw (custody by status and sex: observations).
 RUN_COLUMNS = (
     *("scenario", "replicate", "day", "date", "eligible", "deployed", "in_custody"),
     *("screening", "awaiting_court", "training", *FLOW_COLUMNS),
+    *(f"incarcerated_{status}_{sex}" for status in STATUSES for sex in SEXES),
 )
 
 
