@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -172,8 +173,9 @@ def model_values(result, targets_table: pd.DataFrame) -> np.ndarray:
     """The model's value for each row of a targets table, on the row's day.
 
     Args:
-        result (sim.results.Result): One run (its time series, and `recruits` for the
-            per-regime outputs).
+        result (sim.results.Result | pd.DataFrame): One run (its time series, and
+            `recruits` for the per-regime outputs), or a time series alone (enough for
+            every output that `needs` "timeseries").
         targets_table: Rows with `output` (a time series column or a key of OUTPUTS) and
             `day` (index from the scenario's start).
 
@@ -183,6 +185,8 @@ def model_values(result, targets_table: pd.DataFrame) -> np.ndarray:
     Raises:
         OutputUnavailable: The run lacks a column or the recruits table an output needs.
     """
+    if isinstance(result, pd.DataFrame):
+        result = SimpleNamespace(timeseries=result, recruits=None)
     out = np.full(len(targets_table), np.nan)
     n_days = len(result.timeseries)
     days = targets_table["day"].to_numpy(dtype=np.int64)

@@ -113,3 +113,31 @@ def test_needs():
     assert observed_outputs.needs(["applications", "incarcerated_pretrial"]) == {"timeseries"}
     assert "recruits" in observed_outputs.needs(["wagner_killed"])
     assert {o.needs for o in OUTPUTS.values()} == {"timeseries", "recruits"}
+
+
+def test_a_time_series_alone_serves_the_timeseries_outputs():
+    r = fake_result()
+    t = targets(("incarcerated_convicted", 4), ("released_to_army", 9))
+    assert list(model_values(r.timeseries, t)) == list(model_values(r, t))
+    with pytest.raises(OutputUnavailable, match="recruits"):
+        model_values(r.timeseries, targets(("wagner_recruits", 3)))
+
+
+def test_real_run_of_the_russian_timeline(russia):
+    """On a real run: Wagner counts are below the all-regime totals once other regimes
+    recruit, and custody by status sums to the incarcerated stock."""
+    import sim
+
+    result = sim.run(russia, seed=2, population=4000, days=900)
+    last = len(result.timeseries) - 1
+    t = targets(
+        ("wagner_recruits", last),
+        ("released_to_army", last),
+        ("wagner_killed", last),
+        ("killed", last),
+        *((f"incarcerated_{s}", last) for s in STATUSES),
+        ("incarcerated", last),
+    )
+    v = model_values(result, t)
+    assert 0 < v[0] < v[1] and v[2] <= v[3]
+    assert v[4:8].sum() == v[8]

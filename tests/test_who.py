@@ -82,3 +82,22 @@ def test_compare_writes_who_is_recruited_and_the_report_shows_it(tmp_path):
         got.sort_index().tolist()
         == theft.set_index(["point", "replicate"])["count"].sort_index().tolist()
     )
+
+
+def test_batch_report_shows_who_is_recruited(tmp_path):
+    from sim.reporting.build import build_report
+
+    res = sim.batch(
+        "ukraine_2024",
+        replicates=2,
+        population=2000,
+        days=200,
+        workers=1,
+        entropy=4,
+        out=tmp_path / "b",
+        fixed_parameters=True,
+    )
+    report = build_report(res.out_dir)["markdown"].read_text()
+    assert "## Who is recruited\n" in report
+    assert "custody left at application" in report
+    assert "prison population vs no recruitment" in report

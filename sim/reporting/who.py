@@ -71,7 +71,12 @@ def who_blocks(table: pd.DataFrame | None, reps) -> list:
     if table is None or not len(table):
         return []
     blocks: list = [
-        H(2, "Who is recruited under each policy"),
+        H(
+            2,
+            "Who is recruited under each policy"
+            if table["policy"].notna().any()
+            else "Who is recruited",
+        ),
         P(
             "Share of recruits (contracts signed, every regime together) in each category: "
             f"the median over {reps} replicates, with the 5th-95th percentile in brackets. "
