@@ -1,11 +1,13 @@
-"""Synthetic `Result.recruits` frames with exactly the engines' columns and dtypes
-(`sim.results.recruits_frame`), for tests of consumers of the table that need cases the
-engines rarely produce (an outcome such as executed, third enlistments, every band)."""
+"""Test helpers for by-group outputs: synthetic `Result.recruits` frames with exactly the
+engines' columns and dtypes (`sim.results.recruits_frame`), for consumers of the table
+that need cases the engines rarely produce (an outcome such as executed, third
+enlistments, every band), and a quick small batch."""
 
 from __future__ import annotations
 
 import numpy as np
 
+import sim
 from sim.model.taxonomy import OFFENCES
 from sim.results import recruits_frame as canonical
 
@@ -59,4 +61,18 @@ def recruits_frame(n: int = 500, regimes=("R_A", "R_B"), seed: int = 0, days: in
             "outcome": outcome,
             "returned_to_custody_day": back.astype(np.int32),
         }
+    )
+
+
+def small_batch(out, *, replicates: int = 2, entropy: int = 4):
+    """A quick `sim.batch` of ukraine_2024 (2,000 people, 200 days, in this process)."""
+    return sim.batch(
+        "ukraine_2024",
+        replicates=replicates,
+        population=2000,
+        days=200,
+        workers=1,
+        entropy=entropy,
+        out=out,
+        fixed_parameters=True,
     )

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import recruits_frame
+from synthetic import recruits_frame, small_batch
 
 import sim
 from sim import by_group
@@ -158,16 +158,7 @@ def test_run_writes_the_by_group_table(tmp_path, prisonflow):
 
 
 def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path):
-    res = sim.batch(
-        "ukraine_2024",
-        replicates=3,
-        population=2000,
-        days=200,
-        workers=1,
-        entropy=5,
-        out=tmp_path / "b",
-        fixed_parameters=True,
-    )
+    res = small_batch(tmp_path / "b", replicates=3, entropy=5)
     assert {"by_group.parquet", "by_group_intervals.csv"} <= set(res.manifest["files"])
     runs = pd.read_parquet(res.out_dir / "by_group.parquet")
     assert sorted(runs["replicate"].unique()) == [0, 1, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from synthetic import recruits_frame
+from synthetic import recruits_frame, small_batch
 
 import sim
 from sim import by_group
@@ -87,16 +87,7 @@ def test_compare_writes_who_is_recruited_and_the_report_shows_it(tmp_path):
 def test_batch_report_shows_who_is_recruited(tmp_path):
     from sim.reporting.build import build_report
 
-    res = sim.batch(
-        "ukraine_2024",
-        replicates=2,
-        population=2000,
-        days=200,
-        workers=1,
-        entropy=4,
-        out=tmp_path / "b",
-        fixed_parameters=True,
-    )
+    res = small_batch(tmp_path / "b", replicates=2, entropy=4)
     report = build_report(res.out_dir)["markdown"].read_text()
     assert "## Who is recruited\n" in report
     assert "custody left at application" in report
