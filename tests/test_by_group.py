@@ -196,3 +196,16 @@ def test_engine_tables_add_up_to_the_summary(engine, russia):
     totals = t[t["group"] == "all"].set_index(["regime", "metric"])["count"]
     for (regime, _group, metric), s in sums.items():
         assert s == totals[(regime, metric)]
+
+
+def test_batch_command_writes_the_by_group_table(tmp_path, prisonflow):
+    out_dir = tmp_path / "b"
+    args = ["batch", "ukraine_2024", "--replicates", "2", "--population", "2000"]
+    args += ["--days", "200", "--workers", "1", "--entropy", "2", "--fixed-parameters"]
+    code, out, err = prisonflow(*args, "--out", str(out_dir))
+    assert code == 0, err
+    assert "by_group.parquet, by_group_intervals.csv" in out
+    runs = pd.read_parquet(out_dir / "by_group.parquet")
+    assert set(runs["replicate"]) == {0, 1} and set(runs["regime"]) == {"UA_2024", "all"}
+    assert len(list((out_dir / "by_group").glob("*.parquet"))) == 2
+    assert (out_dir / "by_group_intervals.csv").is_file()
