@@ -62,39 +62,57 @@ SHARE_GROUPS = ("offence", "offence_class", "age_band", "sentence_band", "status
 QUANTILES = {"p05": 0.05, "median": 0.5, "p95": 0.95}
 
 
-def _band(values: np.ndarray, edges: Sequence[float], labels: Sequence[str]) -> np.ndarray:
-    """Label of the band each value falls in (`edges` are the upper edges, exclusive)."""
-    return np.asarray(labels, dtype=object)[np.searchsorted(edges, values, side="right")]
+def _codes(series: pd.Series, values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Each entry's position in `values`, extended by the entries not in it (sorted)."""
+    found, uniques = pd.factorize(series.astype(str), sort=False)
+    uniques = [str(u) for u in uniques]
+    values = list(values) + sorted(set(uniques) - set(values))
+    position = {v: i for i, v in enumerate(values)}
+    lookup = np.array([position[u] for u in uniques] or [0], dtype=np.int64)
+    return lookup[found], values
 
 
-def labels(recruits: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each enlistment's category in every group.
+def codes(recruits: pd.DataFrame) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Each enlistment's category in every group, as positions in the group's values.
 
     Args:
         recruits: `Result.recruits` (CONTRACT columns).
 
     Returns:
-        Per group, one label per row of `recruits`.
+        Per group: one code per row of `recruits`, and the values the codes index (GROUPS,
+        plus any other value found, e.g. an offence outside the taxonomy).
     """
     n = len(recruits)
     age = recruits["age_years"].to_numpy(dtype=np.float64)
     sentence = recruits["sentence_years"].to_numpy(dtype=np.float64)
     left_days = recruits["remaining_sentence_days"].to_numpy(dtype=np.float64)
-    band = _band(left_days / DAYS_PER_YEAR, SENTENCE_EDGES_YEARS, SENTENCE_BANDS)
-    band = np.where(left_days < 0, "unsentenced", band)
-    band = np.where(np.isinf(sentence), "life", band)
+    band = np.searchsorted(SENTENCE_EDGES_YEARS, left_days / DAYS_PER_YEAR, side="right")
+    band = np.where(left_days < 0, SENTENCE_BANDS.index("unsentenced"), band)
+    band = np.where(np.isinf(sentence), SENTENCE_BANDS.index("life"), band)
     enlistment = recruits["enlistment"].to_numpy(dtype=np.int64)
     violent = recruits["offence"].isin(list(VIOLENT_OFFENCES)).to_numpy()
     return {
-        ALL: np.full(n, ALL, dtype=object),
-        "offence": recruits["offence"].to_numpy(dtype=object),
-        "offence_class": np.where(violent, "violent", "non_violent"),
-        "age_band": _band(age, AGE_EDGES_YEARS, AGE_BANDS),
-        "sentence_band": band,
-        "status": recruits["status"].to_numpy(dtype=object),
-        "sex": np.where(recruits["male"].to_numpy(dtype=bool), "male", "female"),
-        "enlistment": np.asarray(ENLISTMENTS, dtype=object)[np.clip(enlistment, 1, 3) - 1],
+        ALL: (np.zeros(n, dtype=np.int64), [ALL]),
+        "offence": _codes(recruits["offence"], OFFENCES),
+        "offence_class": (np.where(violent, 0, 1), list(OFFENCE_CLASSES)),
+        "age_band": (np.searchsorted(AGE_EDGES_YEARS, age, side="right"), list(AGE_BANDS)),
+        "sentence_band": (band.astype(np.int64), list(SENTENCE_BANDS)),
+        "status": _codes(recruits["status"], STATUSES),
+        "sex": (np.where(recruits["male"].to_numpy(dtype=bool), 0, 1), list(SEXES)),
+        "enlistment": (np.clip(enlistment, 1, 3) - 1, list(ENLISTMENTS)),
     }
+
+
+def labels(recruits: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each enlistment's category in every group, by name (`codes` spelled out).
+
+    Args:
+        recruits: `Result.recruits`.
+
+    Returns:
+        Per group, one label per row of `recruits`.
+    """
+    return {g: np.asarray(v, dtype=object)[c] for g, (c, v) in codes(recruits).items()}
 
 
 def indicators(recruits: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -129,21 +147,19 @@ def table(recruits: pd.DataFrame, regimes: Sequence[str] = ()) -> pd.DataFrame:
     Returns:
         Columns `COLUMNS`; regimes in the order given, then any others, then "all".
     """
-    found = recruits["regime"].astype(str).to_numpy()
-    regime_ids = list(dict.fromkeys([*map(str, regimes), *sorted(set(found))]))
+    regime_code, regime_ids = _codes(recruits["regime"], list(map(str, regimes)))
     ind = indicators(recruits)
     metrics = list(ind)
-    counts = np.stack([ind[m] for m in metrics], axis=1) if len(ind) else np.empty((0, 0))
-    regime_code = pd.Categorical(found, categories=regime_ids).codes
+    n_regimes = len(regime_ids)
     frames = []
-    for group, label in labels(recruits).items():
-        values = list(GROUPS[group]) + sorted(set(label) - set(GROUPS[group]))
-        code = pd.Categorical(label, categories=values).codes
-        cells = np.zeros((len(regime_ids) + 1, len(values), len(metrics)), dtype=np.int64)
-        np.add.at(cells, (regime_code, code), counts)
-        cells[-1] = cells[:-1].sum(axis=0)
+    for group, (code, values) in codes(recruits).items():
+        cell = regime_code * len(values) + code
+        size = n_regimes * len(values)
+        counts = [np.bincount(cell, weights=ind[m], minlength=size) for m in metrics]
+        cells = np.stack(counts, axis=-1).reshape(n_regimes, len(values), len(metrics))
+        cells = np.concatenate([cells, cells.sum(axis=0, keepdims=True)]).astype(np.int64)
         r, v, m = np.meshgrid(
-            np.arange(len(regime_ids) + 1),
+            np.arange(n_regimes + 1),
             np.arange(len(values)),
             np.arange(len(metrics)),
             indexing="ij",

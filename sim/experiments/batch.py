@@ -165,7 +165,7 @@ class Batch(Experiment):
                 self.days,
                 self.draw(sampler, seeds, r),
                 self.record_people,
-                baseline=True,
+                batch_outputs=True,
             )
             for p, ((_, scn), sampler) in enumerate(zip(self.loaded, self.samplers, strict=True))
             for r in range(self.replicates)

@@ -64,7 +64,9 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
         frame = out.get(name)  # before the part: a stored part has its people and groups
         if frame is not None:
             (parts.parent / folder).mkdir(exist_ok=True)
-            write_atomic(parts.parent / folder / f"{task.key}.parquet", frame.to_parquet)
+            extra = pa.Table.from_pandas(frame)
+            path = parts.parent / folder / f"{task.key}.parquet"
+            write_atomic(path, lambda p, t=extra: pq.write_table(t, p))
     meta["n_agents"] = out.get("n_agents", 0)
     meta["summary"] = {k: _json_float(v) for k, v in out["summary"].items()}
     if "recruits_by_offence" in out:

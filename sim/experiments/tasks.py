@@ -46,7 +46,9 @@ class Task:
     days: int | None = None
     parameters: dict = field(default_factory=dict)
     record_people: bool = False  # also return the per-person event table (vector engine)
-    baseline: bool = False  # also run the no-recruitment baseline (sim.counterfactual)
+    # batch outputs: also run the no-recruitment baseline (sim.counterfactual) and return
+    # the by-group table (sim.by_group)
+    batch_outputs: bool = False
 
     @property
     def key(self) -> str:
@@ -96,9 +98,10 @@ def run_task(task: Task) -> dict:
         scn = resolve(task)
         options = {"engine": task.engine, "seed": task.seed, "population": task.population}
         result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
-        if task.baseline:
+        groups = None
+        if task.batch_outputs:
             result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
-        groups = of_result(result, list(scn.regimes))
+            groups = of_result(result, list(scn.regimes))
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
         return {
             "status": "failed",
