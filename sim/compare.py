@@ -52,6 +52,7 @@ from .experiments.batch import BATCH_METRICS
 from .experiments.stats import paired_differences
 from .experiments.template import RunArgs
 from .experiments.validation import Whole, validate
+from .observed_outputs import with_custody_by_status
 from .reporting.labels import (
     KEY_METRICS,
     default_countries,
@@ -457,7 +458,9 @@ def compare(
             _batch_table(batch, "by_group_intervals"), [p.to_dict(i) for i, p in enumerate(points)]
         )
         fit = observation_fit(
-            batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
+            with_custody_by_status(batch.runs),
+            {p.name: p.scenario for p in points if p.compared},
+            observations,
         )
         for name, df in (
             ("comparison.csv", comparison),

@@ -144,6 +144,26 @@ OUTPUTS: dict[str, Output] = {
 }
 
 
+def with_custody_by_status(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a time series, or runs in long format) with the columns
+    `incarcerated_<status>` (both sexes) added where its per-sex columns are present, so
+    that tables and figures can read them like any column.
+
+    Args:
+        frame: Rows with `incarcerated_<status>_<sex>` columns.
+
+    Returns:
+        A copy with the sums added (the frame itself when there is nothing to add).
+    """
+    added = {
+        f"incarcerated_{status}": sum(frame[f"incarcerated_{status}_{sex}"] for sex in SEXES)
+        for status in STATUSES
+        if all(f"incarcerated_{status}_{sex}" in frame.columns for sex in SEXES)
+        and f"incarcerated_{status}" not in frame.columns
+    }
+    return frame.assign(**added) if added else frame
+
+
 def is_known(output: str, timeseries_columns=()) -> bool:
     """Whether `output` is one of OUTPUTS or a column of the time series.
 

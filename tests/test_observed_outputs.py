@@ -141,3 +141,35 @@ def test_real_run_of_the_russian_timeline(russia):
     v = model_values(result, t)
     assert 0 < v[0] < v[1] and v[2] <= v[3]
     assert v[4:8].sum() == v[8]
+
+
+def test_with_custody_by_status_adds_the_sums():
+    r = fake_result(days=5)
+    got = observed_outputs.with_custody_by_status(r.timeseries)
+    for status in STATUSES:
+        expected = sum(r.timeseries[f"incarcerated_{status}_{sex}"] for sex in SEXES)
+        assert (got[f"incarcerated_{status}"] == expected).all()
+    bare = pd.DataFrame({"day": [0]})
+    assert observed_outputs.with_custody_by_status(bare) is bare
+
+
+def test_observation_fit_compares_custody_by_status(russia):
+    """The fit table of batch and compare reports shows the custody rows (defendants in
+    October 2024, convicts in colonies in October 2023)."""
+    import sim
+    from sim.reporting.views import observation_fit
+
+    runs = pd.concat(
+        [
+            sim.run(russia, seed=s, population=3000).timeseries.assign(
+                scenario=russia.name, replicate=s
+            )
+            for s in (0, 1)
+        ],
+        ignore_index=True,
+    )
+    fit = observation_fit(observed_outputs.with_custody_by_status(runs), {russia.name: russia})
+    by_metric = fit.set_index("metric")
+    for metric in ("defendants_pool", "convicts_in_colonies", "convicts_in_colonies_male"):
+        assert by_metric.loc[[metric], "model_median"].notna().all(), metric
+    assert "wagner_killed" not in set(fit["metric"])  # needs the recruits table

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import figures as figs
 from ..decompose_report import decomposition_section
 from ..manifest import scenarios_from_manifest
+from ..observed_outputs import with_custody_by_status
 from ..taxonomy import FLOW_COLUMNS, SEXES, STATUSES
 from .blocks import H, Items, P, Table
 from .files import read_csv, read_parquet
@@ -62,7 +63,7 @@ def compare_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
     cells = pd.DataFrame([p for p in points if p["policy"] is not None])
     labels, pop_labels, policy_labels = compare_labels(manifest, scenarios)
     runs = read_parquet(directory / "batch" / "runs.parquet")
-    runs = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
+    runs = with_custody_by_status(runs[[c for c in RUN_COLUMNS if c in runs.columns]])
     paired = read_csv(directory / "paired_differences.csv")
     offences = read_csv(directory / "offences.csv")
     fit = read_csv(directory / "observation_fit.csv")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import figures as figs
 from ..experiments.batch import BATCH_METRICS
+from ..observed_outputs import with_custody_by_status
 from ..results import write_atomic_text
 from ..scenario import Scenario, ScenarioError, load_scenario
 from .blocks import H, P, Table
@@ -52,7 +53,7 @@ def batch_inputs(directory: Path, manifest: dict) -> dict:
     summary and the fit to observations (computed here from the runs)."""
     names = list(manifest.get("scenarios", []))
     scenarios = batch_scenarios(manifest)
-    runs = read_parquet(directory / "runs.parquet")
+    runs = with_custody_by_status(read_parquet(directory / "runs.parquet"))
     return {
         "names": names,
         "scenarios": scenarios,

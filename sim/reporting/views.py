@@ -55,13 +55,15 @@ def observation_fit(
     comparable observation's date (`model_date` when given), for each scenario of the
     observation's country; `inside` follows `sim.calibration.inside` (at_least: the
     interval reaches the value; up_to: it reaches down to it; about: it overlaps +/-10%;
-    exact: it contains it)."""
+    exact: it contains it). Only outputs that are columns of `runs` are compared (add
+    custody by legal status with `sim.observed_outputs.with_custody_by_status`)."""
     from ..calibration import Targets, inside
     from ..observations import for_country, load_observations
 
     obs = (
         observations if isinstance(observations, pd.DataFrame) else load_observations(observations)
     )
+
     cols = [
         "scenario",
         "country",
