@@ -79,7 +79,6 @@ def run_cmd(
     timeseries.parquet, summary.csv and by_group.parquet."""
     import sim
 
-    from ..counterfactual import recruitment_effect
     from ..results import default_output_dir, prepare_output_dir, write_run
 
     if engine not in ENGINES:
@@ -105,6 +104,8 @@ def run_cmd(
                 force=force,
             )
             result = sim.run(scn, **options, record_people=record_people)
+            from ..counterfactual import recruitment_effect  # the no-recruitment baseline
+
             result.summary.update(recruitment_effect(scn, result, **options))
         manifest = run_manifest(scn, result, argv=sys.argv, started=started)
         write_run(result, out, manifest, overwrite, regimes=scn.regimes)
