@@ -31,6 +31,7 @@ COMPARABLE = {
     "wagner_recruits": "wagner_recruits",
     "wagner_pardoned_returned": "service_completed",
     "eligible_pool": "eligible",
+    "killed": "killed",
     "wagner_killed": "wagner_killed",
     "wagner_killed_share": "wagner_killed_share",
     "prisoner_recruits_total": "released_to_army",
