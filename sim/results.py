@@ -509,20 +509,30 @@ class AtomicDir:
 
 
 def write_run(
-    result: Result, out_dir: Path, manifest: dict[str, Any], overwrite: bool = False
+    result: Result,
+    out_dir: Path,
+    manifest: dict[str, Any],
+    overwrite: bool = False,
+    regimes: Iterable[str] = (),
 ) -> None:
-    """Write manifest.json, timeseries.parquet, summary.csv (and people.parquet when the run
-    recorded people) into out_dir atomically (rules for an existing out_dir:
-    `prepare_output_dir`).
+    """Write manifest.json, timeseries.parquet, summary.csv, by_group.parquet (when the
+    engine gave a recruits table; `sim.by_group`) and people.parquet (when the run recorded
+    people) into out_dir atomically (rules for an existing out_dir: `prepare_output_dir`).
 
     Args:
         result: The run's result.
         out_dir: The output directory.
         manifest: The run's manifest.
         overwrite: Allow replacing the tool's own earlier output.
+        regimes: Regime ids the by-group table shows even without recruits.
     """
+    from .by_group import of_result
+
+    groups = of_result(result, list(regimes))
     with AtomicDir(out_dir, overwrite, kind="run") as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        if groups is not None:
+            groups.to_parquet(tmp / "by_group.parquet", index=False)
         if result.people is not None:
             result.people.to_parquet(tmp / "people.parquet", index=False)
         pd.DataFrame([{"scenario": result.scenario, **result.summary}]).to_csv(
