@@ -1,0 +1,221 @@
+"""ABC-SMC (population Monte Carlo: Beaumont et al. 2009; Toni et al. 2009).
+
+Each particle is a set of parameter values; the model is run once per particle with its
+own seed (the stochastic model is its own likelihood); each round keeps the particles
+closest to the observations, and the tolerance shrinks from round to round. The kept
+particles approximate the posterior: we report its median and 90% interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from ..scenario import Scenario, ScenarioError, apply_overrides
+from .params import Param
+from .targets import Targets
+
+# A posterior 90% interval wider than this share of the prior's: the data leave it uninformed.
+NOT_INFORMED_WIDTH = 0.8
+
+
+@dataclass
+class Calibration:
+    scenario: str
+    params: list[Param]
+    particles: np.ndarray  # (n, k) accepted parameter values, final round
+    weights: np.ndarray
+    distances: np.ndarray
+    tolerances: list[float]
+    runs: int
+    seed: int
+    history: list[dict] = field(default_factory=list)
+
+    def estimates(self) -> pd.DataFrame:
+        """Per parameter: posterior median and 90% interval, the best particle for contrast,
+        and how much the data narrowed the prior.
+
+        `narrowing` is 1 - (posterior 90% width / prior 90% width), both on the scale the
+        prior is uniform on (log for log-uniform priors); a parameter whose posterior keeps
+        more than NOT_INFORMED_WIDTH of its prior's width is labelled not informed.
+        """
+        best = self.particles[int(np.argmin(self.distances))]
+        rows = []
+        for j, p in enumerate(self.params):
+            x = self.particles[:, j]
+            q = _weighted_quantiles(x, self.weights, [0.05, 0.5, 0.95])
+            unit = p.to_unit(np.array([q[0], q[2]], dtype=float))
+            ratio = float(unit[1] - unit[0]) / 0.9  # prior's 90% width is 0.9 in unit scale
+            rows.append(
+                {
+                    "parameter": p.key,
+                    "prior_low": p.low,
+                    "prior_high": p.high,
+                    "fitted": q[1],  # the value written into the calibrated scenario
+                    "median": q[1],
+                    "p05": q[0],
+                    "p95": q[2],
+                    "best_particle": best[j],
+                    "narrowing": 1.0 - ratio,
+                    "informed": ratio < NOT_INFORMED_WIDTH,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def point(self) -> dict[str, float]:
+        """The fitted values as scenario overrides: the posterior medians (robust, unlike
+        the single particle closest to the data, which owes much to its seed)."""
+        est = self.estimates()
+        return {
+            p.key: int(round(v)) if p.integer else float(f"{v:.6g}")
+            for p, v in zip(self.params, est["median"], strict=True)
+        }
+
+    def particle_table(self) -> pd.DataFrame:
+        """The posterior as a particles file (`weight` and one column per key; see
+        sim.uncertainty), ready to sit beside the calibrated scenario."""
+        table = pd.DataFrame({"weight": self.weights})
+        for j, p in enumerate(self.params):
+            values = self.particles[:, j]
+            table[p.key] = np.rint(values).astype(int) if p.integer else values
+        return table
+
+
+def _weighted_quantiles(x, w, qs):
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    cw /= cw[-1]
+    return [float(x[order][np.searchsorted(cw, q)]) for q in qs]
+
+
+def _simulate(
+    scn: Scenario, params, values, seeds, targets: Targets, population, days
+) -> np.ndarray:
+    """Distance of each particle (one run each, its own seed)."""
+    import sim
+
+    from ..scenario import validate_raw
+
+    raw = {k: v for k, v in scn.to_dict().items() if k != "source_file"}
+    horizon = int(targets.table["day"].max()) + 1 if days is None else days
+    out = np.empty(len(values))
+    for i, (row, seed) in enumerate(zip(values, seeds, strict=True)):
+        overrides = {
+            p.key: (int(v) if p.integer else float(v)) for p, v in zip(params, row, strict=True)
+        }
+        variant = validate_raw(apply_overrides(raw, overrides, scn.source_file), scn.source_file)
+        ts = sim.run(variant, seed=int(seed), population=population, days=horizon).timeseries
+        out[i] = targets.distance(targets.simulated(ts))
+    return out
+
+
+def calibrate(
+    scn: Scenario,
+    params: list[Param],
+    targets: Targets,
+    *,
+    particles: int = 200,
+    rounds: int = 4,
+    quantile: float = 0.3,
+    seed: int = 0,
+    population: int | None = None,
+    days: int | None = None,
+    progress=None,
+    simulate=None,
+) -> Calibration:
+    """ABC-SMC: rounds of propose, simulate, keep within a shrinking tolerance.
+
+    `simulate(round, params, values, seeds)` returns each particle's distance; default:
+    one run each in this process (`sim.calibration_rounds.RoundRunner` runs them through
+    the experiment runner: parts, resume, workers).
+
+    Args:
+        scn: The scenario.
+        params: The parameters to fit.
+        targets: The observations to fit.
+        particles: Number of particles per round.
+        rounds: Number of rounds, the first included.
+        quantile: Share of particles kept each round (sets the tolerance).
+        seed: Seed of the proposals and runs.
+        population: Run population, or None for the scenario's.
+        days: Number of days, or None for the scenario's horizon.
+        progress (Callable[[str], None] | None): Called with a line after each round.
+        simulate (Callable | None): Runs a round, as above; None for the default.
+
+    Returns:
+        The calibration.
+    """
+    if simulate is None:
+
+        def simulate(_round, params, values, seeds):
+            """Simulate one round of parameter values against the targets."""
+            return _simulate(scn, params, values, seeds, targets, population, days)
+
+    if len(targets.table) == 0:
+        raise ScenarioError(scn.source_file, None, "no observations fall within the horizon")
+    k = len(params)
+    ss = np.random.SeedSequence(seed)
+    rng = np.random.default_rng(ss.spawn(1)[0])
+
+    def seeds(round_no: int, n: int) -> np.ndarray:
+        """Seeds for one round of simulations, reproducible from the fit's seed and the round."""
+        return np.random.SeedSequence([seed, round_no]).generate_state(n)
+
+    # Every round keeps the same number of particles (the closest `keep_n` of its
+    # proposals), so the posterior has a stable size; the round's tolerance is the largest
+    # kept distance.
+    keep_n = max(k + 2, int(round(quantile * particles)))
+    unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
+    values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
+    dist = simulate(0, params, values, seeds(0, particles))
+    runs = particles
+    keep = np.argsort(dist, kind="stable")[:keep_n]
+    pts, w, d = unit[keep], np.full(keep_n, 1.0 / keep_n), dist[keep]
+    eps = float(d.max())
+    tolerances, history = [eps], [{"round": 0, "tolerance": eps, "accepted": keep_n}]
+    if progress:
+        progress(f"round 0: tolerance {eps:.3f}, {keep_n} of {particles} kept")
+    for t in range(1, rounds):
+        cov = 2.0 * np.atleast_2d(np.cov(pts.T, aweights=w)) + 1e-9 * np.eye(k)
+        chol = np.linalg.cholesky(cov)
+        proposals = np.empty((particles, k))
+        filled = 0
+        while filled < particles:
+            pick = rng.choice(len(pts), size=particles, p=w)
+            cand = pts[pick] + rng.standard_normal((particles, k)) @ chol.T
+            ok = np.all((cand >= 0) & (cand <= 1), axis=1)
+            take = cand[ok][: particles - filled]
+            proposals[filled : filled + len(take)] = take
+            filled += len(take)
+        values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
+        dist = simulate(t, params, values, seeds(t, particles))
+        runs += particles
+        order = np.argsort(dist, kind="stable")[:keep_n]
+        new_pts, d = proposals[order], dist[order]
+        w = _importance_weights(new_pts, pts, w, cov)
+        pts, eps = new_pts, float(d.max())
+        tolerances.append(eps)
+        history.append({"round": t, "tolerance": eps, "accepted": len(pts)})
+        if progress:
+            progress(f"round {t}: tolerance {eps:.3f}, {len(pts)} of {particles} kept")
+    values = np.column_stack([p.from_unit(pts[:, j]) for j, p in enumerate(params)])
+    return Calibration(scn.name, params, values, w, d, tolerances, runs, seed, history)
+
+
+def _importance_weights(new_pts, old_pts, old_w, cov) -> np.ndarray:
+    """ABC-SMC weights of new particles: prior (uniform on the unit box) over the mixture of
+    Gaussian kernels they were proposed from. Returns normalised weights.
+
+    Proposals outside the box are redrawn together with their parent particle, so the
+    accepted proposals follow the kernel mixture cut by the box and renormalised by one
+    global constant, which cancels when the weights are normalised: no per-kernel
+    truncation mass enters (it would if only the noise were redrawn for a fixed parent).
+    """
+    inv = np.linalg.inv(cov)
+    diff = new_pts[:, None, :] - old_pts[None, :, :]
+    kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
+    weights = 1.0 / (kern @ old_w)
+    return weights / weights.sum()

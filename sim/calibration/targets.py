@@ -1,0 +1,107 @@
+"""Observations reduced to what the model can be compared with, and the distance to them.
+
+The distance respects the observations' qualifiers (an `at_least` point penalises only a
+shortfall, `up_to` only an excess) and weights claims and estimates below observations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..scenario import Scenario
+
+KIND_WEIGHTS = {"observed": 1.0, "estimate": 0.5, "claim": 0.25}
+QUALIFIERS = ("at_least", "about", "up_to", "exact")
+
+
+def population_ratio(scn: Scenario, population: int | None) -> float:
+    """Run population over the scenario's (1 at real scale)."""
+    return 1.0 if population is None else population / scn.population.initial_size
+
+
+def is_count(metric: str) -> bool:
+    """Whether an observed metric is a count (scaled with the population) rather than a
+    share, a rate or a percentage (not scaled)."""
+    return not metric.endswith(("_share", "_rate", "_pct", "_per_1000_recruits"))
+
+
+def scale_note(scn: Scenario, population: int | None) -> str:
+    """What a scaled run compares with (empty at real scale)."""
+    if population is None or population == scn.population.initial_size:
+        return ""
+    ratio = population_ratio(scn, population)
+    return (
+        f"population {population:,} of {scn.population.initial_size:,}: observed counts "
+        f"scaled by {ratio:.4g} (shares and rates unscaled)"
+    )
+
+
+@dataclass
+class Targets:
+    """Observations reduced to what the model can be compared with."""
+
+    table: pd.DataFrame  # rows: output, day, value, qualifier, weight, label
+
+    @classmethod
+    def from_observations(
+        cls,
+        obs: pd.DataFrame,
+        scn: Scenario,
+        fitting: bool = False,
+        population: int | None = None,
+        until: pd.Timestamp | None = None,
+    ) -> Targets:
+        """Observations within the scenario's horizon (for fitting: only those fitted;
+        with `until`, only those dated before it). A run at a `population` other than the
+        scenario's compares with counts scaled by the population ratio (`scale` column;
+        `value_real_scale` keeps the reported figure); shares and rates are not scaled."""
+        start = pd.Timestamp(scn.scenario.start_date)
+        keep = obs["output"].notna()
+        if fitting and "fitted" in obs.columns:
+            keep &= obs["fitted"]
+        if until is not None:
+            keep &= obs["date"] < until
+        rows = obs[keep].copy()
+        rows["value_real_scale"] = rows["value"]
+        metric = rows["metric"] if "metric" in rows else rows["output"]
+        count = np.array([is_count(str(m)) for m in metric], dtype=bool)
+        rows["scale"] = np.where(count, population_ratio(scn, population), 1.0)
+        rows["value"] = rows["value"] * rows["scale"]
+        when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
+        rows["day"] = (when - start).dt.days
+        rows = rows[(rows["day"] >= 0) & (rows["day"] < scn.n_days)]
+        rows["weight"] = rows["kind"].map(KIND_WEIGHTS).fillna(0.25)
+        return cls(rows.reset_index(drop=True))
+
+    def simulated(self, ts: pd.DataFrame) -> np.ndarray:
+        """Model values at the observations' days from one run's time series."""
+        out = np.empty(len(self.table))
+        for i, row in enumerate(self.table.itertuples()):
+            out[i] = ts[row.output].iloc[int(row.day)]
+        return out
+
+    def distance(self, simulated: np.ndarray) -> float:
+        """Weighted root mean square log error, one-sided for at_least / up_to."""
+        t = self.table
+        r = np.log1p(simulated) - np.log1p(t["value"].to_numpy(float))
+        r = np.where((t["qualifier"] == "at_least") & (r > 0), 0.0, r)
+        r = np.where((t["qualifier"] == "up_to") & (r < 0), 0.0, r)
+        w = t["weight"].to_numpy(float)
+        return float(np.sqrt(np.sum(w * r * r) / np.sum(w)))
+
+
+def targets_for(
+    scn: Scenario, observations=None, fitting: bool = False, population: int | None = None
+) -> Targets:
+    """The scenario country's observations as targets (scaled to `population`)."""
+    from ..observations import for_country, load_observations
+
+    return Targets.from_observations(
+        for_country(load_observations(observations), scn.scenario.country),
+        scn,
+        fitting,
+        population,
+    )
