@@ -6,7 +6,7 @@ gives the model's intervals at the observations; `files` writes a calibration's 
 `joint` fits several countries at once (shared and per-country keys).
 """
 
-from .files import run_calibration, write_calibrated_scenario
+from .files import run_calibration, run_joint_calibration, write_calibrated_scenario
 from .params import Param, parse_param
 from .smc import NOT_INFORMED_WIDTH, Calibration, calibrate
 from .targets import (
@@ -35,6 +35,7 @@ __all__ = [
     "parse_param",
     "population_ratio",
     "run_calibration",
+    "run_joint_calibration",
     "scale_note",
     "targets_for",
     "validate",

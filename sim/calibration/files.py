@@ -65,31 +65,77 @@ def run_calibration(
     Returns:
         The estimates, the fit, the number of runs and the calibration, by name.
     """
+    cal = calibrate(scn, params, targets, **kw)
+    fit = _fit_at_point(scn, cal, targets, kw.get("population"))
+    country = (scn, cal, cal.particle_table(), fit, "fit.csv")
+    _write(out, overwrite, cal, [country], command, kw.get("particles"), {"scenario": scn.name})
+    return {"estimates": cal.estimates(), "fit": fit, "runs": cal.runs, "calibration": cal}
+
+
+def run_joint_calibration(fit, out: Path, command: str, overwrite=False, **kw) -> dict:
+    """Calibrate several countries jointly (`sim.calibration.joint`) and write the joint
+    estimates and particles, and per country its fit at the posterior median
+    (`fit-<name>.csv`), calibrated variant and posterior particles file.
+
+    Args:
+        fit (JointFit): The countries and parameters.
+        out: The output directory.
+        command: The command line, recorded in the outputs.
+        overwrite (bool): Replace the tool's own earlier output.
+        **kw (Any): Passed to `calibrate_joint`.
+
+    Returns:
+        The estimates, the fits (by country), the number of runs and the calibration.
+    """
+    from .joint import calibrate_joint, country_calibration, country_particle_table
+
+    cal = calibrate_joint(fit, **kw)
+    countries, fits = [], {}
+    for c in fit.countries:
+        own = country_calibration(cal, c.name)
+        fits[c.name] = _fit_at_point(c.scenario, own, c.targets, c.population)
+        table = country_particle_table(cal, c.name)
+        countries.append((c.scenario, own, table, fits[c.name], f"fit-{c.name}.csv"))
+    extra = {
+        "scenarios": fit.names,
+        "country_weights": {c.name: c.weight for c in fit.countries},
+        "populations": {c.name: c.population for c in fit.countries},
+        "distance": "sqrt(sum_c w_c d_c^2 / sum_c w_c) over the countries' distances",
+    }
+    _write(out, overwrite, cal, countries, command, kw.get("particles"), extra)
+    return {"estimates": cal.estimates(), "fit": fits, "runs": cal.runs, "calibration": cal}
+
+
+def _fit_at_point(scn: Scenario, cal: Calibration, targets: Targets, population) -> pd.DataFrame:
+    """The model's intervals at the observations, at the posterior median (20 runs)."""
+    fitted = load_scenario(scn.source_file, cal.point())
+    return model_intervals(fitted, targets, 20, population, cal.seed)
+
+
+def _write(out, overwrite, cal: Calibration, countries, command, particles, extra) -> None:
+    """Write a calibration's files; `countries`: (scenario, its calibration, particles
+    file table, fit, fit file name) each."""
     import json
 
     from ..manifest import environment
     from ..results import AtomicDir
 
-    cal = calibrate(scn, params, targets, **kw)
-    fitted = load_scenario(scn.source_file, cal.point())
-    fit = model_intervals(fitted, targets, 20, kw.get("population"), cal.seed)
-    estimates = cal.estimates()
     with AtomicDir(Path(out), overwrite, kind="calibration") as tmp:
-        estimates.to_csv(tmp / "estimates.csv", index=False)
-        cols = [p.key for p in params]
-        particles = pd.DataFrame(cal.particles, columns=cols)
-        particles["weight"], particles["distance"] = cal.weights, cal.distances
-        particles.to_csv(tmp / "particles.csv", index=False)
-        fit.to_csv(tmp / "fit.csv", index=False)
-        path = tmp / f"{scn.name}_calibrated.toml"
-        path.write_text(write_calibrated_scenario(cal, scn, path, command))
-        cal.particle_table().to_csv(tmp / f"{scn.name}_calibrated.posterior.csv", index=False)
+        cal.estimates().to_csv(tmp / "estimates.csv", index=False)
+        table = pd.DataFrame(cal.particles, columns=[p.key for p in cal.params])
+        table["weight"], table["distance"] = cal.weights, cal.distances
+        table.to_csv(tmp / "particles.csv", index=False)
+        for scn, own, posterior, fit, fit_file in countries:
+            fit.to_csv(tmp / fit_file, index=False)
+            path = tmp / f"{scn.name}_calibrated.toml"
+            path.write_text(write_calibrated_scenario(own, scn, path, command))
+            posterior.to_csv(tmp / f"{scn.name}_calibrated.posterior.csv", index=False)
         manifest = {
             "kind": "calibration",
             "command": command,
-            "scenario": scn.name,
+            **extra,
             "method": "ABC-SMC (population Monte Carlo), one run per particle",
-            "particles": kw.get("particles"),
+            "particles": particles,
             "rounds": len(cal.tolerances),
             "runs": cal.runs,
             "seed": cal.seed,
@@ -98,4 +144,3 @@ def run_calibration(
             **environment(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    return {"estimates": estimates, "fit": fit, "runs": cal.runs, "calibration": cal}

@@ -91,22 +91,24 @@ def _weighted_quantiles(x, w, qs):
     return [float(x[order][np.searchsorted(cw, q)]) for q in qs]
 
 
-def _simulate(
-    scn: Scenario, params, values, seeds, targets: Targets, population, days
+def overrides_of(params, row) -> dict[str, float | int]:
+    """One particle's values as scenario overrides, by key."""
+    return {p.key: (int(v) if p.integer else float(v)) for p, v in zip(params, row, strict=True)}
+
+
+def run_distances(
+    scn: Scenario, overrides: list[dict], seeds, targets: Targets, population, days
 ) -> np.ndarray:
-    """Distance of each particle (one run each, its own seed)."""
+    """Distance of each particle's run (given as overrides; one run each, its own seed)."""
     import sim
 
     from ..scenario import validate_raw
 
     raw = {k: v for k, v in scn.to_dict().items() if k != "source_file"}
     horizon = int(targets.table["day"].max()) + 1 if days is None else days
-    out = np.empty(len(values))
-    for i, (row, seed) in enumerate(zip(values, seeds, strict=True)):
-        overrides = {
-            p.key: (int(v) if p.integer else float(v)) for p, v in zip(params, row, strict=True)
-        }
-        variant = validate_raw(apply_overrides(raw, overrides, scn.source_file), scn.source_file)
+    out = np.empty(len(overrides))
+    for i, (values, seed) in enumerate(zip(overrides, seeds, strict=True)):
+        variant = validate_raw(apply_overrides(raw, values, scn.source_file), scn.source_file)
         ts = sim.run(variant, seed=int(seed), population=population, days=horizon).timeseries
         out[i] = targets.distance(targets.simulated(ts))
     return out
@@ -152,10 +154,18 @@ def calibrate(
 
         def simulate(_round, params, values, seeds):
             """Simulate one round of parameter values against the targets."""
-            return _simulate(scn, params, values, seeds, targets, population, days)
+            rows = [overrides_of(params, row) for row in values]
+            return run_distances(scn, rows, seeds, targets, population, days)
 
     if len(targets.table) == 0:
         raise ScenarioError(scn.source_file, None, "no observations fall within the horizon")
+    return abc_smc(scn.name, params, simulate, particles, rounds, quantile, seed, progress)
+
+
+def abc_smc(
+    name: str, params: list[Param], simulate, particles, rounds, quantile, seed, progress
+) -> Calibration:
+    """The ABC-SMC loop of `calibrate` (and `joint.calibrate_joint`), given `simulate`."""
     k = len(params)
     ss = np.random.SeedSequence(seed)
     rng = np.random.default_rng(ss.spawn(1)[0])
@@ -180,16 +190,7 @@ def calibrate(
         progress(f"round 0: tolerance {eps:.3f}, {keep_n} of {particles} kept")
     for t in range(1, rounds):
         cov = 2.0 * np.atleast_2d(np.cov(pts.T, aweights=w)) + 1e-9 * np.eye(k)
-        chol = np.linalg.cholesky(cov)
-        proposals = np.empty((particles, k))
-        filled = 0
-        while filled < particles:
-            pick = rng.choice(len(pts), size=particles, p=w)
-            cand = pts[pick] + rng.standard_normal((particles, k)) @ chol.T
-            ok = np.all((cand >= 0) & (cand <= 1), axis=1)
-            take = cand[ok][: particles - filled]
-            proposals[filled : filled + len(take)] = take
-            filled += len(take)
+        proposals = propose(rng, pts, w, cov, particles)
         values = np.column_stack([p.from_unit(proposals[:, j]) for j, p in enumerate(params)])
         dist = simulate(t, params, values, seeds(t, particles))
         runs += particles
@@ -202,7 +203,25 @@ def calibrate(
         if progress:
             progress(f"round {t}: tolerance {eps:.3f}, {len(pts)} of {particles} kept")
     values = np.column_stack([p.from_unit(pts[:, j]) for j, p in enumerate(params)])
-    return Calibration(scn.name, params, values, w, d, tolerances, runs, seed, history)
+    return Calibration(name, params, values, w, d, tolerances, runs, seed, history)
+
+
+def propose(rng, pts: np.ndarray, w: np.ndarray, cov: np.ndarray, n: int) -> np.ndarray:
+    """`n` proposals in the unit box from the Gaussian kernel mixture around the weighted
+    particles `pts`; a proposal outside the box is redrawn with a new parent (see
+    `_importance_weights`)."""
+    k = pts.shape[1]
+    chol = np.linalg.cholesky(cov)
+    proposals = np.empty((n, k))
+    filled = 0
+    while filled < n:
+        pick = rng.choice(len(pts), size=n, p=w)
+        cand = pts[pick] + rng.standard_normal((n, k)) @ chol.T
+        ok = np.all((cand >= 0) & (cand <= 1), axis=1)
+        take = cand[ok][: n - filled]
+        proposals[filled : filled + len(take)] = take
+        filled += len(take)
+    return proposals
 
 
 def _importance_weights(new_pts, old_pts, old_w, cov) -> np.ndarray:
