@@ -122,12 +122,11 @@ def load_posterior(
     if len(set(keys)) < len(keys):
         twice = next(k for k in keys if keys.count(k) > 1)
         raise ScenarioError(file, twice, "is given twice (plain and with a scenario prefix)")
-    table = table.rename(columns=dict(zip(columns, keys, strict=True)))
-    for key in keys:
+    for column, key in zip(columns, keys, strict=True):
         if key not in priors:
             known = ", ".join(priors) or "none"
             raise ScenarioError(
-                file, key, f"no prior for this key in the scenario; keys with priors: {known}"
+                file, column, f"no prior for this key in the scenario; keys with priors: {known}"
             )
     numeric = table.apply(pd.to_numeric, errors="coerce")
     for column in table.columns:
@@ -141,21 +140,21 @@ def load_posterior(
         raise ScenarioError(file, f"row {row}.{WEIGHT}", "weights must be >= 0")
     if weights.sum() <= 0:
         raise ScenarioError(file, WEIGHT, "weights must not all be zero")
-    for key in keys:
+    for column, key in zip(columns, keys, strict=True):
         prior = priors[key]
-        values = numeric[key].to_numpy(float)
+        values = numeric[column].to_numpy(float)
         outside = (values < prior.low) | (values > prior.high)
         if outside.any():
             row = int(np.flatnonzero(outside)[0]) + 2
             raise ScenarioError(
                 file,
-                f"row {row}.{key}",
+                f"row {row}.{column}",
                 f"{values[outside][0]:g} is outside its prior {prior.describe()}",
             )
     return Posterior(
         file=file,
         keys=tuple(keys),
-        values=numeric[keys].to_numpy(float),
+        values=numeric[columns].to_numpy(float),
         weights=weights / weights.sum(),
     )
 
