@@ -252,3 +252,29 @@ def test_calibrate_cli_bad_param_exits_2(monkeypatch, tmp_path, capsys):
     assert code == 2
     assert "regimes.UA_2024.x" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_importance_weights_undo_the_truncated_proposal():
+    """Proposals from kernels cut by the prior box, weighted by prior / proposal density,
+    follow the prior (uniform on the box): one parent near an edge loses much of its
+    kernel's mass outside, and the weights must account for that."""
+    from sim.calibration.smc import _importance_weights, propose
+
+    rng = np.random.default_rng(0)
+    parents = np.array([[0.03], [0.5]])
+    w_old = np.array([0.5, 0.5])
+    cov = np.array([[0.04]])
+    x = propose(rng, parents, w_old, cov, 40_000)
+    assert ((x >= 0) & (x <= 1)).all()
+    w = _importance_weights(x, parents, w_old, cov)
+    for edge in (0.1, 0.25, 0.5, 0.75, 0.9):  # the weighted CDF is the uniform CDF
+        assert abs(np.sum(w[x[:, 0] < edge]) - edge) < 0.02, edge
+    # the check can fail: weighting each kernel by its mass inside the box (as if only the
+    # noise, not the parent, were redrawn) biases the result
+    from scipy.stats import norm
+
+    sd = np.sqrt(cov[0, 0])
+    mass = norm.cdf((1 - parents[:, 0]) / sd) - norm.cdf(-parents[:, 0] / sd)
+    dens = np.exp(-0.5 * (x - parents.T) ** 2 / cov[0, 0]) @ (w_old / mass)
+    wrong = (1 / dens) / np.sum(1 / dens)
+    assert abs(np.sum(wrong[x[:, 0] < 0.1]) - 0.1) > 0.02
