@@ -166,3 +166,44 @@ def test_calibrate_cli_joint_writes_both_variants_with_their_posteriors(tmp_path
         assert np.allclose(post[SHARED], particles[SHARED])
         assert (out / f"fit-{name}.csv").is_file()
     assert "ukraine_2024 + russia_2022_2025" in " ".join(stdout.split())
+
+
+def test_refit_installs_medians_sources_priors_and_posteriors_in_a_copy(tmp_path, monkeypatch):
+    """`prisonflow refit` without running it: a made-up joint posterior over the refit's
+    keys, installed into a copy of scenarios/ (medians, sources, priors, posterior files),
+    twice; the bundled scenarios then draw from it."""
+    import shutil
+
+    from sim.calibration import Calibration, refit
+    from sim.scenario import scenarios_dir
+
+    copy = tmp_path / "scenarios"
+    shutil.copytree(scenarios_dir(), copy)
+    monkeypatch.setenv("PRISONFLOW_SCENARIOS", str(copy))
+    fit = refit.refit_fit(population=500)
+    rng = np.random.default_rng(0)
+    unit = rng.uniform(0.3, 0.7, size=(8, len(fit.params)))
+    values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(fit.params)])
+    cal = Calibration("joint", fit.params, values, np.full(8, 1 / 8), np.ones(8), [1.0], 8, 0)
+    for _ in range(2):  # a second refit replaces the first's lines and keeps the citations
+        written = refit.install(cal, fit, "prisonflow refit --test")
+    assert {p.name for p in written} >= {"ukraine_2024.posterior.csv", "volunteering.toml"}
+    median = dict(zip(cal.estimates()["parameter"], cal.estimates()["median"], strict=True))
+    ua, ru = sim.load_scenario(UA), sim.load_scenario(RU)
+    assert np.isclose(ua.population.volunteering.custody, median[SHARED], rtol=1e-5)
+    assert np.isclose(ru.population.volunteering.custody, median[SHARED], rtol=1e-5)
+    ru_base = ru.population.volunteering.baseline_per_day
+    assert np.isclose(ru_base, median[f"{RU}:{BASELINE}"], rtol=1e-5)
+    note = ua.sources[SHARED]
+    assert note.count("calibrated jointly") == 1 and note.count("before this fit") == 1
+    assert "seed 002" in note  # the earlier source's citation is kept
+    for scn in (ua, ru):
+        sampler = ParameterSampler.for_scenario(scn)
+        (post,) = sampler.posteriors
+        assert SHARED in post.keys and BASELINE in post.keys
+        assert (
+            scn.priors[BASELINE].low
+            == fit.params[[p.key for p in fit.params].index(f"{scn.name}:{BASELINE}")].low
+        )
+    text = (copy / "base" / "volunteering.toml").read_text()
+    assert text.count("[priors]") == 1 and text.count(f'"{SHARED}" = {{') == 1

@@ -177,7 +177,7 @@ def abc_smc(
     # Every round keeps the same number of particles (the closest `keep_n` of its
     # proposals), so the posterior has a stable size; the round's tolerance is the largest
     # kept distance.
-    keep_n = max(k + 2, int(round(quantile * particles)))
+    keep_n = min(particles, max(k + 2, int(round(quantile * particles))))
     unit = qmc.LatinHypercube(d=k, seed=rng).random(particles)
     values = np.column_stack([p.from_unit(unit[:, j]) for j, p in enumerate(params)])
     dist = simulate(0, params, values, seeds(0, particles))

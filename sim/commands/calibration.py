@@ -72,8 +72,7 @@ def calibrate_cmd(
 
     from .. import calibration
     from ..calibration.joint import Country, JointFit, parse_joint_param
-    from ..calibration_rounds import JointRoundRunner, RoundRunner, rounds_dir
-    from ..results import default_output_dir, prepare_output_dir
+    from ..calibration_rounds import JointRoundRunner, RoundRunner
 
     joint = len(scenarios) > 1
     try:
@@ -104,13 +103,7 @@ def calibrate_cmd(
         design |= {"population": population, "observations": str(observations or "")}
         labels = [*(["joint", *list(scns)[1:]] if joint else []), f"seed{seed}"]
         design |= {"scenarios": [s.to_dict() for s in list(scns.values())[1:]]}
-        default = default_output_dir("calibration", scn, *labels, extra=design)
-        out = prepare_output_dir(out or default, overwrite)
-        parts = rounds_dir(out)
-        if parts.exists() and not resume:
-            raise ScenarioError(
-                parts, None, "holds an interrupted calibration; add --resume to continue it"
-            )
+        out, parts = _output_dirs(scn, labels, design, out, overwrite, resume)
     except ScenarioError as exc:
         fail(str(exc))
     command = " ".join(
@@ -134,7 +127,12 @@ def calibrate_cmd(
                 scn, plist, targets, out, command, overwrite, population=population, **kw
             )
     shutil.rmtree(parts, ignore_errors=True)  # ours, and no longer needed
-    title = f"{' + '.join(scns)}: fitted parameters ({result['runs']} runs)"
+    _report(result, list(scns), out, joint)
+
+
+def _report(result: dict, names: list[str], out: Path, joint: bool) -> None:
+    """Print a calibration's estimates and its fit per country."""
+    title = f"{' + '.join(names)}: fitted parameters ({result['runs']} runs)"
     table = Table(title=title, title_justify="left")
     for col in ("parameter", "prior", "posterior median", "90% interval", "narrowing"):
         table.add_column(col)
@@ -147,12 +145,92 @@ def calibrate_cmd(
             f"{r.narrowing:.2f}" + ("" if r.informed else " (not informed)"),
         )
     _wide(console).print(table)
-    fits = result["fit"] if joint else {scn.name: result["fit"]}
+    fits = result["fit"] if joint else {names[0]: result["fit"]}
     for name, fit_table in fits.items():
         title = f"{name}: fit at the posterior median (20 runs)"
         _wide(console).print(validation_table(fit_table, title))
-    files = ", ".join(f"{n}_calibrated.toml" for n in scns)
+    files = ", ".join(f"{n}_calibrated.toml" for n in names)
     console.print(f"wrote {out}/ (estimates.csv, particles.csv, fit, {files})", highlight=False)
+
+
+@app.command("refit")
+def refit_cmd(
+    particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 300,
+    rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
+    seed: SeedOpt = 1,
+    population: Annotated[
+        int | None,
+        typer.Option(
+            min=100,
+            help="Run population of every country (default: Ukraine at real scale, "
+            "Russia at 100,000; counts scaled).",
+        ),
+    ] = None,
+    workers: WorkersOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output directory (default: results/calibration/refit-...)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted refit (same arguments).")
+    ] = False,
+    install: Annotated[
+        bool,
+        typer.Option(
+            help="Write the posterior files, medians, sources and priors into scenarios/."
+        ),
+    ] = True,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Refit both bundled calibrations (ukraine_2024, russia_2022_2025) jointly on the keys
+    of sim.calibration.refit, and install the posterior beside the scenarios."""
+    import shutil
+
+    from .. import calibration
+    from ..calibration import refit
+    from ..calibration_rounds import JointRoundRunner
+
+    try:
+        fit = refit.refit_fit(population=population)
+        design = {"keys": refit.KEYS, "particles": particles, "rounds": rounds}
+        design |= {"population": population}
+        scn = fit.countries[0].scenario
+        labels = ["refit", f"seed{seed}"]
+        out, parts = _output_dirs(scn, labels, design, out, overwrite, resume)
+    except ScenarioError as exc:
+        fail(str(exc))
+    command = f"prisonflow refit --particles {particles} --rounds {rounds} --seed {seed}"
+    command += f" --population {population}" if population else ""
+    for c in fit.countries:
+        if note := calibration.scale_note(c.scenario, c.population):
+            console.print(f"{c.name}: {note}", highlight=False)
+    runner = JointRoundRunner(fit, parts, seed=seed, workers=workers, resume=resume, argv=sys.argv)
+    with _calibration_errors(out):
+        result = calibration.run_joint_calibration(
+            fit, out, command, overwrite, particles=particles, rounds=rounds, seed=seed,
+            progress=console.log, simulate=runner,
+        )  # fmt: skip
+        written = refit.install(result["calibration"], fit, command) if install else []
+    shutil.rmtree(parts, ignore_errors=True)
+    _report(result, fit.names, out, joint=True)
+    for path in written:
+        console.print(f"installed {path}", highlight=False)
+
+
+def _output_dirs(scn, labels, design, out, overwrite, resume) -> tuple[Path, Path]:
+    """A calibration's output directory (checked, not created) and its rounds directory,
+    which must not hold an interrupted calibration unless resuming."""
+    from ..calibration_rounds import rounds_dir
+    from ..results import default_output_dir, prepare_output_dir
+
+    default = default_output_dir("calibration", scn, *labels, extra=design)
+    out = prepare_output_dir(out or default, overwrite)
+    parts = rounds_dir(out)
+    if parts.exists() and not resume:
+        raise ScenarioError(
+            parts, None, "holds an interrupted calibration; add --resume to continue it"
+        )
+    return out, parts
 
 
 @contextlib.contextmanager
