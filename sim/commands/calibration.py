@@ -155,7 +155,7 @@ def _report(result: dict, names: list[str], out: Path, joint: bool) -> None:
 
 @app.command("refit")
 def refit_cmd(
-    particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 300,
+    particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 200,
     rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
     seed: SeedOpt = 1,
     population: Annotated[
