@@ -207,3 +207,18 @@ def test_refit_installs_medians_sources_priors_and_posteriors_in_a_copy(tmp_path
         )
     text = (copy / "base" / "volunteering.toml").read_text()
     assert text.count("[priors]") == 1 and text.count(f'"{SHARED}" = {{') == 1
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        (f"russia_wagner_2022:{BASELINE}=0.0001:0.001", "names no scenario of the fit"),
+        ("regimes.UA_2024.killed_per_day=0.0001:0.001", "not a key"),  # shared, not in Russia
+        (f"{RU}:{BASELINE}=0.001:0.0001", "low < high"),
+    ],
+)
+def test_calibrate_cli_joint_bad_key_exits_2_with_one_line(tmp_path, prisonflow, param, message):
+    out = tmp_path / "c"
+    code, _out, err = prisonflow("calibrate", UA, RU, "--params", param, "--out", str(out))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    assert not out.exists()
