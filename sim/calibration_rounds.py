@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .calibration import Targets
 from .calibration.joint import JointFit, country_seeds
@@ -58,6 +59,7 @@ class RoundRunner:
                 overrides_of(params, row),
                 population=self.population,
                 days=self.days,
+                observe=self.targets.observed_rows(),
             )
             for i, (row, s) in enumerate(zip(values, seeds, strict=True))
         ]
@@ -68,8 +70,8 @@ class RoundRunner:
             "days": self.days,
             "particles": [t.overrides for t in tasks],
         }
-        runs, ok = run_round(self, round_no, tasks, [self.scn.name] * len(tasks), design)
-        return distances(runs, ok, range(len(tasks)), self.targets)
+        summary = run_round(self, round_no, tasks, [self.scn.name] * len(tasks), design)
+        return distances(summary, range(len(tasks)), self.targets)
 
 
 class JointRoundRunner:
@@ -109,6 +111,7 @@ class JointRoundRunner:
                         overrides,
                         population=country.population,
                         days=country.days,
+                        observe=country.targets.observed_rows(),
                     )
                 )
                 names.append(country.name)
@@ -120,10 +123,10 @@ class JointRoundRunner:
             "weights": [c.weight for c in self.fit.countries],
             "particles": [t.overrides for t in tasks],
         }
-        runs, ok = run_round(self, round_no, tasks, names, design)
+        summary = run_round(self, round_no, tasks, names, design)
         per_country = np.array(
             [
-                distances(runs, ok, range(c * n, (c + 1) * n), country.targets)
+                distances(summary, range(c * n, (c + 1) * n), country.targets)
                 for c, country in enumerate(self.fit.countries)
             ]
         )
@@ -134,13 +137,13 @@ def run_round(runner, round_no: int, tasks: list[Task], names: list[str], design
     """Run a round's tasks in `runner.parts_dir/round-<t>` (resuming what is stored).
 
     Returns:
-        The runs' time series and the points that ran.
+        The runs' summary (one row per task, by point; model values `observed.<i>`).
     """
     out_dir = runner.parts_dir / f"round-{round_no}"
     seeds_list = [t.seed for t in tasks]
     manifest = base_manifest("batch", design, runner.seed, seeds_list, [], runner.argv, tasks, {})
     resume = runner.resume and (out_dir / "manifest.json").exists()
-    runs, summary, _manifest, stats = run_tasks(
+    _runs, summary, _manifest, stats = run_tasks(
         kind="batch",
         out_dir=out_dir,
         design=design,
@@ -157,16 +160,17 @@ def run_round(runner, round_no: int, tasks: list[Task], names: list[str], design
         argv=runner.argv,
     )
     runner.resumed += stats["resumed"]
-    return runs, set(summary.loc[summary["status"] == "ok", "point"].to_numpy().tolist())
+    return summary.set_index("point")
 
 
-def distances(runs, ok: set, points, targets: Targets) -> np.ndarray:
-    """Distance of each run among `points` (a failed run is as far as can be)."""
+def distances(summary: pd.DataFrame, points, targets: Targets) -> np.ndarray:
+    """Distance of each run among `points` from the model values its worker computed (a
+    failed run is as far as can be)."""
+    cols = [f"observed.{i}" for i in range(len(targets.table))]
     out = np.full(len(points), np.inf)
     for j, point in enumerate(points):
-        if point in ok:
-            ts = runs[runs["point"] == point].reset_index(drop=True)
-            out[j] = targets.distance(targets.simulated(ts))
+        if summary.loc[point, "status"] == "ok":
+            out[j] = targets.distance(summary.loc[point, cols].to_numpy(float))
     return out
 
 

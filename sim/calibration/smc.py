@@ -109,8 +109,8 @@ def run_distances(
     out = np.empty(len(overrides))
     for i, (values, seed) in enumerate(zip(overrides, seeds, strict=True)):
         variant = validate_raw(apply_overrides(raw, values, scn.source_file), scn.source_file)
-        ts = sim.run(variant, seed=int(seed), population=population, days=horizon).timeseries
-        out[i] = targets.distance(targets.simulated(ts))
+        run = sim.run(variant, seed=int(seed), population=population, days=horizon)
+        out[i] = targets.distance(targets.simulated(run))
     return out
 
 

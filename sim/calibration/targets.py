@@ -76,12 +76,18 @@ class Targets:
         rows["weight"] = rows["kind"].map(KIND_WEIGHTS).fillna(0.25)
         return cls(rows.reset_index(drop=True))
 
-    def simulated(self, ts: pd.DataFrame) -> np.ndarray:
-        """Model values at the observations' days from one run's time series."""
-        out = np.empty(len(self.table))
-        for i, row in enumerate(self.table.itertuples()):
-            out[i] = ts[row.output].iloc[int(row.day)]
-        return out
+    def simulated(self, run) -> np.ndarray:
+        """Model values at the observations: from one run's `Result` (`model_values`), or
+        from its time series alone (a DataFrame: every row's output a column of it)."""
+        if isinstance(run, pd.DataFrame):
+            return _from_timeseries(run, self.table)
+        return model_values(run, self.observed_rows())
+
+    def observed_rows(self) -> tuple[dict, ...]:
+        """What a worker needs to compute `simulated` from a run it made (`Task.observe`):
+        the observations' metric, output and day, as plain data."""
+        cols = [c for c in ("metric", "output", "day") if c in self.table.columns]
+        return tuple(self.table[cols].to_dict("records"))
 
     def distance(self, simulated: np.ndarray) -> float:
         """Weighted root mean square log error, one-sided for at_least / up_to."""
@@ -105,3 +111,31 @@ def targets_for(
         fitting,
         population,
     )
+
+
+def model_values(result, rows) -> np.ndarray:
+    """Model values of a run at observations (`Targets.observed_rows`), computed where the
+    run was made. Uses `sim.observed_outputs.model_values` (outputs beyond the time series:
+    per-regime counts, custody stocks, shares) when it exists; else reads the time series.
+
+    Args:
+        result (sim.Result): The run.
+        rows (Sequence[dict]): The observations' metric, output and day.
+
+    Returns:
+        One model value per observation.
+    """
+    table = pd.DataFrame(list(rows))
+    try:
+        from ..observed_outputs import model_values as values_of
+    except ImportError:
+        return _from_timeseries(result.timeseries, table)
+    return np.asarray(values_of(result, table), dtype=float)
+
+
+def _from_timeseries(ts: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """Each observation's output column of the time series, on its day."""
+    out = np.empty(len(table))
+    for i, row in enumerate(table.itertuples()):
+        out[i] = ts[row.output].iloc[int(row.day)]
+    return out

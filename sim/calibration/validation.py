@@ -53,8 +53,9 @@ def model_intervals(
     sims = []
     for r in range(replicates):
         run_scn = scn if sampler is None else sampler.scenario_for(seed + r)
-        ts = sim.run(run_scn, seed=seed + r, population=population, days=horizon).timeseries
-        sims.append(targets.simulated(ts))
+        result = sim.run(run_scn, seed=seed + r, population=population, days=horizon)
+        ts = result.timeseries
+        sims.append(targets.simulated(result))
         if keep_runs is not None:
             keep_runs.append(ts.assign(scenario=scn.name, replicate=r))
     values = np.array(sims)
