@@ -278,3 +278,25 @@ def test_importance_weights_undo_the_truncated_proposal():
     dens = np.exp(-0.5 * (x - parents.T) ** 2 / cov[0, 0]) @ (w_old / mass)
     wrong = (1 / dens) / np.sum(1 / dens)
     assert abs(np.sum(wrong[x[:, 0] < 0.1]) - 0.1) > 0.02
+
+
+def test_a_share_counts_as_a_relative_error_in_the_distance():
+    """Prigozhin's 20% against a killed share of at least 35.5%: on log(1 + x) the miss
+    would be 0.12, as if the share hardly mattered; on log(x) it is log(0.355 / 0.2)."""
+    table = pd.DataFrame(
+        {
+            "value": [0.355, 1000.0],
+            "qualifier": ["at_least", "about"],
+            "weight": [1.0, 1.0],
+            "count": [False, True],
+        }
+    )
+    share = Targets(table.iloc[[0]].reset_index(drop=True))
+    assert np.isclose(share.distance(np.array([0.2])), np.log(0.355 / 0.2))
+    assert share.distance(np.array([0.5])) == 0.0  # above an at_least
+    assert np.isclose(share.distance(np.array([0.0])), np.log(0.355 / 1e-3))  # floored
+    count = Targets(table.iloc[[1]].reset_index(drop=True))
+    assert np.isclose(count.distance(np.array([500.0])), np.log(1001 / 501))
+    # a table without the column (built by hand) reads every row as a count
+    legacy = Targets(table.drop(columns="count").iloc[[0]].reset_index(drop=True))
+    assert np.isclose(legacy.distance(np.array([0.2])), np.log(1.355 / 1.2))

@@ -15,6 +15,7 @@ from ..scenario import Scenario
 
 KIND_WEIGHTS = {"observed": 1.0, "estimate": 0.5, "claim": 0.25}
 QUALIFIERS = ("at_least", "about", "up_to", "exact")
+SHARE_FLOOR = 1e-3  # a share or rate below this counts as this in the distance
 
 
 def population_ratio(scn: Scenario, population: int | None) -> float:
@@ -68,6 +69,7 @@ class Targets:
         rows["value_real_scale"] = rows["value"]
         metric = rows["metric"] if "metric" in rows else rows["output"]
         count = np.array([is_count(str(m)) for m in metric], dtype=bool)
+        rows["count"] = count
         rows["scale"] = np.where(count, population_ratio(scn, population), 1.0)
         rows["value"] = rows["value"] * rows["scale"]
         when = pd.to_datetime(rows.get("model_date", rows["date"]).fillna(rows["date"]))
@@ -90,9 +92,19 @@ class Targets:
         return tuple(self.table[cols].to_dict("records"))
 
     def distance(self, simulated: np.ndarray) -> float:
-        """Weighted root mean square log error, one-sided for at_least / up_to."""
+        """Weighted root mean square log error, one-sided for at_least / up_to: log(1 + x)
+        for counts, log(x) for shares and rates (a relative error either way; log1p would
+        all but ignore an error in a share of 0.2), floored at SHARE_FLOOR."""
         t = self.table
-        r = np.log1p(simulated) - np.log1p(t["value"].to_numpy(float))
+        value = t["value"].to_numpy(float)
+        simulated = np.asarray(simulated, dtype=float)
+        count = t["count"].to_numpy(bool) if "count" in t else np.ones(len(t), bool)
+        floor = np.maximum
+        r = np.where(
+            count,
+            np.log1p(floor(simulated, 0.0)) - np.log1p(value),
+            np.log(floor(simulated, SHARE_FLOOR)) - np.log(floor(value, SHARE_FLOOR)),
+        )
         r = np.where((t["qualifier"] == "at_least") & (r > 0), 0.0, r)
         r = np.where((t["qualifier"] == "up_to") & (r < 0), 0.0, r)
         w = t["weight"].to_numpy(float)
