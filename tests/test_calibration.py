@@ -300,3 +300,15 @@ def test_a_share_counts_as_a_relative_error_in_the_distance():
     # a table without the column (built by hand) reads every row as a count
     legacy = Targets(table.drop(columns="count").iloc[[0]].reset_index(drop=True))
     assert np.isclose(legacy.distance(np.array([0.2])), np.log(1.355 / 1.2))
+
+
+def test_truncated_weights_keep_the_posterior_from_collapsing():
+    from sim.calibration.smc import effective_size, truncate
+
+    raw = np.array([1e6, *np.ones(59)])  # one proposal far from the others: 99.99% of it
+    assert effective_size(raw / raw.sum()) < 1.01
+    w = truncate(raw)
+    assert np.isclose(w.sum(), 1.0) and w.max() <= np.sqrt(60) / 60 * (1 + 1e-6)
+    assert effective_size(w) > 20 and np.argmax(w) == 0  # still the heaviest
+    even = np.ones(60)
+    assert np.allclose(truncate(even), 1 / 60)  # nothing to cap

@@ -102,6 +102,7 @@ def test_joint_calibration_recovers_known_parameters_and_covers_held_out_points(
     check_recovery(cal, held, (10 / 14, 1.0))
     assert len(held) == 14
     assert {h["accepted"] for h in cal.history} == {len(cal.weights)}  # stable size
+    assert min(h["effective_size"] for h in cal.history) > 5  # and not collapsed
 
 
 @pytest.mark.slow
