@@ -312,3 +312,12 @@ def test_truncated_weights_keep_the_posterior_from_collapsing():
     assert effective_size(w) > 20 and np.argmax(w) == 0  # still the heaviest
     even = np.ones(60)
     assert np.allclose(truncate(even), 1 / 60)  # nothing to cap
+
+
+def test_a_value_the_model_cannot_give_counts_as_zero():
+    """A Wagner killed share with no Wagner recruits is NaN: as far as a share of 0."""
+    table = pd.DataFrame(
+        {"value": [0.355], "qualifier": ["at_least"], "weight": [1.0], "count": [False]}
+    )
+    t = Targets(table)
+    assert t.distance(np.array([np.nan])) == t.distance(np.array([0.0])) > 5

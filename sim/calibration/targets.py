@@ -99,7 +99,7 @@ class Targets:
         value = t["value"].to_numpy(float)
         simulated = np.asarray(simulated, dtype=float)
         count = t["count"].to_numpy(bool) if "count" in t else np.ones(len(t), bool)
-        floor = np.maximum
+        floor = np.fmax  # a value the model cannot give (NaN) counts as 0
         r = np.where(
             count,
             np.log1p(floor(simulated, 0.0)) - np.log1p(value),
