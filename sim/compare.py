@@ -24,6 +24,7 @@ after an interruption) and, written last, the comparison's manifest::
     matrix.csv               policy x population x metric: n, mean, median, p2_5, p97_5
     paired_differences.csv   population x policy x metric: paired mean difference, intervals
     offences.csv             recruits by offence category (the batch's first replicates)
+    who_is_recruited.csv     shares of recruits by offence, age, sentence band, status
     observation_fit.csv      model median and 90% interval at each observation's date
     figures/*.png, *.svg     see sim.figures
     report.md, report.html   see sim.reporting
@@ -47,9 +48,11 @@ import pandas as pd
 from pydantic import Field
 
 from .counterfactual import counterfactual
+from .experiments.batch import BATCH_METRICS
 from .experiments.stats import paired_differences
 from .experiments.template import RunArgs
 from .experiments.validation import Whole, validate
+from .observed_outputs import with_custody_by_status
 from .reporting.labels import (
     KEY_METRICS,
     default_countries,
@@ -58,6 +61,7 @@ from .reporting.labels import (
     short_label,
 )
 from .reporting.views import describe, observation_fit, offence_composition
+from .reporting.who import who_is_recruited
 from .results import write_atomic_text
 from .scenario import Scenario, ScenarioError, load_scenario
 
@@ -69,6 +73,7 @@ FILES = (
     "matrix.csv",
     "paired_differences.csv",
     "offences.csv",
+    "who_is_recruited.csv",
     "observation_fit.csv",
     "figures/",
     "report.md",
@@ -186,6 +191,14 @@ def plan(
 
 
 # --------------------------------------------------------------------------- the run
+
+
+def _batch_table(batch, name: str) -> pd.DataFrame | None:
+    """A by-group table the batch wrote (`sim.experiments.batch.by_group_tables`), or None."""
+    for path in (batch.out_dir / f"{name}.parquet", batch.out_dir / f"{name}.csv"):
+        if path.is_file():
+            return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return None
 
 
 @dataclass
@@ -422,9 +435,9 @@ def compare(
             print("compare: batch done; computing tables", flush=True)
 
         compared = [p.name for p in points if p.compared]
-        comparison = describe(summary, compared, ex.SUMMARY_METRICS)
+        comparison = describe(summary, compared, BATCH_METRICS)
         cells = [p for p in points if p.policy is not None]
-        matrix = describe(summary, [p.name for p in cells], ex.SUMMARY_METRICS)
+        matrix = describe(summary, [p.name for p in cells], BATCH_METRICS)
         by_name = {p.name: p for p in cells}
         matrix.insert(0, "population", matrix["scenario"].map(lambda n: by_name[n].population))
         matrix.insert(0, "policy", matrix["scenario"].map(lambda n: by_name[n].policy))
@@ -437,16 +450,24 @@ def compare(
             }
             for p in cells
         ]
-        paired = paired_differences(summary, pairs, ex.SUMMARY_METRICS)
-        offences = offence_composition(summary, replicates=offence_replicates)
+        paired = paired_differences(summary, pairs, BATCH_METRICS)
+        offences = offence_composition(
+            summary, replicates=offence_replicates, by_group=_batch_table(batch, "by_group")
+        )
+        who = who_is_recruited(
+            _batch_table(batch, "by_group_intervals"), [p.to_dict(i) for i, p in enumerate(points)]
+        )
         fit = observation_fit(
-            batch.runs, {p.name: p.scenario for p in points if p.compared}, observations
+            with_custody_by_status(batch.runs),
+            {p.name: p.scenario for p in points if p.compared},
+            observations,
         )
         for name, df in (
             ("comparison.csv", comparison),
             ("matrix.csv", matrix),
             ("paired_differences.csv", paired),
             ("offences.csv", offences),
+            ("who_is_recruited.csv", who),
             ("observation_fit.csv", fit),
         ):
             write_table(out_dir / name, df)

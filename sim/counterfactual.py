@@ -1,16 +1,21 @@
-"""Counterfactual scenarios: one country's law applied to another country's people.
+"""Counterfactual scenarios: one country's law applied to another country's people, and
+the same scenario without recruitment.
 
 The policy's regimes (law) go onto the population's scenario (people and their behaviour),
 shifted to the population's start; with equal exposure the policy stays in force over the
 population's whole horizon. Legal statuses that one country distinguishes and the other
 does not are matched through `STATUS_COUNTERPARTS`.
+
+`no_recruitment` is the baseline that `run`, `batch` and `compare` run beside each scenario
+with the same seed; `recruitment_effect` compares the two prison populations.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from .scenario import Regime, Scenario, ScenarioError, validate_raw
+from .scenario import Regime, Scenario, ScenarioError, apply_overrides, validate_raw
 
 # Ukraine holds one pre-trial status; Russia distinguishes suspects (investigation) and
 # defendants (in court). Rules written for one are applied to the other as follows.
@@ -111,3 +116,71 @@ def counterfactual(
         "sources": sources,
     }
     return validate_raw(data, f"{policy.source_file} x {population.source_file}")
+
+
+# --------------------------------------------------------------------------- no recruitment
+
+NO_RECRUITMENT_KEY = "population.volunteering.baseline_per_day"
+# Summary metrics of a run measured against its no-recruitment baseline.
+EFFECT_METRICS = ("in_custody_no_recruitment", "prison_population_effect_pct")
+
+
+def no_recruitment(scenario: Scenario) -> Scenario:
+    """The same scenario with nobody applying: the baseline hazard of applying
+    (`population.volunteering.baseline_per_day`, which multiplies every other term of the
+    hazard) is 0, so nobody applies, signs or comes back to re-enlist; admissions, case
+    progress and ordinary releases are untouched, and a run with the same seed draws the
+    same custody events. The regimes stay (a scenario needs one), but nobody uses them.
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        A validated scenario named `<name>_no_recruitment`.
+    """
+    file = scenario.source_file or "<scenario>"
+    raw = {k: v for k, v in scenario.to_dict().items() if k != "source_file"}
+    raw = apply_overrides(raw, {NO_RECRUITMENT_KEY: 0.0}, file)
+    raw["scenario"]["name"] = f"{scenario.name}_no_recruitment"
+    raw["scenario"]["description"] = (
+        f"{scenario.scenario.description} Baseline without recruitment: nobody applies."
+    ).strip()
+    return validate_raw(raw, file)
+
+
+def effect_metrics(with_recruitment, without_recruitment) -> dict[str, float]:
+    """The recruitment effect on the prison population at the horizon.
+
+    `prison_population_effect_pct` = 100 x (custody with recruitment - custody without) /
+    custody without, on the last day; `in_custody_no_recruitment` is custody without.
+
+    Args:
+        with_recruitment (pd.DataFrame): The run's time series.
+        without_recruitment (pd.DataFrame): Its no-recruitment baseline's time series.
+
+    Returns:
+        The metrics of EFFECT_METRICS by name.
+    """
+    with_ = float(with_recruitment["in_custody"].iloc[-1])
+    without = float(without_recruitment["in_custody"].iloc[-1])
+    pct = 100.0 * (with_ - without) / without if without else math.nan
+    return {"in_custody_no_recruitment": without, "prison_population_effect_pct": pct}
+
+
+def recruitment_effect(scenario: Scenario, result, **run_options) -> dict[str, float]:
+    """Run `scenario`'s no-recruitment baseline with the options (seed, engine, population,
+    days, ...) that gave `result`, and measure the effect (`effect_metrics`).
+
+    Args:
+        scenario: The scenario that was run.
+        result (sim.results.Result): Its result.
+        **run_options: The keyword arguments `sim.run` was given (not `record_people`).
+
+    Returns:
+        The metrics of EFFECT_METRICS by name.
+    """
+    import sim
+
+    run_options.pop("record_people", None)
+    baseline = sim.run(no_recruitment(scenario), **run_options)
+    return effect_metrics(result.timeseries, baseline.timeseries)

@@ -6,8 +6,10 @@ optional model_date (the day on which to read the model when it differs from the
 the report, e.g. a total reported after recruitment had stopped), and an optional held_out
 (`true` for rows that calibration must not use, so that validation on them is out of
 sample; the six Russian rows added after the Russian calibration are held out). Every metric must be
-known: either it maps to a canonical output, or it describes an input or context that the
-model does not produce (kept for the record, not compared).
+known: either it maps to a model output (a time series column, or one of
+`sim.observed_outputs.OUTPUTS`: custody stocks by legal status, counts per regime), or it
+describes an input or context that the model does not produce (kept for the record, not
+compared). Inputs that the model carries forward (custody stocks) are compared, not fitted.
 """
 
 from __future__ import annotations
@@ -19,37 +21,45 @@ import pandas as pd
 
 from .scenario import ScenarioError, scenarios_dir
 
-# metric -> canonical output column compared with it
+# metric -> model output compared with it: a time series column, or an output that needs
+# more than the totals (`sim.observed_outputs.OUTPUTS`: custody by legal status, counts
+# per regime from the recruits table); `sim.observed_outputs.model_values` reads both.
 COMPARABLE = {
     "applications": "applications",
     "released_to_army": "released_to_army",
     "rejected_screening_health": "rejected_health",
-    "wagner_recruits": "released_to_army",
+    "wagner_recruits": "wagner_recruits",
     "wagner_pardoned_returned": "service_completed",
     "eligible_pool": "eligible",
-    "wagner_killed": "killed",
+    "killed": "killed",
+    "wagner_killed": "wagner_killed",
+    "wagner_killed_share": "wagner_killed_share",
     "prisoner_recruits_total": "released_to_army",
+    "convicts_in_colonies": "incarcerated_convicted",
+    "convicts_in_colonies_male": "incarcerated_convicted_male",
+    "convicts_in_custody": "incarcerated_convicted",
+    "pretrial_in_custody": "incarcerated_pretrial",
+    "defendants_pool": "incarcerated_defendant",
 }
 # metric -> why it is not compared with an output
 NOT_COMPARABLE = {
-    "convicts_in_custody": "an input: sets the initial population",
-    "pretrial_in_custody": "an input: sets the initial population",
     "prisoners_total": "an input: sets the initial population",
-    "defendants_pool": "an input: sets the defendants' share of the population",
     "expected_recruits": "an undated expectation",
-    "wagner_killed_share": "a share of recruits; compare killed_per_1000_recruits by hand",
     "defendants_recruit_target_share": "a planned share, not an outcome",
-    "convicts_in_colonies": "a stock of convicts in colonies; needs custody stocks by legal status",
-    "convicts_in_colonies_male": (
-        "a stock of male convicts in colonies; needs custody stocks by legal status and sex"
-    ),
 }
+_INPUT = (
+    "an input (it sets the initial population); compared to check that custody stays at "
+    "its input level, not fitted"
+)
 # Comparable metrics that calibration leaves out (validation still shows them), and why.
 NOT_FITTED = {
     "eligible_pool": (
         "officials' estimates of a wider pool (they include pre-trial detainees, whom "
         "Art 81-1 does not cover); fitting to them would push applications down"
     ),
+    "convicts_in_custody": _INPUT,
+    "pretrial_in_custody": _INPUT,
+    "defendants_pool": _INPUT,
 }
 COLUMNS = ("country", "date", "metric", "value", "kind", "qualifier", "source")
 KINDS = ("observed", "estimate", "claim")

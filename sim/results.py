@@ -22,6 +22,7 @@ import pandas as pd
 
 from .scenario import ScenarioError
 from .taxonomy import (
+    CUSTODY_GROUP_COLUMNS,
     EXTRA_STOCK_COLUMNS,
     FLOW_COLUMNS,
     OFFENCES,
@@ -29,6 +30,43 @@ from .taxonomy import (
     STOCK_COLUMNS,
     VIOLENT_OFFENCES,
 )
+
+# `Result.recruits`: one row per enlistment (a contract signed), columns and dtypes in order.
+# Days count from the scenario's start; -1: not within the horizon.
+RECRUIT_COLUMNS = {
+    "person": "int64",  # population row / agent id
+    "regime": "object",  # regime id the contract was signed under
+    "enlistment": "int8",  # 1: the person's first contract, 2: the second, ...
+    "status": "object",  # legal status at application (taxonomy.STATUSES)
+    "offence": "object",  # taxonomy.OFFENCES
+    "male": "bool",
+    "age_years": "float32",  # at the contract
+    "sentence_years": "float32",  # imposed; inf: life; 0: not yet sentenced
+    "remaining_sentence_days": "int32",  # custody left at application; -1: unknown
+    "application_day": "int32",
+    "contract_day": "int32",
+    "deploy_day": "int32",
+    "exit_day": "int32",
+    "outcome": "object",  # flow that ended the deployment; "": still serving at the horizon
+    "returned_to_custody_day": "int32",
+}
+
+
+def recruits_frame(columns: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The recruits table from per-column arrays (empty without them), in the canonical
+    column order and dtypes (`RECRUIT_COLUMNS`).
+
+    Args:
+        columns: Values per column name, all of one length, or None for an empty table.
+
+    Returns:
+        One row per enlistment.
+    """
+    columns = columns or {name: [] for name in RECRUIT_COLUMNS}
+    return pd.DataFrame(
+        {name: pd.Series(columns[name]).astype(dtype) for name, dtype in RECRUIT_COLUMNS.items()}
+    )
+
 
 SUMMARY_EXTRA = (
     "peak_deployed",
@@ -52,6 +90,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     n_agents: int = 0
     people: pd.DataFrame | None = None  # per-person events, when asked for (vector engine)
+    recruits: pd.DataFrame = field(default_factory=recruits_frame)  # one row per enlistment
 
     def plot(self):
         """The main stocks and flows of this run as a matplotlib Figure (see
@@ -66,7 +105,11 @@ class Result:
 
 
 def build_timeseries(
-    start: dt.date, state_counts: np.ndarray, eligible: np.ndarray, flow_counts: np.ndarray
+    start: dt.date,
+    state_counts: np.ndarray,
+    eligible: np.ndarray,
+    flow_counts: np.ndarray,
+    custody_groups: np.ndarray,
 ) -> pd.DataFrame:
     """Assemble the canonical table from end-of-day state stocks and daily flow counts.
 
@@ -77,6 +120,8 @@ def build_timeseries(
         state_counts: End-of-day stock of each state, one row per day.
         eligible: Number eligible to sign up, per day.
         flow_counts: Daily count of each flow, one row per day.
+        custody_groups: End-of-day incarcerated stock by legal status and sex, one row per
+            day, columns in the order of `CUSTODY_GROUP_COLUMNS`.
 
     Returns:
         The time series table, one row per day.
@@ -91,6 +136,8 @@ def build_timeseries(
     stocks["in_custody"] = stocks["incarcerated"] + stocks["screening"] + stocks["awaiting_court"]
     for name in (*STOCK_COLUMNS, *EXTRA_STOCK_COLUMNS):
         cols[name] = stocks[name]
+    for i, name in enumerate(CUSTODY_GROUP_COLUMNS):
+        cols[name] = custody_groups[:, i].astype(np.int64)
     cum = np.cumsum(flow_counts.astype(np.int64), axis=0)
     for i, name in enumerate(FLOW_COLUMNS):
         cols[name] = cum[:, i]
@@ -462,20 +509,30 @@ class AtomicDir:
 
 
 def write_run(
-    result: Result, out_dir: Path, manifest: dict[str, Any], overwrite: bool = False
+    result: Result,
+    out_dir: Path,
+    manifest: dict[str, Any],
+    overwrite: bool = False,
+    regimes: Iterable[str] = (),
 ) -> None:
-    """Write manifest.json, timeseries.parquet, summary.csv (and people.parquet when the run
-    recorded people) into out_dir atomically (rules for an existing out_dir:
-    `prepare_output_dir`).
+    """Write manifest.json, timeseries.parquet, summary.csv, by_group.parquet (when the
+    engine gave a recruits table; `sim.by_group`) and people.parquet (when the run recorded
+    people) into out_dir atomically (rules for an existing out_dir: `prepare_output_dir`).
 
     Args:
         result: The run's result.
         out_dir: The output directory.
         manifest: The run's manifest.
         overwrite: Allow replacing the tool's own earlier output.
+        regimes: Regime ids the by-group table shows even without recruits.
     """
+    from .by_group import of_result
+
+    groups = of_result(result, list(regimes))
     with AtomicDir(out_dir, overwrite, kind="run") as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        if groups is not None:
+            groups.to_parquet(tmp / "by_group.parquet", index=False)
         if result.people is not None:
             result.people.to_parquet(tmp / "people.parquet", index=False)
         pd.DataFrame([{"scenario": result.scenario, **result.summary}]).to_csv(

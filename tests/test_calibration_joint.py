@@ -223,3 +223,31 @@ def test_calibrate_cli_joint_bad_key_exits_2_with_one_line(tmp_path, prisonflow,
     code, _out, err = prisonflow("calibrate", UA, RU, "--params", param, "--out", str(out))
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not out.exists()
+
+
+def test_the_russian_fit_includes_the_wagner_killed_share_computed_in_the_worker(tmp_path):
+    """Prigozhin's 20% and the 35.5% lower bound from Wagner's records are fitted, as
+    shares (relative errors), read from the run's recruits table where the run is made."""
+    from sim.calibration import targets_for
+    from sim.calibration_rounds import distances, run_round
+
+    scn = sim.load_scenario(RU)
+    targets = targets_for(scn, fitting=True, population=3000)
+    shares = targets.table[targets.table["metric"] == "wagner_killed_share"]
+    assert sorted(shares["value"]) == [0.2, 0.355] and not shares["count"].any()
+    assert (shares["scale"] == 1).all()  # shares are not scaled with the population
+    days = int(targets.table["day"].max()) + 1
+    here = targets.simulated(sim.run(scn, seed=9, population=3000, days=days))
+    assert 0 < here[shares.index[0]] < 1
+    # the worker computes the same vector (Task.observe -> summary observed.<i>)
+    from sim.experiments.tasks import Task
+
+    class Runner:
+        parts_dir, seed, workers, resume, argv, resumed = tmp_path, 9, 1, False, [], 0
+
+    task = Task(0, 0, 9, scn.to_dict(), population=3000, days=days,
+                observe=targets.observed_rows())  # fmt: skip
+    summary = run_round(Runner, 0, [task], [RU], {"check": 1})
+    cols = [f"observed.{i}" for i in range(len(here))]
+    assert np.allclose(summary.loc[0, cols].to_numpy(float), here)
+    assert distances(summary, [0], targets)[0] == targets.distance(here)

@@ -1,4 +1,4 @@
-"""The `prisonflow` command, run in-process: runs write their three files atomically into a
+"""The `prisonflow` command, run in-process: runs write their files atomically into a
 directory that never held anything else (bad input: tests/test_bad_inputs.py)."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from sim.scenario import bundled_scenarios
 from sim.taxonomy import FLOW_COLUMNS, STOCK_COLUMNS
 
 UKRAINE_TOML = bundled_scenarios()["ukraine_2024"].read_text()
-RUN_FILES = {"manifest.json", "timeseries.parquet", "summary.csv"}
+RUN_FILES = {"manifest.json", "timeseries.parquet", "summary.csv", "by_group.parquet"}
 OWN_FILES = RUN_FILES | {".prisonflow"}  # the marker: what the tool wrote there
 
 
 # --------------------------------------------------------------------------- happy path
 
 
-def test_run_writes_exactly_three_files(tmp_path, prisonflow):
+def test_run_writes_exactly_its_files(tmp_path, prisonflow):
     out_dir = tmp_path / "ua"
     args = ["run", "ukraine_2024", "--population", "1000", "--days", "60", "--seed", "4"]
     code, out, err = prisonflow(*args, "--out", str(out_dir))
@@ -139,7 +139,8 @@ def test_run_writes_into_an_empty_directory(tmp_path, prisonflow):
 def test_run_output_from_before_markers_counts_as_own(tmp_path, prisonflow):
     out_dir = tmp_path / "run"
     assert prisonflow(*small_run(out_dir))[0] == 0
-    (out_dir / ".prisonflow").unlink()  # as written by prisonflow 0.1.0
+    (out_dir / ".prisonflow").unlink()  # as written by prisonflow 0.1.0,
+    (out_dir / "by_group.parquet").unlink()  # which wrote three files
     assert prisonflow(*small_run(out_dir))[0] == 2
     code, _out, err = prisonflow(*small_run(out_dir, "--overwrite"))
     assert code == 0, err

@@ -15,7 +15,7 @@ from scipy import stats
 import sim
 import sim.cli
 from sim import compare as cmp
-from sim.experiments import SUMMARY_METRICS
+from sim.experiments.batch import BATCH_METRICS
 from sim.experiments.stats import paired_stats
 
 PRE_CONTRACT = ("admissions", "applications", "rejected_screening", "rejected_court")
@@ -80,7 +80,7 @@ def rule_change(tmp_path_factory):
 
 def test_identical_rules_give_exactly_zero_paired_differences(rule_change):
     same = rule_change.loc["russia_wagner_2022"]
-    assert set(same.index) == set(SUMMARY_METRICS)
+    assert set(same.index) == set(BATCH_METRICS)  # with the no-recruitment effect
     finite = same[same["n"] > 0]
     assert len(finite) == len(same)
     assert (finite["mean_diff"] == 0).all()
@@ -142,7 +142,7 @@ def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
     matrix = pd.read_csv(out / "matrix.csv")
     cells = set(zip(matrix["policy"], matrix["population"], strict=True))
     assert cells == {(p, q) for p in cmp.default_policies() for q in cmp.default_countries()}
-    assert set(matrix["metric"]) == set(SUMMARY_METRICS)
+    assert set(matrix["metric"]) == set(BATCH_METRICS)
     counts = matrix[matrix["metric"] == "released_to_army"]["n"]
     assert (counts == 2).all()  # every run finished (ratios may be n/a with no recruits)
 

@@ -16,8 +16,8 @@ SIZE, DAYS = 5000, 120
 OUTPUTS = {
     "applications": "applications",
     "released_to_army": "released_to_army",
-    "wagner_killed": "killed",
-}  # metric -> output (the metric's name is a label here)
+    "killed": "killed",
+}  # metric -> output
 
 
 def test_interval_score_by_hand():

@@ -79,11 +79,9 @@ class Targets:
         return cls(rows.reset_index(drop=True))
 
     def simulated(self, run) -> np.ndarray:
-        """Model values at the observations: from one run's `Result` (`model_values`), or
-        from its time series alone (a DataFrame: every row's output a column of it)."""
-        if isinstance(run, pd.DataFrame):
-            return _from_timeseries(run, self.table)
-        return model_values(run, self.observed_rows())
+        """Model values at the observations from one run (`sim.observed_outputs`): a
+        `Result`, or its time series alone when no output needs the recruits table."""
+        return model_values(run, self.table)
 
     def observed_rows(self) -> tuple[dict, ...]:
         """What a worker needs to compute `simulated` from a run it made (`Task.observe`):
@@ -126,28 +124,19 @@ def targets_for(
 
 
 def model_values(result, rows) -> np.ndarray:
-    """Model values of a run at observations (`Targets.observed_rows`), computed where the
-    run was made. Uses `sim.observed_outputs.model_values` (outputs beyond the time series:
-    per-regime counts, custody stocks, shares) when it exists; else reads the time series.
+    """Model values of a run at observations, computed where the run was made
+    (`sim.observed_outputs.model_values`: time series columns, custody stocks by status
+    and sex, per-regime counts and shares from `Result.recruits`).
 
     Args:
-        result (sim.Result): The run.
-        rows (Sequence[dict]): The observations' metric, output and day.
+        result (sim.Result | pd.DataFrame): The run, or its time series alone.
+        rows (pd.DataFrame | Sequence[dict]): The observations' output and day (and metric;
+            `Targets.observed_rows`).
 
     Returns:
-        One model value per observation.
+        One model value per observation (NaN where the run cannot give one).
     """
-    table = pd.DataFrame(list(rows))
-    try:
-        from ..observed_outputs import model_values as values_of
-    except ImportError:
-        return _from_timeseries(result.timeseries, table)
+    from ..observed_outputs import model_values as values_of
+
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     return np.asarray(values_of(result, table), dtype=float)
-
-
-def _from_timeseries(ts: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
-    """Each observation's output column of the time series, on its day."""
-    out = np.empty(len(table))
-    for i, row in enumerate(table.itertuples()):
-        out[i] = ts[row.output].iloc[int(row.day)]
-    return out

@@ -193,7 +193,9 @@ def batch_cmd(
     shares = ", variance_shares.csv" if result.variance_shares is not None else ""
     people = ", people/ (one file per run)" if record_people else ""
     files = "manifest.json, parts/, runs.parquet, summary.parquet, intervals.csv"
-    _experiment_done(result, files + shares + people)
+    by_group = "by_group.parquet" in result.manifest.get("files", [])
+    groups = ", by_group/, by_group.parquet, by_group_intervals.csv" if by_group else ""
+    _experiment_done(result, files + shares + groups + people)
 
 
 @app.command("sweep")
@@ -303,6 +305,6 @@ def compare_cmd(
     _experiment_done(
         result,
         "report.html, report.md, figures/, comparison.csv, matrix.csv, "
-        "paired_differences.csv, batch/",
+        "paired_differences.csv, who_is_recruited.csv, batch/",
         failures_dir=result.out_dir / "batch",
     )

@@ -75,7 +75,8 @@ def run_cmd(
     force: ForceOpt = False,
     record_people: RecordPeopleOpt = False,
 ) -> None:
-    """Run one scenario; write manifest.json, timeseries.parquet and summary.csv."""
+    """Run one scenario and its no-recruitment baseline (same seed); write manifest.json,
+    timeseries.parquet, summary.csv and by_group.parquet."""
     import sim
 
     from ..results import default_output_dir, prepare_output_dir, write_run
@@ -94,18 +95,20 @@ def run_cmd(
         warn_if_extended(scn, days)
         started = time.time()
         with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
-            result = sim.run(
-                scn,
+            options = dict(
                 engine=engine,
                 seed=seed,
                 population=population,
                 days=days,
                 extend=extend,
                 force=force,
-                record_people=record_people,
             )
+            result = sim.run(scn, **options, record_people=record_people)
+            from ..counterfactual import recruitment_effect  # the no-recruitment baseline
+
+            result.summary.update(recruitment_effect(scn, result, **options))
         manifest = run_manifest(scn, result, argv=sys.argv, started=started)
-        write_run(result, out, manifest, overwrite)
+        write_run(result, out, manifest, overwrite, regimes=scn.regimes)
     except (ScenarioError, UsageError) as exc:
         fail(str(exc))
     except MemoryError:
@@ -119,5 +122,6 @@ def run_cmd(
         f"{result.n_agents:,} people, {engine} engine, seed {seed}"
     )
     console.print(summary_table(title, {scn.name: result.summary}))
-    people = ", people.parquet" if record_people else ""
-    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv{people})")
+    extra = ", by_group.parquet" if getattr(result, "recruits", None) is not None else ""
+    extra += ", people.parquet" if record_people else ""
+    console.print(f"wrote {out}/ (manifest.json, timeseries.parquet, summary.csv{extra})")

@@ -2,7 +2,9 @@
 
 People's paths are computed as event days; the ledger collects each transition (day,
 from-state, to-state) and each flow event (day, flow) and turns them into daily stocks
-(`bincount` of transition days, then a cumulative sum) and daily flow counts.
+(`bincount` of transition days, then a cumulative sum) and daily flow counts. Moves into
+and out of custody (`incarcerated`) also keep who moved, so that the incarcerated stock can
+be split by legal status and sex (`custody_groups`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.population import Population
-from ..model.taxonomy import FLOW_CODE, FLOW_COLUMNS, NEVER, STATES, STATUSES
+from ..model.rules import status_on
+from ..model.taxonomy import (
+    CUSTODY_GROUP_COLUMNS,
+    FLOW_CODE,
+    FLOW_COLUMNS,
+    INCARCERATED,
+    NEVER,
+    SEXES,
+    STATES,
+    STATUSES,
+)
 
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
@@ -23,8 +35,10 @@ class Ledger:
         self.n_days = n_days
         self.moves: list[tuple[np.ndarray, int | np.ndarray, int | np.ndarray]] = []
         self.flows: list[tuple[np.ndarray, int]] = []
+        # Entries into (+1) and exits from (-1) `incarcerated`: (days, people, sign).
+        self.custody: list[tuple[np.ndarray, np.ndarray, int]] = []
 
-    def move(self, day, frm, to, flow: str | None = None) -> None:
+    def move(self, day, frm, to, flow: str | None = None, ids=None) -> None:
         """Record transitions between states, and the flow they count as, if any.
 
         Args:
@@ -32,11 +46,61 @@ class Ledger:
             frm: State left (one, or one per move).
             to: State entered (one, or one per move).
             flow: Name of the flow the moves count as, or None.
+            ids: Who moves (population rows), required for moves into or out of
+                `incarcerated` (one state each, then).
         """
         day = np.asarray(day)
         self.moves.append((day, frm, to))
         if flow is not None:
             self.flows.append((day, FLOW_CODE[flow]))
+        touches = np.any(np.asarray(frm) == INCARCERATED) or np.any(np.asarray(to) == INCARCERATED)
+        if touches:
+            if ids is None or np.ndim(frm) or np.ndim(to):
+                raise ValueError("moves into or out of incarcerated need `ids` and one state each")
+            ids = np.asarray(ids)
+            self.custody.append((day, ids, 1 if to == INCARCERATED else -1))
+
+    def arrive(self, day, ids) -> None:
+        """People entering custody from outside the model (admissions; day 0 for those
+        already inside), for `custody_groups` (the stocks count them separately)."""
+        self.custody.append((np.asarray(day), np.asarray(ids), 1))
+
+    def custody_groups(self, pop: Population) -> np.ndarray:
+        """End-of-day incarcerated stock by legal status and sex, from the recorded entries
+        and exits: +1 for the status held on the day of entry, then at each later change
+        of status (`rules.status_on`) -1 for the old one and +1 for the new; the reverse
+        for an exit (which cancels the entry's later changes).
+
+        Args:
+            pop: The population (legal path and sex of each person).
+
+        Returns:
+            Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
+        """
+        n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
+        delta = np.zeros(n * width, dtype=np.int64)
+
+        def add(day, status, male, sign: int) -> None:
+            key = day * width + status.astype(np.int64) * len(SEXES) + (~male)
+            delta[:] += sign * np.bincount(key, minlength=n * width)
+
+        for day, ids, sign in self.custody:
+            keep = day < n
+            day, ids = day[keep].astype(np.int64), ids[keep]
+            s0, inv = pop.status0[ids], pop.investigation_end[ids].astype(np.int64)
+            trial, male = pop.trial_end[ids].astype(np.int64), pop.male[ids]
+            add(day, status_on(s0, inv, trial, day), male, sign)
+            for change, other in ((inv, None), (trial, inv)):
+                later = (change > day) & (change < n)
+                if other is not None:
+                    later &= change != other  # one change of status on that day
+                c = change[later]
+                before = status_on(s0[later], inv[later], trial[later], c - 1)
+                after = status_on(s0[later], inv[later], trial[later], c)
+                moved = before != after
+                add(c[moved], before[moved], male[later][moved], -sign)
+                add(c[moved], after[moved], male[later][moved], sign)
+        return np.cumsum(delta.reshape(n, width), axis=0)
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:
         """Daily stock of each state, from the initial stocks and the recorded moves.

@@ -84,6 +84,7 @@ class PersonAgent(mesa.Agent):
         self.phase: str | None = None
         self.ruling_day = self.train_days = 0
         self.contract_day = self.deploy_day = self.service_end = NEVER_DAY
+        self.record: dict | None = None  # this enlistment's row of the recruits table
 
     # ------------------------------------------------------------------ the law, for one person
 
@@ -127,7 +128,13 @@ class PersonAgent(mesa.Agent):
     # ------------------------------------------------------------------ transitions
 
     def _move(self, state: int, *flows: str) -> None:
-        """Change state and count the flows, keeping the model's stocks current."""
+        """Change state and count the flows, keeping the model's stocks current; an exit
+        from service goes into the recruits table."""
+        if self.state in (TRAINING, DEPLOYED) and state != DEPLOYED and self.record is not None:
+            self.record["exit_day"] = self.model.day
+            self.record["outcome"] = flows[0]
+        elif self.state in (AWOL, VETERANS) and state == INCARCERATED and self.record:
+            self.record["returned_to_custody_day"] = self.model.day
         stock = self.model.stock
         stock[self.state] -= 1
         stock[state] += 1
@@ -179,6 +186,7 @@ class PersonAgent(mesa.Agent):
         self.service_end = self.contracted_service_end()
         self._move(TRAINING, "released_to_army")
         self.model.recruit_offences.append(self.offence)
+        self.record = self.model.enlist(self, day)
         self.live(day)  # service may already be over (age limit reached, war over)
 
     def contracted_service_end(self) -> int:

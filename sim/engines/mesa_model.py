@@ -29,8 +29,18 @@ from mesa.agent import AgentSet
 
 from ..model import rules
 from ..model.population import synthesize
-from ..model.taxonomy import FLOW_COLUMNS, STATES
-from ..results import Result, build_timeseries, offence_counts, summarize
+from ..model.taxonomy import (
+    CONVICTED,
+    CUSTODY_GROUP_COLUMNS,
+    DAYS_PER_YEAR,
+    FLOW_COLUMNS,
+    NEVER,
+    OFFENCES,
+    SEXES,
+    STATES,
+    STATUSES,
+)
+from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
 from ..scenario import Scenario
 from .mesa_agents import ABSORBING, AWAITING_COURT, INCARCERATED, PersonAgent, chance
 
@@ -83,7 +93,9 @@ class PrisonFlowModel(mesa.Model):
         self.stock = [0] * N_STATES
         self.flows_today = [0] * N_FLOWS
         self.eligible_today = 0
+        self.custody_today = [0] * len(CUSTODY_GROUP_COLUMNS)
         self.recruit_offences: list[int] = []
+        self.recruits: list[dict] = []  # rows of the recruits table
         self.absorbed = 0  # agents absorbed since `active` was last pruned
 
         admit = self.pop.admit_day
@@ -94,6 +106,7 @@ class PrisonFlowModel(mesa.Model):
 
         reporters = {name: _reporter("stock", i) for i, name in enumerate(STATES)}
         reporters["eligible"] = _reporter("eligible_today")
+        reporters |= {n: _reporter("custody_today", i) for i, n in enumerate(CUSTODY_GROUP_COLUMNS)}
         reporters |= {name: _reporter("flows_today", i) for i, name in enumerate(DAILY)}
         self.datacollector = DataCollector(model_reporters=reporters)
 
@@ -193,24 +206,59 @@ class PrisonFlowModel(mesa.Model):
             self.pop.status0, self.pop.investigation_end, self.pop.trial_end, day
         ).tolist()
         candidates = []
+        custody = [0] * len(CUSTODY_GROUP_COLUMNS)  # incarcerated by status and sex
         for agent in self.active:
-            if agent.state != INCARCERATED or agent.applied:
+            if agent.state != INCARCERATED:
                 continue
             status = status_today[agent.pid]
+            group = status * len(SEXES) + (not agent.male)
+            custody[group] += 1
+            if agent.applied:
+                continue
             r_idx = in_force.get(status)
             if r_idx is not None and agent.is_eligible(r_idx, status, day):
-                candidates.append((agent, r_idx, status))
+                candidates.append((agent, r_idx, status, group))
         eligible = 0
         draws = self.rng.random(len(candidates))
-        for (agent, r_idx, status), u in zip(candidates, draws, strict=True):
+        for (agent, r_idx, status, group), u in zip(candidates, draws, strict=True):
             rates = self.application_rate(r_idx, status)
             row = agent.facility if rates.shape[0] > 1 else 0
             hazard = agent.person_factor(r_idx, status, day) * rates[row, day]
             if u < chance(hazard):
                 agent.apply(r_idx, day)
+                custody[group] -= 1
             else:
                 eligible += 1
         self.eligible_today = eligible
+        self.custody_today = custody
+
+    def enlist(self, agent: PersonAgent, day: int) -> dict:
+        """A new row of the recruits table for `agent`, signing a contract on `day`; the
+        agent fills in how the service ends.
+
+        Returns:
+            The row (days past the horizon stay NEVER until the table is built).
+        """
+        sentenced = agent.app_status == CONVICTED and agent.sentence_end < NEVER
+        row = {
+            "person": agent.pid,
+            "regime": self.spans[agent.r_idx][0],
+            "enlistment": 1,
+            "status": STATUSES[agent.app_status],
+            "offence": OFFENCES[agent.offence],
+            "male": agent.male,
+            "age_years": agent.age0 + day / DAYS_PER_YEAR,
+            "sentence_years": agent.sentence_years,
+            "remaining_sentence_days": agent.sentence_end - agent.app_day if sentenced else -1,
+            "application_day": agent.app_day,
+            "contract_day": day,
+            "deploy_day": agent.deploy_day if agent.deploy_day < agent.service_end else -1,
+            "exit_day": -1,
+            "outcome": "",
+            "returned_to_custody_day": -1,
+        }
+        self.recruits.append(row)
+        return row
 
     # ------------------------------------------------------------------ outputs
 
@@ -220,7 +268,9 @@ class PrisonFlowModel(mesa.Model):
         stocks = df[list(STATES)].to_numpy(dtype=np.int64)
         flows = df[list(DAILY)].to_numpy(dtype=np.int64)
         eligible = df["eligible"].to_numpy(dtype=np.int64)
-        ts = build_timeseries(self.scenario.scenario.start_date, stocks, eligible, flows)
+        custody = df[list(CUSTODY_GROUP_COLUMNS)].to_numpy(dtype=np.int64)
+        start = self.scenario.scenario.start_date
+        ts = build_timeseries(start, stocks, eligible, flows, custody)
         by_offence = offence_counts(np.asarray(self.recruit_offences, dtype=np.uint8))
         return Result(
             scenario=self.scenario.name,
@@ -231,7 +281,17 @@ class PrisonFlowModel(mesa.Model):
             recruits_by_offence=by_offence,
             timings=timings,
             n_agents=self.pop.n,
+            recruits=self.recruits_table(),
         )
+
+    def recruits_table(self):
+        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract."""
+        if not self.recruits:
+            return recruits_frame()
+        table = {k: [row[k] for row in self.recruits] for k in self.recruits[0]}
+        deploy = np.asarray(table["deploy_day"])
+        table["deploy_day"] = np.where(deploy < self.n_days, deploy, -1)
+        return recruits_frame(table)
 
 
 def simulate(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,10 +29,13 @@ from ..model.random import Streams
 from ..model.taxonomy import (
     AWAITING_COURT,
     AWOL,
+    CONVICTED,
+    DAYS_PER_YEAR,
     DEPLOYED,
     DEPLOYMENT_HAZARDS,
     INCARCERATED,
     NEVER,
+    OFFENCES,
     OUTCOMES,
     RELEASED,
     SCREENING,
@@ -39,14 +43,25 @@ from ..model.taxonomy import (
     TRAINING,
     VETERANS,
 )
-from ..results import Result, build_timeseries, offence_counts, summarize
+from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
 from ..scenario import Regime, Scenario
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 # Deployment outcomes (positions in OUTCOMES) after which people are at large or civilians.
 DESERTED = next(k for k, (state, _flow) in enumerate(OUTCOMES) if state == AWOL)
 VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == VETERANS]
+OUTCOME_NAMES = np.array([flow for _state, flow in OUTCOMES], dtype=object)
+DAY_COLUMNS = (
+    "application_day",
+    "contract_day",
+    "deploy_day",
+    "exit_day",
+    "returned_to_custody_day",
+)
 
 
 @dataclass
@@ -63,6 +78,8 @@ class Cohort:
     ids: np.ndarray  # population rows
     sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
     day: np.ndarray  # int64
+    applied: np.ndarray = field(init=False)  # int64; application day
+    returned: np.ndarray = field(init=False)  # int64; back in custody after service
     train_days: np.ndarray = field(init=False)  # int32
     contract: np.ndarray = field(init=False)  # int64; released to the army
     service_end: np.ndarray = field(init=False)  # int64; by the law's terms
@@ -74,6 +91,8 @@ class Cohort:
 
     def __post_init__(self) -> None:
         n = len(self.ids)
+        self.applied = self.day.copy()
+        self.returned = np.full(n, NEVER, dtype=np.int64)
         self.train_days = np.zeros(n, dtype=np.int32)
         self.contract, self.service_end, self.deploy, self.exit_day = (
             np.full(n, NEVER, dtype=np.int64) for _ in range(4)
@@ -160,8 +179,9 @@ class Run:
         recruits = self.recruits_offence
         offences = np.concatenate(recruits) if recruits else np.zeros(0, np.uint8)
         start = self.scenario.scenario.start_date
-        ts = build_timeseries(start, stocks, eligible, self.ledger.flow_counts())
         by_offence = offence_counts(offences)
+        groups = self.ledger.custody_groups(pop)
+        ts = build_timeseries(start, stocks, eligible, self.ledger.flow_counts(), groups)
         people = None
         if self.log is not None:
             ids = [sp[0] for sp in self.spans]
@@ -176,7 +196,45 @@ class Run:
             recruits_by_offence=by_offence,
             timings=timings,
             n_agents=pop.n,
+            recruits=self.recruits(),
         )
+
+    def recruits(self) -> pd.DataFrame:
+        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract."""
+        pop, n_days = self.pop, self.n_days
+        parts = []
+        for c in self.cohorts:
+            a = c.ids
+            status = rules.status_on(
+                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
+            )
+            sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
+            outcome = np.where(c.ends, len(OUTCOMES) - 1, c.outcome)
+            parts.append(
+                {
+                    "person": a,
+                    "regime": np.full(len(a), c.rid, dtype=object),
+                    "enlistment": np.ones(len(a), dtype=np.int8),
+                    "status": np.array(STATUSES, dtype=object)[status],
+                    "offence": np.array(OFFENCES, dtype=object)[pop.offence[a]],
+                    "male": pop.male[a],
+                    "age_years": pop.age0[a] + c.contract / DAYS_PER_YEAR,
+                    "sentence_years": pop.sentence_years[a],
+                    "remaining_sentence_days": np.where(sentenced, c.sentence_end - c.applied, -1),
+                    "application_day": c.applied,
+                    "contract_day": c.contract,
+                    "deploy_day": np.where(c.early, NEVER, c.deploy),
+                    "exit_day": c.exit_day,
+                    "outcome": np.where(c.exit_day < n_days, OUTCOME_NAMES[outcome], ""),
+                    "returned_to_custody_day": c.returned,
+                }
+            )
+        if not parts:
+            return recruits_frame()
+        table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        for k in DAY_COLUMNS:
+            table[k] = np.where(table[k] < n_days, table[k], -1)
+        return recruits_frame(table)
 
 
 # ---------------------------------------------------------------------- stages
@@ -202,9 +260,13 @@ def custody(run: Run) -> None:
     """The ordinary custody path: admissions, and release at sentence end for those who
     never apply."""
     pop = run.pop
-    run.ledger.count(pop.admit_day[pop.admit_day >= 0], "admissions")
-    never_applied = run.app_day >= run.n_days
-    run.ledger.move(pop.sentence_end[never_applied], INCARCERATED, RELEASED, "sentence_releases")
+    admitted = np.flatnonzero(pop.admit_day >= 0)
+    run.ledger.count(pop.admit_day[admitted], "admissions")
+    run.ledger.arrive(pop.admit_day[admitted], admitted)
+    initial = np.arange(pop.n_initial)
+    run.ledger.arrive(np.zeros(len(initial), dtype=np.int64), initial)
+    never = np.flatnonzero(run.app_day >= run.n_days)
+    run.ledger.move(pop.sentence_end[never], INCARCERATED, RELEASED, "sentence_releases", never)
 
 
 def screen(run: Run) -> None:
@@ -212,7 +274,7 @@ def screen(run: Run) -> None:
     pop, streams, ledger = run.pop, run.streams, run.ledger
     for c in run.cohorts:
         a, regime, sent = c.ids, c.regime, c.sentence_end
-        ledger.move(c.day, INCARCERATED, SCREENING, "applications")
+        ledger.move(c.day, INCARCERATED, SCREENING, "applications", a)
         u_days = streams.uniform(f"screen_days.{c.rid}", a)
         screen_end = c.day + regime.screening_days.days(u_days, 1)
         rejected = rules.screening_rejected(
@@ -226,10 +288,10 @@ def screen(run: Run) -> None:
         left = sent <= screen_end
         ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
         rej = ~left & rejected
-        ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening")
+        ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening", a[rej])
         health = rej & rules.health_rejected(regime, pop.infectious[a], pop.fitness[a])
         ledger.count(screen_end[health], "rejected_health")
-        ledger.move(sent[rej], INCARCERATED, RELEASED, "sentence_releases")
+        ledger.move(sent[rej], INCARCERATED, RELEASED, "sentence_releases", a[rej])
         c.day = screen_end
         c.keep(~left & ~rejected)
         ledger.move(c.day, SCREENING, AWAITING_COURT)
@@ -247,8 +309,8 @@ def approve(run: Run) -> None:
         ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
         u_refusal = streams.uniform("approval.refusal", a)
         refused = ~left & (u_refusal < regime.approval_refusal_prob)
-        ledger.move(hearing[refused], AWAITING_COURT, INCARCERATED, "rejected_court")
-        ledger.move(sent[refused], INCARCERATED, RELEASED, "sentence_releases")
+        ledger.move(hearing[refused], AWAITING_COURT, INCARCERATED, "rejected_court", a[refused])
+        ledger.move(sent[refused], INCARCERATED, RELEASED, "sentence_releases", a[refused])
         c.day = hearing
         c.keep(~left & ~refused)
         c.day = c.day + regime.approval_days.days(streams.uniform(f"in_force.{c.rid}", c.ids))
@@ -273,8 +335,8 @@ def train(run: Run) -> None:
         left = sent <= leave_day
         ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
         back = ~left & stop
-        ledger.move(leave_day[back], AWAITING_COURT, INCARCERATED)
-        ledger.move(sent[back], INCARCERATED, RELEASED, "sentence_releases")
+        ledger.move(leave_day[back], AWAITING_COURT, INCARCERATED, ids=a[back])
+        ledger.move(sent[back], INCARCERATED, RELEASED, "sentence_releases", a[back])
         c.contract = contract
         c.keep(~left & ~stop & (contract < run.n_days))
         a, contract = c.ids, c.contract
@@ -338,21 +400,22 @@ def aftermath(run: Run) -> None:
         u_added = streams.uniform(f"awol.added.{c.rid}", x)
         added = c.regime.awol_added_sentence_days.days(u_added)
         back = caught < NEVER
-        ledger.move(caught[back], AWOL, INCARCERATED, "returned_to_custody")
+        ledger.move(caught[back], AWOL, INCARCERATED, "returned_to_custody", x[back])
         days = rules.deserter_custody_days(c.sentence_end[deserted], c.contract[deserted], added)
-        ledger.move(
-            rules.custody_end(caught, days)[back], INCARCERATED, RELEASED, "sentence_releases"
-        )
+        end = rules.custody_end(caught, days)
+        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases", x[back])
+        c.returned[deserted] = caught
 
         vets = np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends
         x = c.ids[vets]
         reoffend = _after(c.exit_day[vets], params.reoffend_per_day, streams, "reoffend", x)
         back = reoffend < NEVER
-        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended")
+        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
         ledger.count(reoffend[back], "returned_to_custody")
         sentence = params.reoffence_sentence_days.days(streams.uniform("reoffend.sentence", x))
         end = rules.custody_end(reoffend, sentence)
-        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases")
+        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases", x[back])
+        c.returned[vets] = reoffend
 
 
 Stage = Callable[[Run], None]

@@ -10,11 +10,15 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 
+from .. import by_group
+from ..counterfactual import EFFECT_METRICS
 from ..scenario import Scenario, apply_overrides, load_scenario, validate_raw
 from ..uncertainty import ParameterSampler
 from .directory import jsonable, scenario_digest
 from .errors import SpecError
+from .runner import write_table
 from .stats import SEEDS_PER_DRAW, interval_table, variance_shares
+from .store import BY_GROUP_DIR
 from .tasks import ENGINES, SUMMARY_METRICS, Task, scenario_data
 from .template import (
     Experiment,
@@ -25,6 +29,11 @@ from .template import (
 )
 from .validation import StrictModel, Whole, validate
 
+# Summary metrics of a batch's runs: every run's, and the effect of recruitment against
+# each run's no-recruitment baseline (same seed; `sim.counterfactual`).
+BATCH_METRICS = (*SUMMARY_METRICS, *EFFECT_METRICS)
+BY_GROUP_FILES = ("by_group.parquet", "by_group_intervals.csv")
+
 
 def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Per scenario (design point) and metric: n, mean, median, 2.5th (`low`) and 97.5th
@@ -32,12 +41,12 @@ def intervals(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd
 
     Args:
         summary: The experiment's summary, one row per run.
-        metrics: Metrics to summarize, or None for every summary metric present.
+        metrics: Metrics to summarize, or None for every batch metric present.
 
     Returns:
         One row per scenario and metric.
     """
-    metrics = list(metrics or [c for c in SUMMARY_METRICS if c in summary.columns])
+    metrics = list(metrics or [c for c in BATCH_METRICS if c in summary.columns])
     pairs = summary[["point", "scenario"]].drop_duplicates()
     groups = zip(pairs["point"], pairs["scenario"], strict=True)
     return interval_table(summary, ["point", "scenario"], groups, metrics)
@@ -156,6 +165,7 @@ class Batch(Experiment):
                 self.days,
                 self.draw(sampler, seeds, r),
                 self.record_people,
+                batch_outputs=True,
             )
             for p, ((_, scn), sampler) in enumerate(zip(self.loaded, self.samplers, strict=True))
             for r in range(self.replicates)
@@ -199,7 +209,7 @@ class Batch(Experiment):
 
     def finish(self, out_dir, plan, runs, summary):
         """Tables derived from the run summary: intervals, and variance shares when drawing
-        parameters.
+        parameters; and the by-group tables (`by_group_tables`).
 
         Args:
             out_dir: The output directory.
@@ -208,12 +218,59 @@ class Batch(Experiment):
             summary: One row per run.
 
         Returns:
-            The tables by name, and extra files written (none).
+            The tables by name, and extra files written (the by-group tables).
         """
         tables = {"intervals": intervals(summary)}
         if self.drawing:
             tables["variance_shares"] = variance_shares(summary)
-        return tables, []
+        return tables, by_group_tables(Path(out_dir), plan.tasks, summary)
+
+
+def by_group_runs(out_dir: Path, tasks: Sequence[Task], summary: pd.DataFrame) -> pd.DataFrame:
+    """The by-group tables of the runs that finished (`by_group/<key>.parquet`, stored
+    with each run), one after another with the run's point, scenario, replicate and seed.
+
+    Args:
+        out_dir: The experiment directory.
+        tasks: The experiment's tasks.
+        summary: One row per run.
+
+    Returns:
+        The rows; empty when no run stored a table (an engine without a recruits table).
+    """
+    keys = {(t.point, t.replicate): t.key for t in tasks}
+    ok = summary.loc[summary["status"] == "ok", ["point", "scenario", "replicate", "seed"]]
+    frames = []
+    for point, scenario, replicate, seed in ok.itertuples(index=False):
+        path = out_dir / BY_GROUP_DIR / f"{keys[(point, replicate)]}.parquet"
+        if path.is_file():  # runs stored before by-group tables existed have none
+            ids = {"point": point, "scenario": scenario, "replicate": replicate, "seed": seed}
+            frames.append(pd.read_parquet(path).assign(**ids))
+    cols = ["point", "scenario", "replicate", "seed", *by_group.COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def by_group_tables(out_dir: Path, tasks: Sequence[Task], summary: pd.DataFrame) -> list[str]:
+    """Write `by_group.parquet` (every run's by-group table) and `by_group_intervals.csv`
+    (per scenario and key over replicates: count mean, median, 5th and 95th percentile,
+    share median and percentiles; `sim.by_group.intervals`) when runs stored them.
+
+    Args:
+        out_dir: The experiment directory.
+        tasks: The experiment's tasks.
+        summary: One row per run.
+
+    Returns:
+        The names of the files written ([] when no run had a table).
+    """
+    per_run = by_group_runs(out_dir, tasks, summary)
+    if not len(per_run):
+        return []
+    write_table(out_dir / BY_GROUP_FILES[0], per_run)
+    write_table(out_dir / BY_GROUP_FILES[1], by_group.intervals(per_run))
+    return list(BY_GROUP_FILES)
 
 
 def batch(

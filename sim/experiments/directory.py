@@ -39,6 +39,8 @@ OWN_FILES = (
     "summary.parquet",
     FAILURES,
     "intervals.csv",
+    "by_group.parquet",
+    "by_group_intervals.csv",
     "variance_shares.csv",
     "indices.csv",
     "point_means.csv",
@@ -47,6 +49,7 @@ OWN_FILES = (
     "matrix.csv",
     "paired_differences.csv",
     "offences.csv",
+    "who_is_recruited.csv",
     "observation_fit.csv",
     "report.md",
     "report.html",
@@ -55,6 +58,7 @@ OWN_FILES = (
 OWN_FOLDERS = {
     "parts": ("*.parquet", "*.failed.json", ".*.tmp"),
     "people": ("*.parquet", ".*.tmp"),
+    "by_group": ("*.parquet", ".*.tmp"),
     "figures": ("*.png", "*.svg"),
 }
 

@@ -30,6 +30,7 @@ PART_META = b"prisonflow.part"
 OK_SUFFIX, FAILED_SUFFIX = ".parquet", ".failed.json"
 PARAM_PREFIX = "param."  # summary columns of a replicate's drawn parameter values
 PEOPLE_DIR = "people"  # people/<key>.parquet: per-person events of a run (record_people)
+BY_GROUP_DIR = "by_group"  # by_group/<key>.parquet: a run's by-group table (sim.by_group)
 
 
 def _json_float(v: float | None) -> float | None:
@@ -59,11 +60,13 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if out.get("people") is not None:  # before the part: a stored part has its people
-        people_dir = parts.parent / PEOPLE_DIR
-        people_dir.mkdir(exist_ok=True)
-        people = out["people"]
-        write_atomic(people_dir / f"{task.key}.parquet", lambda p: people.to_parquet(p))
+    for name, folder in (("people", PEOPLE_DIR), ("by_group", BY_GROUP_DIR)):
+        frame = out.get(name)  # before the part: a stored part has its people and groups
+        if frame is not None:
+            (parts.parent / folder).mkdir(exist_ok=True)
+            extra = pa.Table.from_pandas(frame)
+            path = parts.parent / folder / f"{task.key}.parquet"
+            write_atomic(path, lambda p, t=extra: pq.write_table(t, p))
     meta["n_agents"] = out.get("n_agents", 0)
     meta["summary"] = {k: _json_float(v) for k, v in out["summary"].items()}
     if "recruits_by_offence" in out:
@@ -232,8 +235,8 @@ def collect(
         summary[f"{PARAM_PREFIX}{key}"] = [t.parameters.get(key, np.nan) for t in ordered]
     summary["status"] = [r["status"] for r in rows]
     summary["error"] = [r["error"] for r in rows]
-    for m in metrics:
-        summary[m] = np.array([r.get(m, np.nan) for r in rows], dtype=np.float64)
+    values = {m: np.array([r.get(m, np.nan) for r in rows], dtype=np.float64) for m in metrics}
+    summary = pd.concat([summary, pd.DataFrame(values, index=summary.index)], axis=1)
 
     if tables:
         import pyarrow as pa

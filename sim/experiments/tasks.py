@@ -49,6 +49,9 @@ class Task:
     # observations to read from the run here, in the worker (sim.calibration.targets):
     # their model values go into the summary as `observed.<i>`
     observe: tuple = ()
+    # batch outputs: also run the no-recruitment baseline (sim.counterfactual) and return
+    # the by-group table (sim.by_group)
+    batch_outputs: bool = False
 
     @property
     def key(self) -> str:
@@ -90,16 +93,18 @@ def run_task(task: Task) -> dict:
     """
     import sim
 
+    from ..by_group import of_result
+    from ..counterfactual import recruitment_effect
+
     started = time.perf_counter()
     try:
-        result = sim.run(
-            resolve(task),
-            engine=task.engine,
-            seed=task.seed,
-            population=task.population,
-            days=task.days,
-            record_people=task.record_people,
-        )
+        scn = resolve(task)
+        options = {"engine": task.engine, "seed": task.seed, "population": task.population}
+        result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
+        groups = None
+        if task.batch_outputs:
+            result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
+            groups = of_result(result, list(scn.regimes))
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
         return {
             "status": "failed",
@@ -120,6 +125,7 @@ def run_task(task: Task) -> dict:
         "n_agents": int(result.n_agents),
         "wall_s": time.perf_counter() - started,
         **({"people": result.people} if result.people is not None else {}),
+        **({"by_group": groups} if groups is not None else {}),
     }
 
 

@@ -86,6 +86,10 @@ STATE_CODE = {name: code for code, name in enumerate(STATES)}
 # Canonical output columns (brief section 3).
 STOCK_COLUMNS = ("incarcerated", "eligible", "screening", "awaiting_court", "training", "deployed")
 EXTRA_STOCK_COLUMNS = ("released", "dead", "veterans", "awol", "prisoners_of_war", "in_custody")
+# The incarcerated stock by legal status and sex (they sum to `incarcerated` every day).
+CUSTODY_GROUP_COLUMNS = tuple(
+    f"incarcerated_{status}_{sex}" for status in STATUSES for sex in SEXES
+)
 FLOW_COLUMNS = (
     "admissions",
     "sentence_releases",

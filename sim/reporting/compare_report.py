@@ -15,7 +15,8 @@ import pandas as pd
 from .. import figures as figs
 from ..decompose_report import decomposition_section
 from ..manifest import scenarios_from_manifest
-from ..taxonomy import FLOW_COLUMNS
+from ..observed_outputs import with_custody_by_status
+from ..taxonomy import FLOW_COLUMNS, SEXES, STATUSES
 from .blocks import H, Items, P, Table
 from .files import read_csv, read_parquet
 from .labels import METRIC_LABELS, fmt, fmt_diff, fmt_range, population_label
@@ -30,11 +31,13 @@ from .sections import (
     scenario_blocks,
     sources_blocks,
 )
+from .who import who_blocks
 
-# Columns of runs.parquet the figures draw.
+# Columns of runs.parquet the figures draw (custody by status and sex: observations).
 RUN_COLUMNS = (
     *("scenario", "replicate", "day", "date", "eligible", "deployed", "in_custody"),
     *("screening", "awaiting_court", "training", *FLOW_COLUMNS),
+    *(f"incarcerated_{status}_{sex}" for status in STATUSES for sex in SEXES),
 )
 
 
@@ -60,7 +63,7 @@ def compare_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
     cells = pd.DataFrame([p for p in points if p["policy"] is not None])
     labels, pop_labels, policy_labels = compare_labels(manifest, scenarios)
     runs = read_parquet(directory / "batch" / "runs.parquet")
-    runs = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
+    runs = with_custody_by_status(runs[[c for c in RUN_COLUMNS if c in runs.columns]])
     paired = read_csv(directory / "paired_differences.csv")
     offences = read_csv(directory / "offences.csv")
     fit = read_csv(directory / "observation_fit.csv")
@@ -133,6 +136,7 @@ def compare_report(directory: Path, manifest: dict) -> tuple[str, list]:
         blocks += matrix_blocks(matrix, pop_labels, policy_labels)
     if paired is not None and len(paired):
         blocks += paired_blocks(paired, pop_labels, policy_labels, reps)
+    blocks += who_blocks(read_csv(directory / "who_is_recruited.csv"), reps)
     blocks += figure_blocks(made[1:], start=2)
     blocks += decomposition_section(directory, len(made) + 1)
     blocks += fit_blocks(fit, scaled)
@@ -218,7 +222,14 @@ MATRIX_REPORT_METRICS = (
     "killed_per_1000_recruits",
     "share_violent_among_recruits",
     "prison_population_change_pct",
+    "prison_population_effect_pct",
 )
+
+
+def present(table: pd.DataFrame, metrics: tuple[str, ...]) -> list[str]:
+    """The metrics a stored table has (an earlier comparison lacks the newer ones)."""
+    have = set(table["metric"])
+    return [m for m in metrics if m in have]
 
 
 def matrix_blocks(
@@ -247,18 +258,19 @@ def matrix_blocks(
             "every metric."
         ),
     ]
+    metrics = present(matrix, MATRIX_REPORT_METRICS)
     for pop in dict.fromkeys(matrix["population"]):
         sub = matrix[matrix["population"] == pop].set_index(["policy", "metric"])
         rows = []
         for pol in dict.fromkeys(matrix.loc[matrix["population"] == pop, "policy"]):
             row = [policy_labels.get(pol, pol)]
-            for m in MATRIX_REPORT_METRICS:
+            for m in metrics:
                 r = sub.loc[(pol, m)]
                 row.append(f"{fmt(m, r['mean'])} ({fmt_range(m, r['p2_5'], r['p97_5'])})")
             rows.append(row)
         blocks.append(
             Table(
-                ["rules of", *(METRIC_LABELS[m] for m in MATRIX_REPORT_METRICS)],
+                ["rules of", *(METRIC_LABELS[m] for m in metrics)],
                 rows,
                 caption=f"On {pop_labels.get(pop, pop)}",
             )
@@ -273,6 +285,7 @@ PAIRED_REPORT_METRICS = (
     "deserted",
     "share_violent_among_recruits",
     "prison_population_change_pct",
+    "prison_population_effect_pct",
 )
 
 
@@ -320,12 +333,13 @@ def paired_blocks(
                 "recruit many of the same people."
             )
         )
+    metrics = present(paired, PAIRED_REPORT_METRICS)
     for pop in dict.fromkeys(paired["population"]):
         sub = paired[paired["population"] == pop].set_index(["policy", "metric"])
         rows = []
         for pol in dict.fromkeys(paired.loc[paired["population"] == pop, "policy"]):
             row = [policy_labels.get(pol, pol)]
-            for m in PAIRED_REPORT_METRICS:
+            for m in metrics:
                 r = sub.loc[(pol, m)]
                 row.append(
                     f"{fmt_diff(m, r['mean_diff'])} ({fmt_diff(m, r['t_low'])} to "
@@ -336,7 +350,7 @@ def paired_blocks(
         ref = sub.reset_index()["reference"].iloc[0]
         blocks.append(
             Table(
-                ["rules of", *(METRIC_LABELS[m] for m in PAIRED_REPORT_METRICS)],
+                ["rules of", *(METRIC_LABELS[m] for m in metrics)],
                 rows,
                 caption=f"On {pop_labels.get(pop, pop)}: difference from {ref}",
             )

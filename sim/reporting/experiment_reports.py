@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import figures as figs
-from ..experiments.tasks import SUMMARY_METRICS
+from ..experiments.batch import BATCH_METRICS
+from ..observed_outputs import with_custody_by_status
 from ..results import write_atomic_text
 from ..scenario import Scenario, ScenarioError, load_scenario
 from .blocks import H, P, Table
@@ -32,6 +33,7 @@ from .sections import (
     value_text,
 )
 from .views import describe, observation_fit
+from .who import who_blocks, who_is_recruited
 
 
 def batch_scenarios(manifest: dict) -> dict[str, Scenario]:
@@ -51,7 +53,7 @@ def batch_inputs(directory: Path, manifest: dict) -> dict:
     summary and the fit to observations (computed here from the runs)."""
     names = list(manifest.get("scenarios", []))
     scenarios = batch_scenarios(manifest)
-    runs = read_parquet(directory / "runs.parquet")
+    runs = with_custody_by_status(read_parquet(directory / "runs.parquet"))
     return {
         "names": names,
         "scenarios": scenarios,
@@ -68,7 +70,7 @@ def batch_report(directory: Path, manifest: dict) -> tuple[str, list]:
     got = batch_inputs(directory, manifest)
     names, scenarios, labels = got["names"], got["scenarios"], got["labels"]
     fit, scaled = got["fit"], got["scaled"]
-    comp = describe(got["summary"], names, SUMMARY_METRICS)
+    comp = describe(got["summary"], names, BATCH_METRICS)
     design = manifest.get("design", {})
     write_atomic_text(directory / "observation_fit.csv", fit.to_csv(index=False))
     made = batch_figures(got, directory / "figures")
@@ -79,6 +81,9 @@ def batch_report(directory: Path, manifest: dict) -> tuple[str, list]:
     blocks += headline_blocks(comp, names, scenarios, labels, design.get("days"), population)
     blocks += figure_blocks(made[:1], heading=None)
     blocks += comparison_blocks(comp, names, reps, "Results")
+    points = [{"name": n, "label": labels[n], "policy": None, "population": None} for n in names]
+    who = who_is_recruited(read_csv(directory / "by_group_intervals.csv"), points)
+    blocks += who_blocks(who, reps)
     blocks += figure_blocks(made[1:], start=2)
     blocks += fit_blocks(fit, scaled)
     blocks += notes_blocks()

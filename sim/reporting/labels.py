@@ -30,7 +30,14 @@ METRIC_LABELS = {
     "share_violent_among_recruits": "violent offenders among recruits",
     "prison_population_change_pct": "prison population change, %",
 }
-KEY_METRICS = tuple(METRIC_LABELS)
+# Metrics against the no-recruitment baseline (`sim.counterfactual.EFFECT_METRICS`): in the
+# summaries of `prisonflow run`, batch and compare, not of a bare `sim.run`.
+EFFECT_LABELS = {
+    "prison_population_effect_pct": "prison population vs no recruitment, %",
+    "in_custody_no_recruitment": "in custody without recruitment",
+}
+KEY_METRICS = tuple(METRIC_LABELS)  # in every run's summary
+METRIC_LABELS.update(EFFECT_LABELS)
 # (metric, label) pairs of the headline tables (prisonflow run, the explorer).
 HEADLINE = tuple((m, METRIC_LABELS[m]) for m in KEY_METRICS)
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..figures import FigureInfo
 from ..scenario import Scenario
 from .blocks import Code, Details, Fig, H, Items, P, Table
-from .labels import KEY_METRICS, METRIC_LABELS, fmt, fmt_range
+from .labels import EFFECT_LABELS, KEY_METRICS, METRIC_LABELS, fmt, fmt_range
 
 
 def num(v: Any) -> float:
@@ -270,7 +270,8 @@ def comparison_blocks(comp: pd.DataFrame, names: list[str], reps: Any, title: st
     ]
     by = comp.set_index(["scenario", "metric"])
     rows = []
-    for m in KEY_METRICS:
+    effects = [m for m in EFFECT_LABELS if m in set(comp["metric"])]
+    for m in (*KEY_METRICS, *effects):
         row = [METRIC_LABELS.get(m, m)]
         for n in names:
             if (n, m) not in by.index:

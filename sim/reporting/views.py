@@ -18,7 +18,7 @@ from ..experiments.stats import interval_table
 from ..experiments.tasks import OFFENCE_COLUMNS
 from ..scenario import Scenario
 from ..taxonomy import OFFENCES
-from .labels import HEADLINE, KEY_METRICS, METRIC_LABELS, fmt, fmt_diff
+from .labels import EFFECT_LABELS, HEADLINE, KEY_METRICS, METRIC_LABELS, fmt, fmt_diff
 
 
 def summary_table(title: str, summaries: dict[str, dict]) -> Table:
@@ -27,9 +27,16 @@ def summary_table(title: str, summaries: dict[str, dict]) -> Table:
     table.add_column("metric")
     for name in summaries:
         table.add_column(name, justify="right")
-    for key, label in HEADLINE:
+    rows = [*HEADLINE, *effect_rows(summaries.values())]
+    for key, label in rows:
         table.add_row(label, *(fmt(key, s[key]) for s in summaries.values()))
     return table
+
+
+def effect_rows(summaries) -> list[tuple[str, str]]:
+    """(metric, label) of the no-recruitment effect metrics that every summary has."""
+    summaries = list(summaries)
+    return [(m, lab) for m, lab in EFFECT_LABELS.items() if all(m in s for s in summaries)]
 
 
 def describe(summary: pd.DataFrame, names: Sequence[str], metrics=KEY_METRICS) -> pd.DataFrame:
@@ -48,13 +55,15 @@ def observation_fit(
     comparable observation's date (`model_date` when given), for each scenario of the
     observation's country; `inside` follows `sim.calibration.inside` (at_least: the
     interval reaches the value; up_to: it reaches down to it; about: it overlaps +/-10%;
-    exact: it contains it)."""
+    exact: it contains it). Only outputs that are columns of `runs` are compared (add
+    custody by legal status with `sim.observed_outputs.with_custody_by_status`)."""
     from ..calibration import Targets, inside
     from ..observations import for_country, load_observations
 
     obs = (
         observations if isinstance(observations, pd.DataFrame) else load_observations(observations)
     )
+
     cols = [
         "scenario",
         "country",
@@ -105,17 +114,37 @@ def observation_fit(
     return pd.concat(frames, ignore_index=True)
 
 
-def offence_composition(summary: pd.DataFrame, *, replicates: int | None = None) -> pd.DataFrame:
+def offence_composition(
+    summary: pd.DataFrame,
+    *,
+    replicates: int | None = None,
+    by_group: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Recruits by offence category per point and replicate (the first `replicates`; all
-    when None), read from the batch's summary (`recruits_offence_<offence>`): nothing is
-    run again. `matches_batch`: the counts add up to the run's released_to_army."""
+    when None), read from the batch's by-group tables (`by_group`: its by_group.parquet;
+    regime all, group offence, metric recruits) where a run has one, else from its summary
+    (`recruits_offence_<offence>`): nothing is run again. `matches_batch`: the counts add
+    up to the run's released_to_army."""
     ok = summary[summary["status"] == "ok"]
     if replicates is not None:
         ok = ok[ok["replicate"] < replicates]
+    from_groups: dict[tuple[int, int], dict[str, float]] = {}
+    if by_group is not None and len(by_group):
+        keep = (
+            (by_group["regime"] == "all")
+            & (by_group["group"] == "offence")
+            & (by_group["metric"] == "recruits")
+        )
+        for (point, rep), sub in by_group[keep].groupby(["point", "replicate"]):
+            from_groups[(int(point), int(rep))] = dict(zip(sub["value"], sub["count"], strict=True))
     rows = []
     for r in ok.sort_values(["point", "replicate"]).itertuples(index=False):
         row = r._asdict()
-        counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
+        stored = from_groups.get((int(row["point"]), int(row["replicate"])))
+        if stored is not None:
+            counts = [stored.get(o, 0) for o in OFFENCES]
+        else:
+            counts = [row.get(c, math.nan) for c in OFFENCE_COLUMNS]
         if any(c != c for c in counts):  # a part stored before offences were recorded
             continue
         matches = sum(counts) == row["released_to_army"]
@@ -155,7 +184,8 @@ def comparison_table(result: Any):
     for n in names:
         table.add_column(n, justify="right")
     by = comp.set_index(["scenario", "metric"])
-    for m in KEY_METRICS:
+    effects = [m for m in EFFECT_LABELS if all((n, m) in by.index for n in names)]
+    for m in (*KEY_METRICS, *effects):
         cells = []
         for n in names:
             r = by.loc[(n, m)]

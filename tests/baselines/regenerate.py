@@ -93,6 +93,7 @@ def run_one(
     record = {
         "summary": {k: repr(v) for k, v in result.summary.items()},
         "timeseries_sha256": frame_digest(result.timeseries),
+        "recruits_sha256": frame_digest(result.recruits),
     }
     if record_people:
         record["people_sha256"] = frame_digest(result.people)

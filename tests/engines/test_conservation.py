@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.model.taxonomy import FLOW_COLUMNS, STATES, STOCK_COLUMNS
+from sim.model.taxonomy import CUSTODY_GROUP_COLUMNS, FLOW_COLUMNS, STATES, STOCK_COLUMNS
+from sim.results import RECRUIT_COLUMNS
 
 UA_HAZARDS = ("killed_per_day", "wounded_discharged_per_day", "deserted_per_day")
 # Zero, or a daily hazard from one in a billion to 1%. (Hazards below ~1e-300 make the
@@ -135,12 +136,36 @@ def check_accounting(ts: pd.DataFrame, population: int, days: int) -> None:
     # The eligible pool is a part of the incarcerated who have not applied.
     assert (c["eligible"] <= c["incarcerated"]).all()
 
+    # The incarcerated by legal status and sex add up to the incarcerated.
+    groups = sum(c[name] for name in CUSTODY_GROUP_COLUMNS)
+    assert np.array_equal(groups, c["incarcerated"]), "custody groups do not add up"
+    for name in CUSTODY_GROUP_COLUMNS:
+        assert (c[name] >= 0).all(), f"negative stock {name}"
+
+
+def check_recruits(recruits: pd.DataFrame, summary: dict) -> None:
+    """One row per contract, each exit counted once under its flow."""
+    assert list(recruits.columns) == list(RECRUIT_COLUMNS)
+    assert list(recruits.dtypes.astype(str)) == list(RECRUIT_COLUMNS.values())
+    assert len(recruits) == summary["released_to_army"]
+    for flow in ("killed", "wounded_discharged", "deserted", "captured"):
+        assert (recruits["outcome"] == flow).sum() == summary[flow], flow
+    assert (recruits["returned_to_custody_day"] >= 0).sum() == summary["returned_to_custody"]
+    started = recruits["contract_day"]
+    assert (started >= recruits["application_day"]).all()
+    deployed = recruits["deploy_day"] >= 0
+    assert (recruits["deploy_day"][deployed] >= started[deployed]).all()
+    exited = recruits["exit_day"] >= 0
+    assert (recruits["exit_day"][exited] >= started[exited]).all()
+    assert ((recruits["outcome"] != "") == exited).all()
+
 
 def run_and_check(engine: str, name: str, overrides: dict, seed, population, days) -> None:
     scenario = sim.load_scenario(name, overrides)
     result = sim.run(scenario, engine=engine, seed=seed, population=population, days=days)
     assert result.engine == engine
     check_accounting(result.timeseries, population, days)
+    check_recruits(result.recruits, result.summary)
     s = result.summary
     for flow in FLOW_COLUMNS:
         assert s[flow] == result.timeseries[flow].iloc[-1]

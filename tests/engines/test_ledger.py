@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 
 from sim.engines.ledger import N_STATES, Ledger
-from sim.model.taxonomy import FLOW_CODE, INCARCERATED, RELEASED, SCREENING, STATES
+from sim.model.taxonomy import (
+    AWOL,
+    CONVICTED,
+    CUSTODY_GROUP_COLUMNS,
+    FLOW_CODE,
+    INCARCERATED,
+    RELEASED,
+    SCREENING,
+    STATES,
+    SUSPECT,
+)
 
 
 def test_stocks_follow_transitions_and_ignore_days_beyond_the_horizon():
     ledger = Ledger(n_days=4)
-    ledger.move(np.array([1, 1, 2]), INCARCERATED, SCREENING, "applications")
-    ledger.move(np.array([3, 9]), SCREENING, np.array([RELEASED, INCARCERATED]))
+    ledger.move(np.array([1, 1, 2]), INCARCERATED, SCREENING, "applications", [0, 1, 2])
+    ledger.move(np.array([3, 9]), SCREENING, np.array([RELEASED, AWOL]))
     initial = np.zeros(N_STATES, dtype=np.int64)
     initial[INCARCERATED] = 5
     stocks = ledger.stocks(initial)
@@ -24,9 +37,37 @@ def test_stocks_follow_transitions_and_ignore_days_beyond_the_horizon():
 
 def test_flows_are_counted_on_their_day():
     ledger = Ledger(n_days=3)
-    ledger.move(np.array([0, 2, 2, 7]), INCARCERATED, SCREENING, "applications")
+    ledger.move(np.array([0, 2, 2, 7]), INCARCERATED, SCREENING, "applications", [0, 1, 2, 3])
     ledger.count(np.array([1]), "rejected_health")
     counts = ledger.flow_counts()
     assert list(counts[:, FLOW_CODE["applications"]]) == [1, 0, 2]
     assert list(counts[:, FLOW_CODE["rejected_health"]]) == [0, 1, 0]
     assert counts.sum() == 4
+
+
+def test_moves_into_or_out_of_custody_need_who_moves():
+    with pytest.raises(ValueError, match="ids"):
+        Ledger(n_days=3).move(np.array([1]), INCARCERATED, SCREENING)
+
+
+def test_custody_groups_follow_entries_exits_and_changes_of_status():
+    """A suspect (investigation ends day 2, trial day 4) in custody from day 0, out on day
+    3 (applies), back on day 5: suspect, defendant, then convicted after the trial; a
+    convicted woman inside throughout."""
+    pop = SimpleNamespace(
+        status0=np.array([SUSPECT, CONVICTED], dtype=np.uint8),
+        investigation_end=np.array([2, -1], dtype=np.int32),
+        trial_end=np.array([4, -1], dtype=np.int32),
+        male=np.array([True, False]),
+    )
+    ledger = Ledger(n_days=7)
+    ledger.arrive(np.array([0, 0]), np.array([0, 1]))
+    ledger.move(np.array([3]), INCARCERATED, SCREENING, "applications", [0])
+    ledger.move(np.array([5]), SCREENING, INCARCERATED, "rejected_screening", [0])
+    groups = ledger.custody_groups(pop)
+    col = {name: i for i, name in enumerate(CUSTODY_GROUP_COLUMNS)}
+    assert list(groups[:, col["incarcerated_suspect_male"]]) == [1, 1, 0, 0, 0, 0, 0]
+    assert list(groups[:, col["incarcerated_defendant_male"]]) == [0, 0, 1, 0, 0, 0, 0]
+    assert list(groups[:, col["incarcerated_convicted_male"]]) == [0, 0, 0, 0, 0, 1, 1]
+    assert list(groups[:, col["incarcerated_convicted_female"]]) == [1] * 7
+    assert groups.sum() == 5 + 7  # person-days in custody: the man 5, the woman 7
