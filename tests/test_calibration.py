@@ -321,3 +321,18 @@ def test_a_value_the_model_cannot_give_counts_as_zero():
     )
     t = Targets(table)
     assert t.distance(np.array([np.nan])) == t.distance(np.array([0.0])) > 5
+
+
+def test_validate_russia_with_outputs_beyond_the_time_series(tmp_path, prisonflow):
+    """Wagner's recruits and killed share come from the recruits table: they are scored
+    in validation.csv (the figure draws the time series rows only)."""
+    out = tmp_path / "v"
+    code, stdout, err = prisonflow(
+        "validate", "russia_2022_2025", "--replicates", "2", "--population", "3000",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    table = pd.read_csv(out / "validation.csv")
+    share = table[table["metric"] == "wagner_killed_share"]
+    assert len(share) == 2 and share["model_median"].between(0, 1).all()
+    assert (out / "validation.png").stat().st_size > 0

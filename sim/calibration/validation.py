@@ -142,10 +142,13 @@ def write_validation(
         for name, table in (extra or {}).items():
             table.to_csv(tmp / f"{name}.csv", index=False)
         runs = fit.attrs.get("runs")
-        if runs is not None:
+        # the figure draws time series bands: rows of outputs beyond the time series (per
+        # regime counts, shares: sim.observed_outputs) are in validation.csv, not drawn
+        drawn = fit[fit["output"].isin(runs.columns)] if runs is not None else fit
+        if runs is not None and len(drawn):
             observations_figure(
                 runs,
-                fit.assign(scenario=scn.name),
+                drawn.assign(scenario=scn.name),
                 {scn.name: scn.name},
                 tmp,
                 stem="validation",
