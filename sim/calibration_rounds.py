@@ -13,8 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .calibration import Targets
+from .calibration.joint import JointFit, country_seeds
+from .calibration.smc import overrides_of
 from .experiments.directory import base_manifest
 from .experiments.runner import run_tasks
 from .experiments.tasks import Task
@@ -53,13 +56,10 @@ class RoundRunner:
                 0,
                 int(s),
                 data,
-                {
-                    p.key: (int(v) if p.integer else float(v))
-                    for p, v in zip(params, row, strict=True)
-                },
-                "vector",
-                self.population,
-                self.days,
+                overrides_of(params, row),
+                population=self.population,
+                days=self.days,
+                observe=self.targets.observed_rows(),
             )
             for i, (row, s) in enumerate(zip(values, seeds, strict=True))
         ]
@@ -70,33 +70,108 @@ class RoundRunner:
             "days": self.days,
             "particles": [t.overrides for t in tasks],
         }
-        out_dir = self.parts_dir / f"round-{round_no}"
-        seeds_list = [int(s) for s in seeds]
-        manifest = base_manifest("batch", design, self.seed, seeds_list, [], self.argv, tasks, {})
-        resume = self.resume and (out_dir / "manifest.json").exists()
-        runs, summary, _manifest, stats = run_tasks(
-            kind="batch",
-            out_dir=out_dir,
-            design=design,
-            entropy=self.seed,
-            tasks=tasks,
-            points=points_frame([self.scn.name] * len(tasks)),
-            manifest=manifest,
-            resume=resume,
-            overwrite=False,
-            workers=self.workers,
-            scheduler=None,
-            progress=False,
-            console=None,
-            argv=self.argv,
+        summary = run_round(self, round_no, tasks, [self.scn.name] * len(tasks), design)
+        return distances(summary, range(len(tasks)), self.targets)
+
+
+class JointRoundRunner:
+    """The `simulate` of a joint calibration (`sim.calibration.joint`): each round's runs of
+    every country (particle i of country c is task c * particles + i, with the country's
+    seed stream) through the experiment runner, stored in `parts_dir` like `RoundRunner`'s.
+    """
+
+    def __init__(
+        self,
+        fit: JointFit,
+        parts_dir: Path,
+        *,
+        seed: int,
+        workers: int | None = None,
+        resume: bool = False,
+        argv: list[str] | None = None,
+    ):
+        self.fit, self.parts_dir, self.seed, self.workers = fit, Path(parts_dir), seed, workers
+        self.resume, self.argv = resume, list(argv or [])
+        self.resumed = 0
+
+    def __call__(self, round_no: int, params, values: np.ndarray, seeds) -> np.ndarray:
+        n = len(values)
+        tasks, names = [], []
+        for c, country in enumerate(self.fit.countries):
+            data = country.scenario.to_dict()
+            for i, (row, s) in enumerate(zip(values, country_seeds(seeds, c), strict=True)):
+                overrides = self.fit.overrides(country.name, row)
+                point = c * n + i
+                tasks.append(
+                    Task(
+                        point,
+                        0,
+                        int(s),
+                        data,
+                        overrides,
+                        population=country.population,
+                        days=country.days,
+                        observe=country.targets.observed_rows(),
+                    )
+                )
+                names.append(country.name)
+        design = {
+            "calibration_round": round_no,
+            "scenarios": self.fit.names,
+            "populations": [c.population for c in self.fit.countries],
+            "days": [c.days for c in self.fit.countries],
+            "weights": [c.weight for c in self.fit.countries],
+            "particles": [t.overrides for t in tasks],
+        }
+        summary = run_round(self, round_no, tasks, names, design)
+        per_country = np.array(
+            [
+                distances(summary, range(c * n, (c + 1) * n), country.targets)
+                for c, country in enumerate(self.fit.countries)
+            ]
         )
-        self.resumed += stats["resumed"]
-        out = np.full(len(tasks), np.inf)  # a failed run is as far as can be
-        ok = summary.loc[summary["status"] == "ok", "point"].to_numpy()
-        for i in ok:
-            ts = runs[runs["point"] == i].reset_index(drop=True)
-            out[i] = self.targets.distance(self.targets.simulated(ts))
-        return out
+        return self.fit.combine(per_country)
+
+
+def run_round(runner, round_no: int, tasks: list[Task], names: list[str], design: dict):
+    """Run a round's tasks in `runner.parts_dir/round-<t>` (resuming what is stored).
+
+    Returns:
+        The runs' summary (one row per task, by point; model values `observed.<i>`).
+    """
+    out_dir = runner.parts_dir / f"round-{round_no}"
+    seeds_list = [t.seed for t in tasks]
+    manifest = base_manifest("batch", design, runner.seed, seeds_list, [], runner.argv, tasks, {})
+    resume = runner.resume and (out_dir / "manifest.json").exists()
+    _runs, summary, _manifest, stats = run_tasks(
+        kind="batch",
+        out_dir=out_dir,
+        design=design,
+        entropy=runner.seed,
+        tasks=tasks,
+        points=points_frame(names),
+        manifest=manifest,
+        resume=resume,
+        overwrite=False,
+        workers=runner.workers,
+        scheduler=None,
+        progress=False,
+        console=None,
+        argv=runner.argv,
+    )
+    runner.resumed += stats["resumed"]
+    return summary.set_index("point")
+
+
+def distances(summary: pd.DataFrame, points, targets: Targets) -> np.ndarray:
+    """Distance of each run among `points` from the model values its worker computed (a
+    failed run is as far as can be)."""
+    cols = [f"observed.{i}" for i in range(len(targets.table))]
+    out = np.full(len(points), np.inf)
+    for j, point in enumerate(points):
+        if summary.loc[point, "status"] == "ok":
+            out[j] = targets.distance(summary.loc[point, cols].to_numpy(float))
+    return out
 
 
 def rounds_dir(out: Path) -> Path:

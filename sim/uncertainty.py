@@ -10,7 +10,10 @@ A calibrated parameter keeps its posterior: `calibrate` writes the accepted part
 CSV file beside the scenario, `<stem>.posterior.csv` (a `weight` column and one column per
 dotted key), with its provenance in `<stem>.posterior.json`. Every key in a posterior file
 needs a prior in the scenario (the calibration's prior range), and every particle must lie
-inside it.
+inside it. A joint calibration (sim.calibration.joint) names a country's own keys with its
+scenario's name, `russia_2022_2025:population.volunteering.baseline_per_day`: the prefix
+must name the scenario the file belongs to (or one its file extends) and is dropped on
+reading; shared keys are plain.
 
 `ParameterSampler.draw(seed)` gives the overrides of one posterior-predictive replicate:
 one particle of each posterior (by weight), and an independent draw from the prior of
@@ -83,17 +86,21 @@ class Posterior:
         return Posterior(self.file, kept, self.values[:, cols], self.weights)
 
 
-def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posterior:
+def load_posterior(
+    path: str | os.PathLike, priors: dict[str, Prior], scopes: tuple[str, ...] = ()
+) -> Posterior:
     """Read and check a posterior particles file against the scenario's priors.
 
     Raises:
         ScenarioError: naming the file and the key (column, or `row N.column`): a missing
-            weight column, a key without a prior, a negative or non-numeric weight, all
-            weights zero, or a particle outside its prior.
+            weight column, a key without a prior, a key for another scenario, a key given
+            twice, a negative or non-numeric weight, all weights zero, or a particle outside
+            its prior.
 
     Args:
         path: The particles file (CSV).
         priors: The scenario's priors, by key.
+        scopes: Scenario names a `name:key` column may carry (the file's scenarios).
 
     Returns:
         The posterior.
@@ -108,14 +115,18 @@ def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posteri
         raise ScenarioError(file, None, f"not a readable CSV: {exc}") from None
     if WEIGHT not in table.columns:
         raise ScenarioError(file, WEIGHT, "required column is missing (one weight a particle)")
-    keys = [c for c in table.columns if c != WEIGHT]
-    if not keys or len(table) == 0:
+    columns = [c for c in table.columns if c != WEIGHT]
+    if not columns or len(table) == 0:
         raise ScenarioError(file, None, "needs at least one parameter column and one particle")
-    for key in keys:
+    keys = [_unscoped(file, c, scopes) for c in columns]
+    if len(set(keys)) < len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise ScenarioError(file, twice, "is given twice (plain and with a scenario prefix)")
+    for column, key in zip(columns, keys, strict=True):
         if key not in priors:
             known = ", ".join(priors) or "none"
             raise ScenarioError(
-                file, key, f"no prior for this key in the scenario; keys with priors: {known}"
+                file, column, f"no prior for this key in the scenario; keys with priors: {known}"
             )
     numeric = table.apply(pd.to_numeric, errors="coerce")
     for column in table.columns:
@@ -129,23 +140,54 @@ def load_posterior(path: str | os.PathLike, priors: dict[str, Prior]) -> Posteri
         raise ScenarioError(file, f"row {row}.{WEIGHT}", "weights must be >= 0")
     if weights.sum() <= 0:
         raise ScenarioError(file, WEIGHT, "weights must not all be zero")
-    for key in keys:
+    for column, key in zip(columns, keys, strict=True):
         prior = priors[key]
-        values = numeric[key].to_numpy(float)
+        values = numeric[column].to_numpy(float)
         outside = (values < prior.low) | (values > prior.high)
         if outside.any():
             row = int(np.flatnonzero(outside)[0]) + 2
             raise ScenarioError(
                 file,
-                f"row {row}.{key}",
+                f"row {row}.{column}",
                 f"{values[outside][0]:g} is outside its prior {prior.describe()}",
             )
     return Posterior(
         file=file,
         keys=tuple(keys),
-        values=numeric[keys].to_numpy(float),
+        values=numeric[columns].to_numpy(float),
         weights=weights / weights.sum(),
     )
+
+
+def _unscoped(file: str, column: str, scopes: tuple[str, ...]) -> str:
+    """The dotted key of a posterior column (`scope:key` for a joint fit's country keys)."""
+    scope, sep, key = column.rpartition(":")
+    if not sep:
+        return column
+    if scope not in scopes:
+        allowed = ", ".join(scopes) or "none"
+        raise ScenarioError(
+            file, column, f"is a key of scenario {scope!r}; prefixes allowed here: {allowed}"
+        )
+    return key
+
+
+def scenario_names(scenario: Scenario) -> tuple[str, ...]:
+    """The names of the scenario's file and of every file it extends (prefixes a posterior
+    file beside them may use).
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        The names, child first.
+    """
+    from .scenario import _read_toml
+
+    names = [scenario.name]
+    for path in scenario_files(scenario):
+        names.append(_read_toml(path).get("scenario", {}).get("name") or path.stem)
+    return tuple(dict.fromkeys(names))
 
 
 def posterior_path(scenario_file: str | os.PathLike) -> Path:
@@ -243,10 +285,12 @@ class ParameterSampler:
         # A posterior file is checked against the priors of the files (a key set by an
         # override has lost its prior in the scenario: it is held at the value given).
         priors = {**file_priors(scenario), **scenario.priors}
+        scopes = scenario_names(scenario)
         for file in scenario_files(scenario):
             path = posterior_path(file)
             if path.is_file():
-                post = load_posterior(path, priors).restrict(set(scenario.priors))
+                post = load_posterior(path, priors, scopes)
+                post = post.restrict(set(scenario.priors))
                 if post is not None and not seen & set(post.keys):
                     posteriors.append(post)
                     seen |= set(post.keys)

@@ -252,3 +252,87 @@ def test_calibrate_cli_bad_param_exits_2(monkeypatch, tmp_path, capsys):
     assert code == 2
     assert "regimes.UA_2024.x" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_importance_weights_undo_the_truncated_proposal():
+    """Proposals from kernels cut by the prior box, weighted by prior / proposal density,
+    follow the prior (uniform on the box): one parent near an edge loses much of its
+    kernel's mass outside, and the weights must account for that."""
+    from sim.calibration.smc import _importance_weights, propose
+
+    rng = np.random.default_rng(0)
+    parents = np.array([[0.03], [0.5]])
+    w_old = np.array([0.5, 0.5])
+    cov = np.array([[0.04]])
+    x = propose(rng, parents, w_old, cov, 40_000)
+    assert ((x >= 0) & (x <= 1)).all()
+    w = _importance_weights(x, parents, w_old, cov)
+    for edge in (0.1, 0.25, 0.5, 0.75, 0.9):  # the weighted CDF is the uniform CDF
+        assert abs(np.sum(w[x[:, 0] < edge]) - edge) < 0.02, edge
+    # the check can fail: weighting each kernel by its mass inside the box (as if only the
+    # noise, not the parent, were redrawn) biases the result
+    from scipy.stats import norm
+
+    sd = np.sqrt(cov[0, 0])
+    mass = norm.cdf((1 - parents[:, 0]) / sd) - norm.cdf(-parents[:, 0] / sd)
+    dens = np.exp(-0.5 * (x - parents.T) ** 2 / cov[0, 0]) @ (w_old / mass)
+    wrong = (1 / dens) / np.sum(1 / dens)
+    assert abs(np.sum(wrong[x[:, 0] < 0.1]) - 0.1) > 0.02
+
+
+def test_a_share_counts_as_a_relative_error_in_the_distance():
+    """Prigozhin's 20% against a killed share of at least 35.5%: on log(1 + x) the miss
+    would be 0.12, as if the share hardly mattered; on log(x) it is log(0.355 / 0.2)."""
+    table = pd.DataFrame(
+        {
+            "value": [0.355, 1000.0],
+            "qualifier": ["at_least", "about"],
+            "weight": [1.0, 1.0],
+            "count": [False, True],
+        }
+    )
+    share = Targets(table.iloc[[0]].reset_index(drop=True))
+    assert np.isclose(share.distance(np.array([0.2])), np.log(0.355 / 0.2))
+    assert share.distance(np.array([0.5])) == 0.0  # above an at_least
+    assert np.isclose(share.distance(np.array([0.0])), np.log(0.355 / 1e-3))  # floored
+    count = Targets(table.iloc[[1]].reset_index(drop=True))
+    assert np.isclose(count.distance(np.array([500.0])), np.log(1001 / 501))
+    # a table without the column (built by hand) reads every row as a count
+    legacy = Targets(table.drop(columns="count").iloc[[0]].reset_index(drop=True))
+    assert np.isclose(legacy.distance(np.array([0.2])), np.log(1.355 / 1.2))
+
+
+def test_truncated_weights_keep_the_posterior_from_collapsing():
+    from sim.calibration.smc import effective_size, truncate
+
+    raw = np.array([1e6, *np.ones(59)])  # one proposal far from the others: 99.99% of it
+    assert effective_size(raw / raw.sum()) < 1.01
+    w = truncate(raw)
+    assert np.isclose(w.sum(), 1.0) and w.max() <= np.sqrt(60) / 60 * (1 + 1e-6)
+    assert effective_size(w) > 20 and np.argmax(w) == 0  # still the heaviest
+    even = np.ones(60)
+    assert np.allclose(truncate(even), 1 / 60)  # nothing to cap
+
+
+def test_a_value_the_model_cannot_give_counts_as_zero():
+    """A Wagner killed share with no Wagner recruits is NaN: as far as a share of 0."""
+    table = pd.DataFrame(
+        {"value": [0.355], "qualifier": ["at_least"], "weight": [1.0], "count": [False]}
+    )
+    t = Targets(table)
+    assert t.distance(np.array([np.nan])) == t.distance(np.array([0.0])) > 5
+
+
+def test_validate_russia_with_outputs_beyond_the_time_series(tmp_path, prisonflow):
+    """Wagner's recruits and killed share come from the recruits table: they are scored
+    in validation.csv (the figure draws the time series rows only)."""
+    out = tmp_path / "v"
+    code, stdout, err = prisonflow(
+        "validate", "russia_2022_2025", "--replicates", "2", "--population", "3000",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    table = pd.read_csv(out / "validation.csv")
+    share = table[table["metric"] == "wagner_killed_share"]
+    assert len(share) == 2 and share["model_median"].between(0, 1).all()
+    assert (out / "validation.png").stat().st_size > 0

@@ -214,3 +214,41 @@ def test_an_override_fixes_a_value_and_drops_its_prior(tmp_path):
     assert KILLED not in sampler.keys and CAPACITY in sampler.keys
     assert [p.keys for p in sampler.posteriors] == [(CAPACITY,)]
     assert {sampler.draw(seed)[CAPACITY] for seed in range(50)} == {60, 180}
+
+
+# ---------------------------------------------------------- joint posterior files
+
+OWN_KILLED = f"ua_priors:{KILLED}"  # a joint fit's per-country key, prefixed with its scenario
+
+
+def test_a_joint_posterior_file_reads_prefixed_keys_of_its_own_scenario(tmp_path):
+    path = scenario_file(tmp_path)
+    # shared key plain, the country's own key under its scenario name (or a file it extends)
+    write_posterior(posterior_path(path), [(1, 0.0005, 60)], ("weight", OWN_KILLED, CAPACITY))
+    sampler = ParameterSampler.for_scenario(sim.load_scenario(path))
+    assert sampler.posteriors[0].keys == (KILLED, CAPACITY)
+    assert sampler.draw(3)[KILLED] == 0.0005 and sampler.draw(3)[CAPACITY] == 60
+    header = ("weight", f"ukraine_2024:{KILLED}")  # the file it extends
+    write_posterior(posterior_path(path), [(1, 0.0007)], header)
+    assert ParameterSampler.for_scenario(sim.load_scenario(path)).draw(1)[KILLED] == 0.0007
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "key", "message"),
+    [
+        (("weight", f"russia_2022_2025:{KILLED}"), [(1, 0.001)], "russia_2022_2025:", "prefixes"),
+        (("weight", OWN_KILLED), [(1, 0.001), (-0.5, 0.001)], "row 3.weight", ">= 0"),
+        (("weight", OWN_KILLED), [(1, 0.01)], f"row 2.{OWN_KILLED}", "outside its prior"),
+        (("weight", OWN_KILLED, KILLED), [(1, 0.001, 0.001)], KILLED, "given twice"),
+        (("weight", "ua_priors:regimes.UA_2024.nope"), [(1, 0.5)], "ua_priors:", "no prior"),
+    ],
+)
+def test_bad_joint_posterior_files_exit_2_naming_file_and_key(
+    tmp_path, prisonflow, header, rows, key, message
+):
+    path = scenario_file(tmp_path)
+    post = write_posterior(posterior_path(path), rows, header)
+    code, out, err = prisonflow("batch", str(path), "--replicates", "2", "--population", "300")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert str(post) in err and key in err and message in err, err
+    assert "Traceback" not in err + out

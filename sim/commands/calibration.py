@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -25,10 +26,19 @@ from .common import (
 
 @app.command("calibrate")
 def calibrate_cmd(
-    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or TOML path.")],
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(
+            help="Bundled scenario name or TOML path; two or more: a joint calibration "
+            "(shared keys plain, a country's own keys as SCENARIO:dotted.key)."
+        ),
+    ],
     params: Annotated[
         list[str],
-        typer.Option("--params", help="Parameter to fit: dotted.key[=low:high] (repeatable)."),
+        typer.Option(
+            "--params",
+            help="Parameter to fit: [SCENARIO:]dotted.key[=low:high] (repeatable).",
+        ),
     ],
     observations: Annotated[
         Path | None, typer.Option(help="Observations CSV (default: the bundled file).")
@@ -54,63 +64,187 @@ def calibrate_cmd(
     ] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant."""
-    import shlex
+    """Fit parameters to observations (ABC-SMC); write estimates, fit and a scenario variant
+    (per country, with its posterior particles file). With several scenarios, one joint
+    posterior over shared and per-country keys (--population: each country's run size)."""
     import shutil
 
     from .. import calibration
-    from .. import experiments as ex
-    from ..calibration_rounds import RoundRunner, rounds_dir
-    from ..results import default_output_dir, prepare_output_dir
+    from ..calibration.joint import Country, JointFit, parse_joint_param
+    from ..calibration_rounds import JointRoundRunner, RoundRunner
     from ..scenario import ScenarioError, load_scenario
 
+    joint = len(scenarios) > 1
     try:
-        scn = load_scenario(scenario)
-        plist = [calibration.parse_param(p, scn) for p in params]
-        targets = calibration.targets_for(scn, observations, fitting=True, population=population)
+        scns = {}
+        for name in scenarios:
+            scn = load_scenario(name)
+            if scn.name in scns:
+                raise ScenarioError(name, None, "is given twice")
+            scns[scn.name] = scn
+        scn = next(iter(scns.values()))
+        if joint:
+            plist = [parse_joint_param(p, scns) for p in params]
+            fit = JointFit(
+                [
+                    Country(
+                        s, calibration.targets_for(s, observations, True, population), population
+                    )
+                    for s in scns.values()
+                ],
+                plist,
+            )
+        else:
+            plist = [calibration.parse_param(p, scn) for p in params]
+            targets = calibration.targets_for(
+                scn, observations, fitting=True, population=population
+            )
         design = {"params": params, "particles": particles, "rounds": rounds}
         design |= {"population": population, "observations": str(observations or "")}
-        default = default_output_dir("calibration", scn, f"seed{seed}", extra=design)
-        out = prepare_output_dir(out or default, overwrite)
-        parts = rounds_dir(out)
-        if parts.exists() and not resume:
-            raise ScenarioError(
-                parts, None, "holds an interrupted calibration; add --resume to continue it"
-            )
+        labels = [*(["joint", *list(scns)[1:]] if joint else []), f"seed{seed}"]
+        design |= {"scenarios": [s.to_dict() for s in list(scns.values())[1:]]}
+        out, parts = _output_dirs(scn, labels, design, out, overwrite, resume)
     except ScenarioError as exc:
         fail(str(exc))
     command = " ".join(
-        ["prisonflow", "calibrate", scenario, *(f"--params {p}" for p in params)]
+        ["prisonflow", "calibrate", *scenarios, *(f"--params {p}" for p in params)]
         + [f"--particles {particles}", f"--rounds {rounds}", f"--seed {seed}"]
         + ([f"--population {population}"] if population else [])
         + ([f"--observations {observations}"] if observations else [])
     )
-    if note := calibration.scale_note(scn, population):
-        console.print(note, highlight=False)
-    try:
-        result = calibration.run_calibration(
-            scn,
-            plist,
-            targets,
-            out,
-            command,
-            overwrite=overwrite,
-            particles=particles,
-            rounds=rounds,
-            seed=seed,
-            population=population,
-            progress=console.log,
-            simulate=RoundRunner(
-                scn,
-                targets,
-                parts,
-                seed=seed,
-                population=population,
-                workers=workers,
-                resume=resume,
-                argv=sys.argv,
-            ),
+    for s in scns.values():
+        if note := calibration.scale_note(s, population):
+            console.print(f"{s.name}: {note}" if joint else note, highlight=False)
+    runner = dict(seed=seed, workers=workers, resume=resume, argv=sys.argv)
+    kw = dict(particles=particles, rounds=rounds, seed=seed, progress=console.log)
+    with _calibration_errors(out):
+        if joint:
+            kw["simulate"] = JointRoundRunner(fit, parts, **runner)
+            result = calibration.run_joint_calibration(fit, out, command, overwrite, **kw)
+        else:
+            kw["simulate"] = RoundRunner(scn, targets, parts, population=population, **runner)
+            result = calibration.run_calibration(
+                scn, plist, targets, out, command, overwrite, population=population, **kw
+            )
+    shutil.rmtree(parts, ignore_errors=True)  # ours, and no longer needed
+    _report(result, list(scns), out, joint)
+
+
+def _report(result: dict, names: list[str], out: Path, joint: bool) -> None:
+    """Print a calibration's estimates and its fit per country."""
+    title = f"{' + '.join(names)}: fitted parameters ({result['runs']} runs)"
+    table = Table(title=title, title_justify="left")
+    for col in ("parameter", "prior", "posterior median", "90% interval", "narrowing"):
+        table.add_column(col)
+    for r in result["estimates"].itertuples():
+        table.add_row(
+            r.parameter,
+            f"[{r.prior_low:g}, {r.prior_high:g}]",
+            f"{r.median:.4g}",
+            f"[{r.p05:.4g}, {r.p95:.4g}]",
+            f"{r.narrowing:.2f}" + ("" if r.informed else " (not informed)"),
         )
+    _wide(console).print(table)
+    fits = result["fit"] if joint else {names[0]: result["fit"]}
+    for name, fit_table in fits.items():
+        title = f"{name}: fit at the posterior median (20 runs)"
+        _wide(console).print(validation_table(fit_table, title))
+    files = ", ".join(f"{n}_calibrated.toml" for n in names)
+    console.print(f"wrote {out}/ (estimates.csv, particles.csv, fit, {files})", highlight=False)
+
+
+@app.command("refit")
+def refit_cmd(
+    particles: Annotated[int, typer.Option(min=10, help="Particles per ABC round.")] = 200,
+    rounds: Annotated[int, typer.Option(min=1, help="ABC-SMC rounds.")] = 4,
+    seed: SeedOpt = 1,
+    population: Annotated[
+        int | None,
+        typer.Option(
+            min=100,
+            help="Run population of every country (default: Ukraine at real scale, "
+            "Russia at 100,000; counts scaled).",
+        ),
+    ] = None,
+    workers: WorkersOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output directory (default: results/calibration/refit-...)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted refit (same arguments).")
+    ] = False,
+    install: Annotated[
+        bool,
+        typer.Option(
+            help="Write the posterior files, medians, sources and priors into scenarios/."
+        ),
+    ] = True,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Refit both bundled calibrations (ukraine_2024, russia_2022_2025) jointly on the keys
+    of sim.calibration.refit, and install the posterior beside the scenarios."""
+    import shutil
+
+    from .. import calibration
+    from ..calibration import refit
+    from ..calibration_rounds import JointRoundRunner
+    from ..scenario import ScenarioError
+
+    try:
+        fit = refit.refit_fit(population=population)
+        design = {"keys": refit.KEYS, "particles": particles, "rounds": rounds}
+        design |= {"population": population}
+        scn = fit.countries[0].scenario
+        labels = ["refit", f"seed{seed}"]
+        out, parts = _output_dirs(scn, labels, design, out, overwrite, resume)
+    except ScenarioError as exc:
+        fail(str(exc))
+    command = f"prisonflow refit --particles {particles} --rounds {rounds} --seed {seed}"
+    command += f" --population {population}" if population else ""
+    for c in fit.countries:
+        if note := calibration.scale_note(c.scenario, c.population):
+            console.print(f"{c.name}: {note}", highlight=False)
+    runner = JointRoundRunner(fit, parts, seed=seed, workers=workers, resume=resume, argv=sys.argv)
+    with _calibration_errors(out):
+        result = calibration.run_joint_calibration(
+            fit, out, command, overwrite, particles=particles, rounds=rounds, seed=seed,
+            progress=console.log, simulate=runner,
+        )  # fmt: skip
+        written = refit.install(result["calibration"], fit, command) if install else []
+    shutil.rmtree(parts, ignore_errors=True)
+    _report(result, fit.names, out, joint=True)
+    for path in written:
+        console.print(f"installed {path}", highlight=False)
+
+
+def _output_dirs(scn, labels, design, out, overwrite, resume) -> tuple[Path, Path]:
+    """A calibration's output directory (checked, not created) and its rounds directory,
+    which must not hold an interrupted calibration unless resuming."""
+    from ..calibration_rounds import rounds_dir
+    from ..results import default_output_dir, prepare_output_dir
+    from ..scenario import ScenarioError
+
+    default = default_output_dir("calibration", scn, *labels, extra=design)
+    out = prepare_output_dir(out or default, overwrite)
+    parts = rounds_dir(out)
+    if parts.exists() and not resume:
+        raise ScenarioError(
+            parts, None, "holds an interrupted calibration; add --resume to continue it"
+        )
+    return out, parts
+
+
+@contextlib.contextmanager
+def _calibration_errors(out: Path):
+    """Bad input: exit 2; an interrupt: exit 128 + signal with the command to resume."""
+    import shlex
+
+    from .. import experiments as ex
+    from ..scenario import ScenarioError
+
+    try:
+        yield
     except (ScenarioError, ex.SpecError) as exc:
         fail(str(exc))
     except ex.ExperimentInterrupted as exc:
@@ -122,25 +256,6 @@ def calibrate_cmd(
     except ex.ExperimentAborted as exc:
         print(f"prisonflow: error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
-    shutil.rmtree(parts, ignore_errors=True)  # ours, and no longer needed
-    table = Table(
-        title=f"{scn.name}: fitted parameters ({result['runs']} runs)", title_justify="left"
-    )
-    for col in ("parameter", "prior", "fitted", "posterior median", "90% interval"):
-        table.add_column(col)
-    for r in result["estimates"].itertuples():
-        table.add_row(
-            r.parameter,
-            f"[{r.prior_low:g}, {r.prior_high:g}]",
-            f"{r.fitted:.4g}",
-            f"{r.median:.4g}",
-            f"[{r.p05:.4g}, {r.p95:.4g}]",
-        )
-    console.print(table)
-    console.print(validation_table(result["fit"], "fit at the fitted values (20 runs)"))
-    console.print(
-        f"wrote {out}/ (estimates.csv, particles.csv, fit.csv, {scn.name}_calibrated.toml)"
-    )
 
 
 def validation_table(fit, title: str) -> Table:

@@ -46,6 +46,9 @@ class Task:
     days: int | None = None
     parameters: dict = field(default_factory=dict)
     record_people: bool = False  # also return the per-person event table (vector engine)
+    # observations to read from the run here, in the worker (sim.calibration.targets):
+    # their model values go into the summary as `observed.<i>`
+    observe: tuple = ()
     # batch outputs: also run the no-recruitment baseline (sim.counterfactual) and return
     # the by-group table (sim.by_group)
     batch_outputs: bool = False
@@ -108,10 +111,16 @@ def run_task(task: Task) -> dict:
             "error": error_text(exc),
             "wall_s": time.perf_counter() - started,
         }
+    summary = {k: float(v) for k, v in result.summary.items()}
+    if task.observe:
+        from ..calibration.targets import model_values
+
+        values = model_values(result, task.observe)
+        summary |= {f"observed.{i}": float(v) for i, v in enumerate(values)}
     return {
         "status": "ok",
         "timeseries": result.timeseries,
-        "summary": {k: float(v) for k, v in result.summary.items()},
+        "summary": summary,
         "recruits_by_offence": {k: int(v) for k, v in result.recruits_by_offence.items()},
         "n_agents": int(result.n_agents),
         "wall_s": time.perf_counter() - started,
