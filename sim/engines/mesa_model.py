@@ -290,7 +290,7 @@ class PrisonFlowModel(mesa.Model):
             return recruits_frame()
         table = {k: [row[k] for row in self.recruits] for k in self.recruits[0]}
         deploy = np.asarray(table["deploy_day"])
-        table["deploy_day"] = np.where(deploy < self.n_days, deploy, -1)
+        table["deploy_day"] = list(np.where(deploy < self.n_days, deploy, -1))
         return recruits_frame(table)
 
 

@@ -89,6 +89,14 @@ def _spell(run: Run, c: Cohort, pos: np.ndarray, start: np.ndarray, sfx: str):
     treated = outcome == WOUNDED_RETURNED
     u_treat = streams.uniform(f"treatment_days.{c.rid}{sfx}", a[treated])
     again[treated] = exit_day[treated] + regime.treatment_days.days(u_treat)
+    # Service ending during treatment discharges the treated then (completion), as it does
+    # anyone deployed; they are not sent back.
+    over = treated & (again >= c.service_end[pos])
+    ledger.move(c.service_end[pos[over]], DEPLOYED, VETERANS, "service_completed")
+    c.ends[pos[over]], c.exit_day[pos[over]] = True, c.service_end[pos[over]]
+    c.outcome[pos[over]] = -1
+    again[over] = NEVER
+    treated &= ~over
     deserted = outcome == DESERTED
     again[deserted] = _deserters(run, c, pos[deserted], exit_day[deserted], sfx)
     more = again < run.n_days

@@ -81,7 +81,8 @@ class Cohort:
     sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
     day: np.ndarray  # int64
     round: int = 1  # 1: first applications; then re-applications (`reapply`)
-    enlisted: np.ndarray | None = None  # int8; contracts signed before (None: none)
+    # int8; contracts signed before (empty: none, the first round)
+    enlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     applied: np.ndarray = field(init=False)  # int64; application day
     returned: np.ndarray = field(init=False)  # int64; back in custody after service
     train_days: np.ndarray = field(init=False)  # int32
@@ -96,7 +97,7 @@ class Cohort:
     def __post_init__(self) -> None:
         n = len(self.ids)
         self.applied = self.day.copy()
-        if self.enlisted is None:
+        if self.enlisted.size == 0:
             self.enlisted = np.zeros(n, dtype=np.int8)
         self.returned = np.full(n, NEVER, dtype=np.int64)
         self.train_days = np.zeros(n, dtype=np.int32)

@@ -126,6 +126,7 @@ LOOPS = {
     "regimes.UA_2024.awol_returned_per_day": 0.02,
     "regimes.UA_2024.awol_caught_per_day": 0.02,
     "regimes.UA_2024.wounded_returned_per_day": 0.003,
+    "regimes.UA_2024.wounded_discharged_per_day": 0.005,  # veterans who may reoffend
     "population.reoffend_per_day": 0.003,
 }
 
