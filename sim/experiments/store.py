@@ -267,12 +267,14 @@ def collect(
     summary = ids(
         [t.point for t in ordered], [t.replicate for t in ordered], [t.seed for t in ordered]
     )
+    columns: dict[str, Any] = {}  # added at once: one column at a time fragments the frame
     for key in dict.fromkeys(k for t in ordered for k in t.parameters):
-        summary[f"{PARAM_PREFIX}{key}"] = [t.parameters.get(key, np.nan) for t in ordered]
-    summary["status"] = [r["status"] for r in rows]
-    summary["error"] = [r["error"] for r in rows]
-    values = {m: np.array([r.get(m, np.nan) for r in rows], dtype=np.float64) for m in metrics}
-    summary = pd.concat([summary, pd.DataFrame(values, index=summary.index)], axis=1)
+        columns[f"{PARAM_PREFIX}{key}"] = [t.parameters.get(key, np.nan) for t in ordered]
+    columns["status"] = [r["status"] for r in rows]
+    columns["error"] = [r["error"] for r in rows]
+    for m in metrics:
+        columns[m] = np.array([r.get(m, np.nan) for r in rows], dtype=np.float64)
+    summary = pd.concat([summary, pd.DataFrame(columns, index=summary.index)], axis=1)
 
     if tables:
         import pyarrow as pa
