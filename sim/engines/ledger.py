@@ -162,7 +162,8 @@ class PeopleLog:
         self.outcome = np.full(n, -1, dtype=np.int8)
 
     def table(self, pop: Population, app_day, app_regime, regime_ids, n_days: int):
-        """The people table: one row per person with their event days and outcome.
+        """The people table: one row per person with their event days and outcome (of the
+        first application and contract; every contract is in `Result.recruits`).
 
         Args:
             pop: The synthesized population.
