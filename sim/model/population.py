@@ -165,9 +165,10 @@ def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, day
             ),
         }
     )
-    people = vector.simulate(chain, seed=seed, population=size, days=days, record_people=True)
-    applied = people.people["application_day"].to_numpy() >= 0
-    return people.people["id"].to_numpy()[applied]
+    table = vector.simulate(chain, seed=seed, population=size, days=days, record_people=True).people
+    assert table is not None  # record_people=True
+    applied = table["application_day"].to_numpy() >= 0
+    return table["id"].to_numpy()[applied]
 
 
 def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Population:
@@ -242,6 +243,7 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
     male = np.empty(n, dtype=bool)
     for name, code in zip(names, codes, strict=True):
         prof = profiles[name]
+        assert prof.sentence_years is not None and prof.age_years is not None  # resolved
         group = offence == code
         fresh, biased = np.flatnonzero(group & ~is_serving), np.flatnonzero(group & is_serving)
         sentence_years[fresh] = prof.sentence_years.sample(u_sentence[fresh])
