@@ -48,6 +48,7 @@ RULE_GROUPS: dict[str, tuple[str, ...]] = {
         "sexes",
         "min_age_years",
         "max_age_years",
+        "admits_former_recruits",
     ),
     "remaining_sentence": ("max_remaining_sentence_days",),
     "approval": (
@@ -62,6 +63,7 @@ RULE_GROUPS: dict[str, tuple[str, ...]] = {
         "approval_refusal_prob",
         "approval_days",
         "training_places",
+        "reapply_wait_days",
     ),
     "contract": (
         "contract",
@@ -85,6 +87,11 @@ RULE_GROUPS: dict[str, tuple[str, ...]] = {
         "awol_caught_per_day",
         "awol_added_sentence_days",
         "training_days",
+        "formation_days",
+        "wounded_returned_per_day",
+        "treatment_days",
+        "awol_returned_per_day",
+        "deserter_execution_prob",
     ),
 }
 GROUP_LABELS = {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from .model.distributions import Distribution, Prior
+from .model.distributions import Distribution, Fixed, Prior
 from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
 from .volunteering import Response
 
@@ -178,6 +178,8 @@ class Regime(_Strict):
     training_places: Count = 0
     # service
     training_days: Distribution
+    # after training, before the first deployment: the unit is formed (no exposure)
+    formation_days: Distribution = Fixed(dist="fixed", value=0)
     contract: Literal["fixed", "until_war_end"]
     contract_days: Count = 0
     overrides_existing_contracts: bool = False
@@ -190,6 +192,13 @@ class Regime(_Strict):
     award_release_per_day: Hazard = 0.0
     awol_caught_per_day: Hazard
     awol_added_sentence_days: Distribution
+    # people who come back (issue 12); the defaults keep everyone to one pass
+    reapply_wait_days: Count | None = None  # after a refusal; None: no re-application
+    admits_former_recruits: bool = False  # people back in custody after a contract may sign
+    wounded_returned_per_day: Hazard = 0.0  # wounded, then back to duty after treatment
+    treatment_days: Distribution = Fixed(dist="fixed", value=0)
+    awol_returned_per_day: Hazard = 0.0  # deserters coming back to their unit
+    deserter_execution_prob: Prob = 0.0  # caught deserters executed (Wagner)
 
     @model_validator(mode="after")
     def _consistent(self):

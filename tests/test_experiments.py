@@ -371,7 +371,9 @@ def test_design_sizes(tmp_path, top, params, points):
 
 def test_sobol_and_morris_analysis(tmp_path):
     outputs = '["applications", "released_to_army", "killed"]'
-    top = {"population": "1000", "days": "90", "entropy": "8", "outputs": outputs}
+    # 150 days: Ukrainian recruits deploy (and can be killed) only after training and unit
+    # formation, in the third month
+    top = {"population": "1000", "days": "150", "entropy": "8", "outputs": outputs}
     sobol = write_spec(
         tmp_path / "sobol.toml", spec_text({**top, "method": '"sobol"', "samples": "8"}, FOUR)
     )

@@ -13,6 +13,9 @@ KILLED = "regimes.UA_2024.killed_per_day"
 SCREENING = "regimes.UA_2024.screening_days.mean"
 TRUTH = {KILLED: 0.0006, SCREENING: 11.0}  # defaults: 0.0004 and 8
 SIZE, DAYS = 5000, 120
+# Deployed from the contract on (no unit formation delay), so that deaths come within DAYS.
+FORMATION = "regimes.UA_2024.formation_days"
+NO_FORMATION = {FORMATION: {"dist": "fixed", "value": 0}}
 OUTPUTS = {
     "applications": "applications",
     "released_to_army": "released_to_army",
@@ -31,12 +34,13 @@ def small_scenario(values: dict) -> sim.Scenario:
     node = base.to_dict()
     fixed = {}
     for key in base.priors:
-        if key not in TRUTH:
+        if key not in TRUTH and not key.startswith(FORMATION):
             v = node
             for part in key.split("."):
                 v = v[part]
             fixed[key] = v
-    return sim.load_scenario("ukraine_2024", {**fixed, **values, "population.initial_size": SIZE})
+    overrides = {**fixed, **NO_FORMATION, **values, "population.initial_size": SIZE}
+    return sim.load_scenario("ukraine_2024", overrides)
 
 
 def synthetic_file(tmp_path, seed: int) -> str:

@@ -3,8 +3,10 @@
 Both engines read one law (`sim.model.rules`) with different dynamics: the vector engine
 in event days, the Mesa engine in day steps and its own draws. For each seed both
 engines run on the same synthetic population (it is drawn from the seed), so the final
-cumulative flows are paired; a paired t-test per flow, Bonferroni-corrected over flows,
-bounds the false-alarm rate of the whole check at `alpha`.
+cumulative flows (the loops' among them: re-applications, re-enlistments, returns to duty
+and to the unit, executions) and the final custody stocks by legal status and sex are
+paired; a paired t-test per column, Bonferroni-corrected over columns, bounds the
+false-alarm rate of the whole check at `alpha`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..model.taxonomy import FLOW_COLUMNS
+from ..model.taxonomy import CUSTODY_GROUP_COLUMNS, FLOW_COLUMNS
 from ..results import Result
 from ..scenario import Scenario
 
@@ -42,8 +44,11 @@ class Agreement:
         return list(self.table.loc[~self.table["agrees"], "flow"])
 
 
+COMPARED = (*FLOW_COLUMNS, *CUSTODY_GROUP_COLUMNS)  # final values compared
+
+
 def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
-    """Final flow totals of one engine over several seeds.
+    """Final flow totals and custody stocks by group of one engine over several seeds.
 
     Args:
         runner: Function running a scenario (one engine).
@@ -53,17 +58,18 @@ def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days
         days: Number of days to simulate.
 
     Returns:
-        One row per seed, one column per flow.
+        One row per seed, one column per flow and custody group.
     """
-    rows = [runner(scenario, seed=s, population=population, days=days).summary for s in seeds]
-    return pd.DataFrame(rows)[list(FLOW_COLUMNS)]
+    runs = (runner(scenario, seed=s, population=population, days=days) for s in seeds)
+    return pd.DataFrame([r.timeseries.iloc[-1] for r in runs])[list(COMPARED)].astype(float)
 
 
 def compare_flows(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.01) -> Agreement:
-    """Paired test per flow of mean(a - b) == 0, Bonferroni over flows (family-wise alpha)."""
-    per_test = alpha / len(FLOW_COLUMNS)
+    """Paired test per column of mean(a - b) == 0, Bonferroni over the columns (family-wise
+    alpha)."""
+    per_test = alpha / len(a.columns)
     rows = []
-    for flow in FLOW_COLUMNS:
+    for flow in a.columns:
         d = a[flow].to_numpy(float) - b[flow].to_numpy(float)
         if np.allclose(d, d[0]):  # no spread: equal only if identical
             p = 1.0 if d[0] == 0 else 0.0

@@ -151,7 +151,9 @@ class PeopleLog:
         "captured",
         "award_release",
         "service_end",
+        "executed",
     )
+    SERVICE_END = 5  # position of "service_end" in OUTCOME_NAMES
 
     def __init__(self, n: int):
         self.contract_day = np.full(n, NEVER, dtype=np.int32)
@@ -160,7 +162,8 @@ class PeopleLog:
         self.outcome = np.full(n, -1, dtype=np.int8)
 
     def table(self, pop: Population, app_day, app_regime, regime_ids, n_days: int):
-        """The people table: one row per person with their event days and outcome.
+        """The people table: one row per person with their event days and outcome (of the
+        first application and contract; every contract is in `Result.recruits`).
 
         Args:
             pop: The synthesized population.

@@ -31,6 +31,7 @@ from ..model.taxonomy import (
     SCREENING,
     TRAINING,
     VETERANS,
+    WOUNDED_RETURNED,
 )
 from ..scenario import Regime
 
@@ -71,7 +72,10 @@ class PersonAgent(mesa.Agent):
         self.facility = int(pop.facility[pid])
         self.climate = float(pop.facility_climate[self.facility])
         self.state = INCARCERATED
-        self.applied = False  # applies at most once in a lifetime
+        self.applied = False  # has applied before
+        self.refused_day = NEVER_DAY  # day of the last refusal (since the last contract)
+        self.enlistments = 0  # contracts signed
+        self.treated_until = 0  # wounded, back to duty on this day
         self._person: dict[tuple[int, int], float] = {}
         self._windows: dict[tuple[int, int, int], tuple[int, int]] = {}
         # The pipeline, filled in as the person goes through it.
@@ -82,7 +86,7 @@ class PersonAgent(mesa.Agent):
         self.screen_rejected = False
         self.health_rejected = False
         self.phase: str | None = None
-        self.ruling_day = self.train_days = 0
+        self.ruling_day = self.train_days = self.formation_days = 0
         self.contract_day = self.deploy_day = self.service_end = NEVER_DAY
         self.record: dict | None = None  # this enlistment's row of the recruits table
 
@@ -109,10 +113,37 @@ class PersonAgent(mesa.Agent):
     def is_eligible(self, r_idx: int, status: int, day: int) -> bool:
         """May this person, holding `status`, apply on `day` under regime `r_idx` (in force
         for that status today)?"""
-        if self.state != INCARCERATED or self.applied or day >= self.sentence_end:
+        if self.state != INCARCERATED or day >= self.sentence_end:
+            return False
+        if self.applied and not self.may_apply_again(self.model.spans[r_idx][1], day):
             return False
         lo, hi = self.window(r_idx, status)
         return lo <= day < hi
+
+    @property
+    def comes_back(self) -> bool:
+        """Back in custody after a refusal or a contract (a candidate of the loops)."""
+        return self.refused_day < NEVER_DAY or self.enlistments > 0
+
+    def may_apply_again(self, regime: Regime, day: int) -> bool:
+        """After an earlier application: former recruits only if the regime admits them;
+        after a refusal only if it takes re-applications, once its wait is over (the law,
+        as `rules.later_window` states it for the vector engine)."""
+        if not self.comes_back:
+            return False
+        if self.enlistments and not regime.admits_former_recruits:
+            return False
+        if self.refused_day < NEVER_DAY:
+            wait = regime.reapply_wait_days
+            return wait is not None and day >= self.refused_day + wait
+        return True
+
+    def _back_in_custody(self, state_flows: tuple[str, ...], day: int, refused: bool) -> None:
+        """Back in custody: the person term of the hazard of applying is evaluated afresh
+        on the first day the person may apply again."""
+        self._person.clear()
+        self.refused_day = day if refused else NEVER_DAY
+        self._move(INCARCERATED, *state_flows)
 
     def person_factor(self, r_idx: int, status: int, day: int) -> float:
         """Person term of the hazard of applying under regime `r_idx` with `status`, fixed
@@ -148,6 +179,8 @@ class PersonAgent(mesa.Agent):
         """Apply under regime `r_idx`: screening starts, its length and verdict are drawn."""
         regime = self.model.spans[r_idx][1]
         rng = self.model.rng
+        if self.applied:
+            self.model.flows_today[FLOW_CODE["reapplications"]] += 1
         self.applied = True
         self.r_idx, self.regime = r_idx, regime
         self.app_day, self.app_status = day, self.legal_status(day)
@@ -166,11 +199,14 @@ class PersonAgent(mesa.Agent):
         rng = self.model.rng
         if rng.random() < regime.approval_refusal_prob:
             self.phase = None
-            self._move(INCARCERATED, "rejected_court")
+            self._back_in_custody(("rejected_court",), day, refused=True)
             return
         self.phase = APPROVED
         self.ruling_day = day + int(regime.approval_days.days(rng.random(1))[0])
         self.train_days = int(regime.training_days.days(rng.random(1), 1)[0])
+        self.formation_days = 0  # no draw without a delay (the other draws stay the same)
+        if regime.formation_days.mean_value > 0:
+            self.formation_days = int(regime.formation_days.days(rng.random(1))[0])
         self.model.wait_for_place(self)
 
     def back_to_custody(self) -> None:
@@ -182,7 +218,11 @@ class PersonAgent(mesa.Agent):
         """Released to the army: training starts today; the end of service is fixed now."""
         self.phase = None
         self.contract_day = day
-        self.deploy_day = day + self.train_days
+        self.deploy_day = day + self.train_days + self.formation_days
+        self.refused_day = NEVER_DAY
+        self.enlistments += 1
+        if self.enlistments > 1:
+            self.model.flows_today[FLOW_CODE["reenlisted"]] += 1
         self.service_end = self.contracted_service_end()
         self._move(TRAINING, "released_to_army")
         self.model.recruit_offences.append(self.offence)
@@ -224,7 +264,7 @@ class PersonAgent(mesa.Agent):
             elif state == SCREENING and day >= self.screen_end:
                 if self.screen_rejected:
                     health = ("rejected_health",) if self.health_rejected else ()
-                    self._move(INCARCERATED, "rejected_screening", *health)
+                    self._back_in_custody(("rejected_screening", *health), day, refused=True)
                 else:
                     self.phase = HEARING
                     self._move(AWAITING_COURT)
@@ -238,6 +278,8 @@ class PersonAgent(mesa.Agent):
             if day >= self.service_end:
                 self._move(VETERANS, "service_completed")
                 return
+            if day < self.treated_until:
+                return  # wounded, in treatment
             assert regime is not None
             hazards = regime.hazards_per_day
             total = sum(hazards)
@@ -250,18 +292,37 @@ class PersonAgent(mesa.Agent):
                         break
                     x -= h
                 self._move(*OUTCOMES[k])
+                if k == WOUNDED_RETURNED:
+                    treatment = regime.treatment_days.days(rng.random(1))[0]
+                    self.treated_until = day + int(treatment)
         elif state == AWOL:
             assert regime is not None
-            if rng.random() < chance(regime.awol_caught_per_day):
-                added = int(regime.awol_added_sentence_days.days(rng.random(1))[0])
-                custody_days = rules.deserter_custody_days(
-                    self.sentence_end, self.contract_day, added
-                )
-                self.sentence_end = int(rules.custody_end(day, custody_days))
-                self._move(INCARCERATED, "returned_to_custody")
+            self._at_large(day, regime)
         elif state == VETERANS:
             params = self.model.params
             if rng.random() < chance(params.reoffend_per_day):
                 sentence = int(params.reoffence_sentence_days.days(rng.random(1))[0])
                 self.sentence_end = int(rules.custody_end(day, sentence))
-                self._move(INCARCERATED, "reoffended", "returned_to_custody")
+                self._back_in_custody(("reoffended", "returned_to_custody"), day, refused=False)
+
+    def _at_large(self, day: int, regime: Regime) -> None:
+        """A deserter today: back to the unit, or caught (executed where the regime does
+        so, else custody by the law's arithmetic), at competing daily hazards."""
+        rng = self.model.rng
+        caught, back = regime.awol_caught_per_day, regime.awol_returned_per_day
+        if not rng.random() < chance(caught + back):
+            return
+        if back > 0 and rng.random() * (caught + back) < back:
+            self._move(DEPLOYED, "returned_to_unit")
+            if self.record is not None:  # the service goes on
+                self.record["exit_day"], self.record["outcome"] = -1, ""
+            return
+        if regime.deserter_execution_prob > 0 and rng.random() < regime.deserter_execution_prob:
+            self._move(DEAD, "executed")
+            if self.record is not None:
+                self.record["outcome"] = "executed"
+            return
+        added = int(regime.awol_added_sentence_days.days(rng.random(1))[0])
+        custody_days = rules.deserter_custody_days(self.sentence_end, self.contract_day, added)
+        self.sentence_end = int(rules.custody_end(day, custody_days))
+        self._back_in_custody(("returned_to_custody",), day, refused=False)

@@ -213,7 +213,7 @@ class PrisonFlowModel(mesa.Model):
             status = status_today[agent.pid]
             group = status * len(SEXES) + (not agent.male)
             custody[group] += 1
-            if agent.applied:
+            if agent.applied and not agent.comes_back:
                 continue
             r_idx = in_force.get(status)
             if r_idx is not None and agent.is_eligible(r_idx, status, day):
@@ -243,7 +243,7 @@ class PrisonFlowModel(mesa.Model):
         row = {
             "person": agent.pid,
             "regime": self.spans[agent.r_idx][0],
-            "enlistment": 1,
+            "enlistment": agent.enlistments,
             "status": STATUSES[agent.app_status],
             "offence": OFFENCES[agent.offence],
             "male": agent.male,

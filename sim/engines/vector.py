@@ -1,15 +1,20 @@
 """Vectorised engine: every person's path computed as event days, stage by stage.
 
-No stage feeds back into an earlier one, so the engine walks the pipeline once over the
-whole horizon instead of stepping days. `simulate` runs the ordered `STAGES` over one
-`Run` (population, random streams, ledger, regime spans, horizon, log): eligibility
-windows and application days (first passage of a cumulative hazard), the ordinary custody
-path, screening, approval, training, deployment outcomes (competing risks), and what
-happens afterwards. A new mechanism is a new stage. Each stage is a handful of numpy
-operations over the people who reach it; durations are drawn once on entry; daily stocks
-come from the `Ledger`. Cost follows the number of events, not people x days. Random
-draws come from `sim.model.random.Streams`, one stream per decision (indexed by person),
-so runs pair under common random numbers and the order of the stages' draws is free.
+The pipeline runs in rounds instead of stepping days. `simulate` runs the ordered `STAGES`
+over one `Run` (population, random streams, ledger, regime spans, horizon, log):
+eligibility windows and application days (first passage of a cumulative hazard), the
+ordinary custody path, screening, approval, training, deployment spells (competing risks;
+`sim.engines.service`), and what happens afterwards. People who come back to custody (a
+refusal, a deserter caught, a veteran who reoffends) are the candidates of the next round
+(`ROUND_STAGES`, starting with `reapply`), until nobody is left to decide on; round r > 1
+draws from streams named with `.r{r}`, so round 1 draws what a single pass always drew.
+A new mechanism is a new stage. Each stage is a handful of numpy operations over the
+people who reach it; durations are drawn once on entry; daily stocks come from the
+`Ledger`. Cost follows the number of events, not people x days. Random draws come from
+`sim.model.random.Streams`, one stream per decision (indexed by person), so runs pair
+under common random numbers and the order of the stages' draws is free. Queues with a
+daily capacity serve each round's cohort on its own (a simplification: the Mesa engine
+shares one queue).
 The rules themselves (who is eligible, screening verdicts, service terms) are the law's,
 `sim.model.rules`; this module holds only the event-day arithmetic.
 """
@@ -28,15 +33,12 @@ from ..model.population import Population, synthesize
 from ..model.random import Streams
 from ..model.taxonomy import (
     AWAITING_COURT,
-    AWOL,
     CONVICTED,
     DAYS_PER_YEAR,
     DEPLOYED,
-    DEPLOYMENT_HAZARDS,
     INCARCERATED,
     NEVER,
     OFFENCES,
-    OUTCOMES,
     RELEASED,
     SCREENING,
     STATUSES,
@@ -45,16 +47,15 @@ from ..model.taxonomy import (
 )
 from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
 from ..scenario import Regime, Scenario
+from . import service
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
+from .service import aftermath, deploy
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Deployment outcomes (positions in OUTCOMES) after which people are at large or civilians.
-DESERTED = next(k for k, (state, _flow) in enumerate(OUTCOMES) if state == AWOL)
-VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == VETERANS]
-OUTCOME_NAMES = np.array([flow for _state, flow in OUTCOMES], dtype=object)
+MAX_ROUNDS = 50  # a guard; each further round needs another refusal or return to custody
 DAY_COLUMNS = (
     "application_day",
     "contract_day",
@@ -78,6 +79,8 @@ class Cohort:
     ids: np.ndarray  # population rows
     sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
     day: np.ndarray  # int64
+    round: int = 1  # 1: first applications; then re-applications (`reapply`)
+    enlisted: np.ndarray | None = None  # int8; contracts signed before (None: none)
     applied: np.ndarray = field(init=False)  # int64; application day
     returned: np.ndarray = field(init=False)  # int64; back in custody after service
     train_days: np.ndarray = field(init=False)  # int32
@@ -92,6 +95,8 @@ class Cohort:
     def __post_init__(self) -> None:
         n = len(self.ids)
         self.applied = self.day.copy()
+        if self.enlisted is None:
+            self.enlisted = np.zeros(n, dtype=np.int8)
         self.returned = np.full(n, NEVER, dtype=np.int64)
         self.train_days = np.zeros(n, dtype=np.int32)
         self.contract, self.service_end, self.deploy, self.exit_day = (
@@ -99,6 +104,15 @@ class Cohort:
         )
         self.early, self.ends = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         self.outcome = np.full(n, -1, dtype=np.int64)
+
+    def suffix(self, spell: int = 0) -> str:
+        """Suffix of the random streams of this round's `spell`-th deployment ("" for the
+        first of round 1, so that a single pass draws exactly what it always drew)."""
+        return "" if self.round == 1 and spell == 0 else f".r{self.round}.e{spell}"
+
+    def stream(self, name: str) -> str:
+        """Name of a per-round random stream (`name` itself in round 1)."""
+        return name if self.round == 1 else f"{name}.r{self.round}"
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the people selected by `mask` in every per-person array."""
@@ -124,7 +138,13 @@ class Run:
     app_day: np.ndarray  # int32; NEVER if the person never applies
     app_regime: np.ndarray  # int8; position in `spans` of the application regime
     eligible_delta: np.ndarray  # int64; changes of the eligible stock by day
-    cohorts: list[Cohort] = field(default_factory=list)
+    cohorts: list[Cohort] = field(default_factory=list)  # every round's
+    current: list[Cohort] = field(default_factory=list)  # this round's
+    round: int = 1
+    # People back in custody after an application: (people, day back, custody end,
+    # contracts signed, day refused or NEVER), candidates of the next round.
+    pending: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    hazards: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     recruits_offence: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
@@ -165,6 +185,29 @@ class Run:
             app_regime=np.full(pop.n, -1, dtype=np.int8),
             eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
         )
+
+    def back(self, ids, day, end, enlisted, refused=None) -> None:
+        """People back in custody on `day` until `end` after an application (refused on
+        `day` if `refused`) or a contract: candidates of the next round (`reapply`)."""
+        if len(ids) == 0:
+            return
+        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int64)
+        self.pending.append(
+            (
+                np.asarray(ids),
+                np.asarray(day, dtype=np.int64),
+                np.asarray(end, dtype=np.int64),
+                np.asarray(enlisted, dtype=np.int8),
+                refused_day,
+            )
+        )
+
+    def hazard(self, r_idx: int, status: int) -> np.ndarray:
+        """`application_hazard` of a regime and status, computed once per run."""
+        key = (r_idx, status)
+        if key not in self.hazards:
+            self.hazards[key] = application_hazard(self, self.spans[r_idx], status)
+        return self.hazards[key]
 
     def result(self, seed: int, timings: dict[str, float]) -> Result:
         """The canonical time series and summary from the ledger."""
@@ -209,12 +252,11 @@ class Run:
                 pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
             )
             sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
-            outcome = np.where(c.ends, len(OUTCOMES) - 1, c.outcome)
             parts.append(
                 {
                     "person": a,
                     "regime": np.full(len(a), c.rid, dtype=object),
-                    "enlistment": np.ones(len(a), dtype=np.int8),
+                    "enlistment": c.enlisted + 1,
                     "status": np.array(STATUSES, dtype=object)[status],
                     "offence": np.array(OFFENCES, dtype=object)[pop.offence[a]],
                     "male": pop.male[a],
@@ -225,7 +267,7 @@ class Run:
                     "contract_day": c.contract,
                     "deploy_day": np.where(c.early, NEVER, c.deploy),
                     "exit_day": c.exit_day,
-                    "outcome": np.where(c.exit_day < n_days, OUTCOME_NAMES[outcome], ""),
+                    "outcome": np.where(c.exit_day < n_days, service.outcome_names(c), ""),
                     "returned_to_custody_day": c.returned,
                 }
             )
@@ -254,6 +296,7 @@ def apply(run: Run) -> None:
             applied = run.app_day[a].astype(np.int64)
             sent = run.pop.sentence_end[a].astype(np.int64)
             run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
+    run.current = list(run.cohorts)
 
 
 def custody(run: Run) -> None:
@@ -272,18 +315,20 @@ def custody(run: Run) -> None:
 def screen(run: Run) -> None:
     """Screening: a duration, then the law's verdict; custody ending first means release."""
     pop, streams, ledger = run.pop, run.streams, run.ledger
-    for c in run.cohorts:
+    for c in run.current:
         a, regime, sent = c.ids, c.regime, c.sentence_end
         ledger.move(c.day, INCARCERATED, SCREENING, "applications", a)
-        u_days = streams.uniform(f"screen_days.{c.rid}", a)
+        if c.round > 1:
+            ledger.count(c.day, "reapplications")
+        u_days = streams.uniform(c.stream(f"screen_days.{c.rid}"), a)
         screen_end = c.day + regime.screening_days.days(u_days, 1)
         rejected = rules.screening_rejected(
             regime,
             pop.infectious[a],
             pop.fitness[a],
-            streams.uniform("screen.psych", a),
-            streams.uniform("screen.polygraph", a),
-            streams.uniform("screen.commander", a),
+            streams.uniform(c.stream("screen.psych"), a),
+            streams.uniform(c.stream("screen.polygraph"), a),
+            streams.uniform(c.stream("screen.commander"), a),
         )
         left = sent <= screen_end
         ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
@@ -291,7 +336,7 @@ def screen(run: Run) -> None:
         ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening", a[rej])
         health = rej & rules.health_rejected(regime, pop.infectious[a], pop.fitness[a])
         ledger.count(screen_end[health], "rejected_health")
-        ledger.move(sent[rej], INCARCERATED, RELEASED, "sentence_releases", a[rej])
+        run.back(a[rej], screen_end[rej], sent[rej], c.enlisted[rej], refused=True)
         c.day = screen_end
         c.keep(~left & ~rejected)
         ledger.move(c.day, SCREENING, AWAITING_COURT)
@@ -301,19 +346,20 @@ def approve(run: Run) -> None:
     """Approval: a hearing queue with daily capacity (or an administrative decision), then
     the ruling takes effect."""
     streams, ledger = run.streams, run.ledger
-    for c in run.cohorts:
+    for c in run.current:
         a, regime, sent = c.ids, c.regime, c.sentence_end
         capacity = regime.approval_capacity_per_day
         hearing = fifo_serve(c.day, sent, a, run.n_days, per_day=capacity).astype(np.int64)
         left = sent <= hearing
         ledger.move(sent[left], AWAITING_COURT, RELEASED, "sentence_releases")
-        u_refusal = streams.uniform("approval.refusal", a)
+        u_refusal = streams.uniform(c.stream("approval.refusal"), a)
         refused = ~left & (u_refusal < regime.approval_refusal_prob)
         ledger.move(hearing[refused], AWAITING_COURT, INCARCERATED, "rejected_court", a[refused])
-        ledger.move(sent[refused], INCARCERATED, RELEASED, "sentence_releases", a[refused])
+        run.back(a[refused], hearing[refused], sent[refused], c.enlisted[refused], refused=True)
         c.day = hearing
         c.keep(~left & ~refused)
-        c.day = c.day + regime.approval_days.days(streams.uniform(f"in_force.{c.rid}", c.ids))
+        u_in_force = streams.uniform(c.stream(f"in_force.{c.rid}"), c.ids)
+        c.day = c.day + regime.approval_days.days(u_in_force)
 
 
 def train(run: Run) -> None:
@@ -322,9 +368,9 @@ def train(run: Run) -> None:
     signed on or after the war's end: those approved go back to custody on the later of
     the war's end and their ruling taking effect."""
     pop, ledger = run.pop, run.ledger
-    for c in run.cohorts:
+    for c in run.current:
         a, regime, sent = c.ids, c.regime, c.sentence_end
-        u_days = run.streams.uniform(f"train_days.{c.rid}", a)
+        u_days = run.streams.uniform(c.stream(f"train_days.{c.rid}"), a)
         c.train_days = regime.training_days.days(u_days, 1)
         places = regime.training_places
         contract = fifo_serve(
@@ -341,85 +387,59 @@ def train(run: Run) -> None:
         c.keep(~left & ~stop & (contract < run.n_days))
         a, contract = c.ids, c.contract
         ledger.move(contract, AWAITING_COURT, TRAINING, "released_to_army")
+        ledger.count(contract[c.enlisted > 0], "reenlisted")
         run.recruits_offence.append(pop.offence[a])
-        if run.log is not None:
+        if run.log is not None and c.round == 1:
             run.log.contract_day[a] = contract
 
         app_status = None  # the status at application matters only if terms change later
         if rules.overriding_regimes(run.spans, c.r_idx):
             app_status = rules.status_on(
-                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], run.app_day[a]
+                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
             )
         c.service_end = rules.service_end(
             run.spans, c.r_idx, contract, pop.age0[a], run.demobilised, app_status
         )
-        c.deploy = contract + c.train_days
+        u_formation = run.streams.uniform(c.stream(f"formation_days.{c.rid}"), a)
+        c.deploy = contract + c.train_days + c.regime.formation_days.days(u_formation)
         c.early = c.service_end <= c.deploy
         ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
         ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
 
 
-def deploy(run: Run) -> None:
-    """Competing daily hazards while deployed, each outcome on its own stream; service
-    ending by its terms first means completion."""
-    ledger = run.ledger
-    for c in run.cohorts:
-        a, hazards = c.ids, c.regime.hazards_per_day
-        times = np.full((len(hazards), len(a)), np.inf)
-        for k, (name, h) in enumerate(zip(DEPLOYMENT_HAZARDS, hazards, strict=True)):
-            if h > 0:
-                with np.errstate(over="ignore"):
-                    times[k] = run.streams.exponential(f"deploy.{name}", a) / h
-        first = np.argmin(times, axis=0)
-        t_min = times[first, np.arange(len(a))]
-        wait = np.floor(np.minimum(t_min, NEVER)).astype(np.int64)
-        event_day = np.where(np.isfinite(t_min), c.deploy + wait, NEVER)
-        c.ends = c.early | (c.service_end <= event_day)
-        ledger.move(c.service_end[c.ends & ~c.early], DEPLOYED, VETERANS, "service_completed")
-        c.exit_day = np.where(c.ends, c.service_end, event_day)
-        c.outcome = np.where(c.ends, -1, first)
-        if run.log is not None:
-            n_days = run.n_days
-            run.log.deploy_day[a] = np.where(c.early, NEVER, c.deploy)
-            run.log.exit_day[a] = np.minimum(c.exit_day, NEVER)
-            outcome = np.where(c.ends, len(OUTCOMES), first)
-            run.log.outcome[a] = np.where(c.exit_day < n_days, outcome, -1)
-        for k, (state, flow) in enumerate(OUTCOMES):
-            ledger.move(c.exit_day[c.outcome == k], DEPLOYED, state, flow)
-
-
-def aftermath(run: Run) -> None:
-    """Deserters may be caught (custody by the law's arithmetic); veterans may reoffend
-    and return to custody."""
-    streams, ledger, params = run.streams, run.ledger, run.scenario.population
-    for c in run.cohorts:
-        deserted = c.outcome == DESERTED
-        x = c.ids[deserted]
-        rate = c.regime.awol_caught_per_day
-        caught = _after(c.exit_day[deserted], rate, streams, "awol.caught", x)
-        u_added = streams.uniform(f"awol.added.{c.rid}", x)
-        added = c.regime.awol_added_sentence_days.days(u_added)
-        back = caught < NEVER
-        ledger.move(caught[back], AWOL, INCARCERATED, "returned_to_custody", x[back])
-        days = rules.deserter_custody_days(c.sentence_end[deserted], c.contract[deserted], added)
-        end = rules.custody_end(caught, days)
-        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases", x[back])
-        c.returned[deserted] = caught
-
-        vets = np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends
-        x = c.ids[vets]
-        reoffend = _after(c.exit_day[vets], params.reoffend_per_day, streams, "reoffend", x)
-        back = reoffend < NEVER
-        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
-        ledger.count(reoffend[back], "returned_to_custody")
-        sentence = params.reoffence_sentence_days.days(streams.uniform("reoffend.sentence", x))
-        end = rules.custody_end(reoffend, sentence)
-        ledger.move(end[back], INCARCERATED, RELEASED, "sentence_releases", x[back])
-        c.returned[vets] = reoffend
+def reapply(run: Run) -> None:
+    """The next round: people back in custody (refused, caught deserters, reoffenders) may
+    apply again under the regime then in force, if it takes them (`rules.later_window`);
+    those who do not are released when their custody ends."""
+    pending, run.pending, run.current = run.pending, [], []
+    ids, day_back, end, enlisted, refused = (np.concatenate(x) for x in zip(*pending, strict=True))
+    run.round += 1
+    app_day = np.full(len(ids), NEVER, dtype=np.int64)
+    app_regime = np.full(len(ids), -1, dtype=np.int64)
+    takes_back = any(
+        sp[1].reapply_wait_days is not None or sp[1].admits_former_recruits for sp in run.spans
+    )
+    if takes_back and run.round <= MAX_ROUNDS:
+        spell = (ids, day_back, end, enlisted > 0, refused)
+        open_to = _open_regimes(run, spell)
+        for status in rules.STATUS_ORDER:  # in this order, as in round 1
+            for r_idx in open_to:
+                if rules.covers(run.spans[r_idx][1], status):
+                    _schedule_again(run, status, r_idx, spell, app_day, app_regime)
+    stays = app_day >= run.n_days
+    run.ledger.move(end[stays], INCARCERATED, RELEASED, "sentence_releases", ids[stays])
+    for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
+        a = np.flatnonzero(app_regime == r_idx)
+        a = a[app_day[a] < run.n_days]
+        if len(a):
+            cohort = Cohort(r_idx, rid, regime, ids[a], end[a], app_day[a], run.round, enlisted[a])
+            run.current.append(cohort)
+            run.cohorts.append(cohort)
 
 
 Stage = Callable[[Run], None]
 STAGES: tuple[Stage, ...] = (apply, custody, screen, approve, train, deploy, aftermath)
+ROUND_STAGES: tuple[Stage, ...] = (reapply, screen, approve, train, deploy, aftermath)
 
 
 def simulate(
@@ -440,6 +460,11 @@ def simulate(
         lap = time.perf_counter()
         stage(run)
         timings[stage.__name__] = time.perf_counter() - lap
+    lap = time.perf_counter()
+    while run.pending:  # rounds of people coming back, until nobody is left to decide on
+        for stage in ROUND_STAGES:
+            stage(run)
+    timings["rounds"] = time.perf_counter() - lap
     lap = time.perf_counter()
     result = run.result(seed, timings)
     timings["output"] = time.perf_counter() - lap
@@ -471,13 +496,70 @@ def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
         need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
         need /= person
     del person, climate, years
-    cum = application_hazard(run, span, status)
+    cum = run.hazard(r_idx, status)
     rows = pop.facility[idx] if cum.shape[0] > 1 else None
     day = _first_day_at_least(cum, rows, lo, need)
     del need, rows
     applied = day < hi
     run.app_day[idx[applied]] = day[applied]
     run.app_regime[idx[applied]] = r_idx
+    stop = np.where(applied, day, hi)
+    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
+    run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
+
+
+def _open_regimes(run: Run, spell) -> list[int]:
+    """Positions in `run.spans` of the regimes that may take back some of the people of
+    `spell` (in force while they are back; re-applications or former recruits)."""
+    _ids, day_back, _end, former, refused = spell
+    was_refused, first_back = (refused < NEVER).any(), int(day_back.min())
+    return [
+        r_idx
+        for r_idx, (_rid, regime, start, stop) in enumerate(run.spans)
+        if stop > first_back
+        and start < run.n_days
+        and (
+            (regime.reapply_wait_days is not None and was_refused)
+            or (regime.admits_former_recruits and former.any())
+        )
+    ]
+
+
+def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regime) -> None:
+    """Application days of people back in custody (`spell`: people, day back, custody end,
+    former recruit, day refused) under one regime while holding one status; updates
+    `app_day`, `app_regime` (per spell row) and the eligible-stock deltas. Draws come from
+    round-specific streams."""
+    pop, n_days = run.pop, run.n_days
+    ids, day_back, end, former, refused = spell
+    rid, regime, start, stop_day = run.spans[r_idx]
+    sub = np.flatnonzero(app_day == NEVER)
+    pos, lo, hi = rules.later_window(
+        regime,
+        status,
+        pop,
+        (ids[sub], day_back[sub], end[sub]),
+        start,
+        min(stop_day, n_days),
+        former[sub],
+        refused[sub],
+    )
+    if len(pos) == 0:
+        return
+    pos = sub[pos]
+    idx = ids[pos]
+    climate = pop.facility_climate[pop.facility[idx]]
+    years = rules.custody_avoided_years(status, end[pos], pop.sentence_years[idx], lo)
+    person = rules.person_factor(run.scenario.population, pop.motivation[idx], climate, years)
+    with np.errstate(divide="ignore"):
+        need = run.streams.exponential(f"apply.{rid}.{STATUSES[status]}.r{run.round}", idx)
+        need /= person
+    cum = run.hazard(r_idx, status)
+    rows = pop.facility[idx] if cum.shape[0] > 1 else None
+    day = _first_day_at_least(cum, rows, lo, need)
+    applied = day < hi
+    app_day[pos[applied]] = day[applied]
+    app_regime[pos[applied]] = r_idx
     stop = np.where(applied, day, hi)
     run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
     run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
@@ -515,11 +597,3 @@ def _first_day_at_least(
     pos = np.empty(len(target), dtype=np.int64)
     pos[order] = np.searchsorted(flat, target[order], side="left")
     return pos - rows.astype(np.int64) * width - 1
-
-
-def _after(start: np.ndarray, rate: float, streams: Streams, name: str, ids) -> np.ndarray:
-    """Day of a later event at a constant daily hazard (NEVER if the hazard is zero)."""
-    if rate <= 0 or len(ids) == 0:
-        return np.full(len(ids), NEVER, dtype=np.int64)
-    t = np.floor(streams.exponential(name, ids) / rate)
-    return np.minimum(start + np.minimum(t, NEVER), NEVER).astype(np.int64)

@@ -106,6 +106,12 @@ FLOW_COLUMNS = (
     "service_completed",
     "returned_to_custody",
     "reoffended",
+    # people who come back (issue 12; docs/model.md, "Loops")
+    "reapplications",  # applications by people who applied before (part of applications)
+    "reenlisted",  # second and later contracts of a person (part of released_to_army)
+    "returned_to_duty",  # wounded back in their unit after treatment
+    "returned_to_unit",  # deserters back in their unit of their own accord
+    "executed",  # caught deserters executed (Wagner)
 )
 FLOW_CODE = {name: code for code, name in enumerate(FLOW_COLUMNS)}
 
@@ -116,13 +122,16 @@ DEPLOYMENT_HAZARDS = (
     "deserted_per_day",
     "captured_per_day",
     "award_release_per_day",
+    "wounded_returned_per_day",
 )
 # Deployment outcome -> (state entered, flow counted), in DEPLOYMENT_HAZARDS order; the
-# last one (award) ends service like its completion.
+# award ends service like its completion; the wounded who return stay deployed.
 OUTCOMES = (
     (DEAD, "killed"),
     (VETERANS, "wounded_discharged"),
     (AWOL, "deserted"),
     (PRISONERS_OF_WAR, "captured"),
     (VETERANS, "service_completed"),
+    (DEPLOYED, "returned_to_duty"),  # treated, then deployed again (same spell of service)
 )
+AWARD, WOUNDED_RETURNED = 4, 5  # positions in OUTCOMES

@@ -113,3 +113,38 @@ def test_engines_agree_every_scenario(name):
     agreement = check_engines(scn, FULL["replicates"], FULL["population"], FULL["days"], ALPHA)
     print(f"\n{name}\n{_report(agreement)}")
     assert agreement.agrees, _report(agreement)
+
+
+# Every loop at work in Ukraine: refusals and re-applications after a month, veterans and
+# caught deserters back in custody who may sign again, wounded back to duty, deserters back
+# to their unit.
+LOOPS = {
+    "regimes.UA_2024.psych_reject_prob": 0.3,
+    "regimes.UA_2024.reapply_wait_days": 30,
+    "regimes.UA_2024.admits_former_recruits": True,
+    "regimes.UA_2024.deserted_per_day": 0.003,
+    "regimes.UA_2024.awol_returned_per_day": 0.02,
+    "regimes.UA_2024.awol_caught_per_day": 0.02,
+    "regimes.UA_2024.wounded_returned_per_day": 0.003,
+    "population.reoffend_per_day": 0.003,
+}
+
+
+def test_engines_agree_on_the_loops():
+    vector, agents = (_flows(e, "ukraine_2024", **LOOPS) for e in ("vector", "agents"))
+    agreement = compare_flows(vector, agents, ALPHA)
+    assert agreement.agrees, _report(agreement)
+    table = agreement.table.set_index("flow")
+    for flow in ("reapplications", "returned_to_duty", "returned_to_unit", "reoffended"):
+        assert table.loc[flow, "mean_a"] > 0 and table.loc[flow, "mean_b"] > 0, flow
+    for column in ("incarcerated_convicted_male", "incarcerated_pretrial_male"):
+        assert table.loc[column, "mean_a"] > 0, column
+
+
+def test_check_fails_when_the_reapplication_wait_differs():
+    """A wait of 150 days instead of 30 in one engine only must be detected."""
+    longer = {**LOOPS, "regimes.UA_2024.reapply_wait_days": 150}
+    agreement = compare_flows(
+        _flows("vector", "ukraine_2024", **longer), _flows("agents", "ukraine_2024", **LOOPS)
+    )
+    assert "reapplications" in agreement.disagreeing(), _report(agreement)

@@ -4,12 +4,14 @@ Every person who ever exists is in exactly one state every day; stocks are never
 cumulative flows never decrease; and the stock-flow identities below hold exactly, because
 each state is entered and left only through the flows named here:
 
-- recruits (released_to_army) are in training, deployed, or left through exactly one of
-  killed, wounded_discharged, deserted, captured, service_completed;
-- dead == killed, prisoners_of_war == captured, released == sentence_releases;
+- recruits (released_to_army) and deserters back in their unit (returned_to_unit) are in
+  training, deployed, or left through exactly one of killed, wounded_discharged,
+  deserted, captured, service_completed (the wounded back to duty never left);
+- dead == killed + executed, prisoners_of_war == captured, released == sentence_releases;
 - veterans == wounded_discharged + service_completed - reoffended;
-- awol == deserted - (returned_to_custody - reoffended) (deserters caught);
-- applicants are screening, awaiting court, rejected, recruited, or released at sentence end.
+- awol == deserted - (returned_to_custody - reoffended) - returned_to_unit - executed;
+- applicants are screening, awaiting court, rejected, recruited, or released at sentence end;
+- re-applications and re-enlistments are parts of applications and recruits.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def ukraine_overrides(draw, horizon: int) -> tuple[str, dict]:
         f"{ua}.training_places": draw(st.integers(0, 50)),
         "population.reoffend_per_day": draw(HAZARD),
         f"{ua}.awol_caught_per_day": draw(HAZARD),
+        f"{ua}.reapply_wait_days": draw(st.none() | st.integers(0, 200)),
+        f"{ua}.admits_former_recruits": draw(st.booleans()),
+        f"{ua}.wounded_returned_per_day": draw(HAZARD),
+        f"{ua}.treatment_days": {"dist": "uniform", "low": 0, "high": draw(st.integers(0, 90))},
+        f"{ua}.awol_returned_per_day": draw(HAZARD),
+        f"{ua}.formation_days": {"dist": "fixed", "value": draw(st.integers(0, 60))},
     }
     for h in UA_HAZARDS:
         o[f"{ua}.{h}"] = draw(HAZARD)
@@ -76,6 +84,11 @@ def russia_overrides(draw, horizon: int) -> tuple[str, dict]:
     o["population.volunteering.risk"] = draw(st.floats(0, 3))
     o["scenario.demobilisation_delay_days"] = draw(st.integers(0, 200))
     o["population.reoffend_per_day"] = draw(HAZARD)
+    o["regimes.RU_WAGNER.deserter_execution_prob"] = draw(st.floats(0, 1))
+    o["regimes.RU_WAGNER.awol_caught_per_day"] = draw(HAZARD)
+    for rid in ("RU_STORMZ", "RU_STORMV", "RU_64FZ", "RU_DEFENDANTS"):
+        o[f"regimes.{rid}.admits_former_recruits"] = draw(st.booleans())
+        o[f"regimes.{rid}.reapply_wait_days"] = draw(st.none() | st.integers(0, 200))
     for rid in ("RU_WAGNER", "RU_STORMZ", "RU_STORMV", "RU_64FZ"):
         for h in (*UA_HAZARDS, "captured_per_day"):
             if draw(st.booleans()):
@@ -110,7 +123,7 @@ def check_accounting(ts: pd.DataFrame, population: int, days: int) -> None:
     assert np.array_equal(c["in_custody"], c["incarcerated"] + c["screening"] + c["awaiting_court"])
 
     # States entered and left only through named flows.
-    assert np.array_equal(c["dead"], c["killed"])
+    assert np.array_equal(c["dead"], c["killed"] + c["executed"])
     assert np.array_equal(c["prisoners_of_war"], c["captured"])
     assert np.array_equal(c["released"], c["sentence_releases"])
     assert np.array_equal(
@@ -118,15 +131,18 @@ def check_accounting(ts: pd.DataFrame, population: int, days: int) -> None:
     )
     caught = c["returned_to_custody"] - c["reoffended"]
     assert (caught >= 0).all()
-    assert np.array_equal(c["awol"], c["deserted"] - caught)
+    assert np.array_equal(c["awol"], c["deserted"] - caught - c["returned_to_unit"] - c["executed"])
 
     # Recruits: in training, deployed, or gone through exactly one exit.
     exits = c["killed"] + c["wounded_discharged"] + c["deserted"] + c["captured"]
     assert np.array_equal(
-        c["released_to_army"], c["training"] + c["deployed"] + exits + c["service_completed"]
+        c["released_to_army"] + c["returned_to_unit"],
+        c["training"] + c["deployed"] + exits + c["service_completed"],
     )
     assert (c["deployed_total"] + c["training"] <= c["released_to_army"]).all()
-    assert (exits + c["deployed"] <= c["deployed_total"]).all()
+    assert (exits + c["deployed"] <= c["deployed_total"] + c["returned_to_unit"]).all()
+    assert (c["reapplications"] <= c["applications"]).all()
+    assert (c["reenlisted"] <= c["released_to_army"]).all()
 
     # Applicants: in the pipeline, rejected, recruited, or released at sentence end.
     outcomes = c["rejected_screening"] + c["rejected_court"] + c["released_to_army"]
@@ -148,8 +164,12 @@ def check_recruits(recruits: pd.DataFrame, summary: dict) -> None:
     assert list(recruits.columns) == list(RECRUIT_COLUMNS)
     assert list(recruits.dtypes.astype(str)) == list(RECRUIT_COLUMNS.values())
     assert len(recruits) == summary["released_to_army"]
-    for flow in ("killed", "wounded_discharged", "deserted", "captured"):
-        assert (recruits["outcome"] == flow).sum() == summary[flow], flow
+    n = recruits["outcome"].value_counts()
+    for flow in ("killed", "wounded_discharged", "captured", "executed"):
+        assert n.get(flow, 0) == summary[flow], flow
+    back = summary["returned_to_unit"] + summary["executed"]
+    assert n.get("deserted", 0) + back == summary["deserted"]
+    assert (recruits["enlistment"] > 1).sum() == summary["reenlisted"]
     assert (recruits["returned_to_custody_day"] >= 0).sum() == summary["returned_to_custody"]
     started = recruits["contract_day"]
     assert (started >= recruits["application_day"]).all()

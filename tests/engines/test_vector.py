@@ -61,4 +61,6 @@ def test_the_engine_is_its_ordered_stages(monkeypatch, ukraine):
     monkeypatch.setattr(vector, "STAGES", (*vector.STAGES, spy))
     result = sim.run(ukraine, seed=1, population=2000, days=90)
     assert seen == [(90, ["UA_2024"], seen[0][2])] and seen[0][2] < 90
-    assert set(names) | {"spy", "population", "output", "total"} == set(result.timings)
+    assert set(names) | {"spy", "population", "rounds", "output", "total"} == set(result.timings)
+    rounds = [stage.__name__ for stage in vector.ROUND_STAGES]
+    assert rounds == ["reapply", "screen", "approve", "train", "deploy", "aftermath"]
