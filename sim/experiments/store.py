@@ -235,8 +235,8 @@ def collect(
         summary[f"{PARAM_PREFIX}{key}"] = [t.parameters.get(key, np.nan) for t in ordered]
     summary["status"] = [r["status"] for r in rows]
     summary["error"] = [r["error"] for r in rows]
-    values = {m: np.array([r.get(m, np.nan) for r in rows], dtype=np.float64) for m in metrics}
-    summary = pd.concat([summary, pd.DataFrame(values, index=summary.index)], axis=1)
+    for m in metrics:
+        summary[m] = np.array([r.get(m, np.nan) for r in rows], dtype=np.float64)
 
     if tables:
         import pyarrow as pa
