@@ -184,10 +184,12 @@ def test_engine_tables_add_up_to_the_summary(engine, russia):
     for metric, flow in (
         ("recruits", "released_to_army"),
         ("killed", "killed"),
-        ("deserted", "deserted"),
         ("returned_to_custody", "returned_to_custody"),
     ):
         assert tt[("all", "all", "all", metric)] == result.summary[flow], metric
+    # an enlistment counts under the outcome that ended it: a deserter who went back to
+    # the unit counts under what came later, so the flow of desertions can be larger
+    assert tt[("all", "all", "all", "deserted")] <= result.summary["deserted"]
     assert result.summary["released_to_army"] > 0
     per_regime = t[(t["group"] == "all") & (t["metric"] == "recruits") & (t["regime"] != "all")]
     assert per_regime["count"].sum() == result.summary["released_to_army"]

@@ -46,6 +46,10 @@ def test_report_section():
     assert tables[0].headers == ["rules → prisons", "violent", "non_violent"]
     assert all("%" in cell for row in tables[0].rows for cell in row[1:])
     assert who_blocks(None, 4) == []
+    nobody = who_is_recruited(intervals(), POINTS)
+    nobody.loc[nobody["scenario"] == "b", ["share_median", "share_p05", "share_p95"]] = None
+    rows = [b for b in who_blocks(nobody, 4) if isinstance(b, Table)][0].rows
+    assert rows[1][1:] == ["no recruits", "no recruits"]
 
 
 def test_compare_writes_who_is_recruited_and_the_report_shows_it(tmp_path):

@@ -103,6 +103,9 @@ def who_blocks(table: pd.DataFrame | None, reps) -> list:
                     cells.append("n/a")
                     continue
                 r = by.loc[(name, v)]
+                if r["share_median"] != r["share_median"]:  # no recruits in any replicate
+                    cells.append("no recruits")
+                    continue
                 cells.append(
                     f"{_pct(r['share_median'])} ({_pct(r['share_p05'])}-{_pct(r['share_p95'])})"
                 )
