@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -97,7 +97,7 @@ def run_cmd(
         warn_if_extended(scn, days)
         started = time.time()
         with console.status(f"running {scn.name} ({engine} engine)...", spinner="dots"):
-            options = dict(
+            options: dict[str, Any] = dict(
                 engine=engine,
                 seed=seed,
                 population=population,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,11 @@ def run_task(task: Task) -> dict:
     started = time.perf_counter()
     try:
         scn = resolve(task)
-        options = {"engine": task.engine, "seed": task.seed, "population": task.population}
+        options: dict[str, Any] = {
+            "engine": task.engine,
+            "seed": task.seed,
+            "population": task.population,
+        }
         result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
         groups = None
         if task.batch_outputs:
