@@ -284,15 +284,20 @@ def validation_table(fit, title: str) -> Table:
         table.add_row(
             f"{r.date:%Y-%m-%d}",
             r.metric,
-            f"{sign.get(r.qualifier, '')}{r.value:,.0f}",
+            f"{sign.get(r.qualifier, '')}{_number(r.value)}",
             r.kind,
-            f"{r.model_median:,.0f}",
-            f"[{r.model_p05:,.0f}, {r.model_p95:,.0f}]",
+            _number(r.model_median),
+            f"[{_number(r.model_p05)}, {_number(r.model_p95)}]",
             "yes" if r.inside else "NO",
             *sample,
             *([f"{r.interval_score_rel:.2f}"] if scored else []),
         )
     return table
+
+
+def _number(value: float) -> str:
+    """A count with thousands separators; a share or rate (below 10) with 3 digits."""
+    return f"{value:.3g}" if abs(value) < 10 and value != int(value) else f"{value:,.0f}"
 
 
 @app.command("validate")
