@@ -289,11 +289,10 @@ class ParameterSampler:
         for file in scenario_files(scenario):
             path = posterior_path(file)
             if path.is_file():
-                post = load_posterior(path, priors, scopes)
-                post = post.restrict(set(scenario.priors))
-                if post is not None and not seen & set(post.keys):
-                    posteriors.append(post)
-                    seen |= set(post.keys)
+                restricted = load_posterior(path, priors, scopes).restrict(set(scenario.priors))
+                if restricted is not None and not seen & set(restricted.keys):
+                    posteriors.append(restricted)
+                    seen |= set(restricted.keys)
         return cls(scenario, dict(scenario.priors), tuple(posteriors))
 
     @classmethod

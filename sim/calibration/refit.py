@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ..scenario import Scenario, ScenarioError
 from .joint import Country, JointFit, country_calibration, country_particle_table, split_key
@@ -138,7 +139,7 @@ def defining_file(scn: Scenario, key: str) -> Path:
     from ..uncertainty import scenario_files
 
     for path in scenario_files(scn):
-        node = _read_toml(path)
+        node: Any = _read_toml(path)
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -115,8 +115,8 @@ def calibrate_cmd(
     for s in scns.values():
         if note := calibration.scale_note(s, population):
             console.print(f"{s.name}: {note}" if joint else note, highlight=False)
-    runner = dict(seed=seed, workers=workers, resume=resume, argv=sys.argv)
-    kw = dict(particles=particles, rounds=rounds, seed=seed, progress=console.log)
+    runner: dict[str, Any] = dict(seed=seed, workers=workers, resume=resume, argv=sys.argv)
+    kw: dict[str, Any] = dict(particles=particles, rounds=rounds, seed=seed, progress=console.log)
     with _calibration_errors(out):
         if joint:
             kw["simulate"] = JointRoundRunner(fit, parts, **runner)
