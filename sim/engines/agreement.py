@@ -64,6 +64,44 @@ def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days
     return pd.DataFrame([r.timeseries.iloc[-1] for r in runs])[list(COMPARED)].astype(float)
 
 
+# By-group outputs compared (regime "all"): who is recruited, and who is killed or deserts.
+GROUPS_COMPARED = {
+    "recruits": ("offence_class", "age_band", "sentence_band", "status", "sex", "enlistment"),
+    "killed": ("offence_class",),
+    "deserted": ("offence_class",),
+}
+
+
+def final_groups(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
+    """By-group counts of one engine over several seeds (`sim.by_group`, regime "all"):
+    recruits by offence class, age band, sentence band, legal status, sex and enlistment;
+    killed and deserted by offence class.
+
+    Args:
+        runner: Function running a scenario (one engine).
+        scenario: The scenario to run.
+        seeds: Seeds, one run each.
+        population: Initial population size.
+        days: Number of days to simulate.
+
+    Returns:
+        One row per seed, one column per `metric:group=value`.
+    """
+    from .. import by_group
+
+    rows = []
+    for s in seeds:
+        t = by_group.table(runner(scenario, seed=s, population=population, days=days).recruits)
+        t = t[t["regime"] == by_group.ALL]
+        keep = np.zeros(len(t), dtype=bool)
+        for metric, groups in GROUPS_COMPARED.items():
+            keep |= (t["metric"] == metric).to_numpy() & t["group"].isin(groups).to_numpy()
+        t = t[keep]
+        names = t["metric"] + ":" + t["group"] + "=" + t["value"]
+        rows.append(dict(zip(names, t["count"].astype(float), strict=True)))
+    return pd.DataFrame(rows).fillna(0.0)
+
+
 def compare_flows(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.01) -> Agreement:
     """Paired test per column of mean(a - b) == 0, Bonferroni over the columns (family-wise
     alpha)."""

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.engines.agreement import check_engines, compare_flows, final_flows
+from sim.engines.agreement import check_engines, compare_flows, final_flows, final_groups
 from sim.scenario import validate_raw
 
 ALPHA = 0.01
@@ -149,3 +149,32 @@ def test_check_fails_when_the_reapplication_wait_differs():
         _flows("vector", "ukraine_2024", **longer), _flows("agents", "ukraine_2024", **LOOPS)
     )
     assert "reapplications" in agreement.disagreeing(), _report(agreement)
+
+
+def _groups(engine: str, name: str, **overrides) -> pd.DataFrame:
+    scn = sim.load_scenario(name, overrides or None)
+    run = functools.partial(sim.run, engine=engine)
+    days = min(SMALL["days"], scn.n_days)
+    return final_groups(run, scn, range(SMALL["replicates"]), SMALL["population"], days)
+
+
+def test_engines_agree_on_who_is_recruited():
+    """The by-group outputs (who is recruited, who is killed or deserts) agree, loops on."""
+    vector, agents = (_groups(e, "ukraine_2024", **LOOPS) for e in ("vector", "agents"))
+    vector, agents = vector.align(agents, join="outer", axis=1, fill_value=0.0)
+    agreement = compare_flows(vector, agents, ALPHA)
+    assert agreement.agrees, _report(agreement)
+    table = agreement.table.set_index("flow")
+    for column in ("recruits:offence_class=violent", "recruits:age_band=25-34"):
+        assert table.loc[column, "mean_a"] > 0 and table.loc[column, "mean_b"] > 0, column
+
+
+def test_check_fails_when_who_is_recruited_differs():
+    """A 1-year remaining-sentence limit in one engine only shows in the sentence bands."""
+    limit = {"regimes.UA_2024.max_remaining_sentence_days": 365}
+    changed, agents = _groups("vector", "ukraine_2024", **limit), _groups("agents", "ukraine_2024")
+    changed, agents = changed.align(agents, join="outer", axis=1, fill_value=0.0)
+    agreement = compare_flows(changed, agents, ALPHA)
+    assert any(f.startswith("recruits:sentence_band=") for f in agreement.disagreeing()), _report(
+        agreement
+    )
