@@ -77,6 +77,8 @@ def _resolve_path(name_or_path: str | os.PathLike, relative_to: Path | None = No
         p = Path(text)
         if not p.is_absolute() and relative_to is not None:
             candidates.append(relative_to / p)
+            if not text.endswith(".toml"):  # "base/x" beside the file before the bundled one
+                candidates.append(relative_to / f"{text}.toml")
         candidates.append(p)
         if not text.endswith(".toml"):
             candidates.append(scenarios_dir() / f"{text}.toml")
