@@ -159,6 +159,16 @@ def load_posterior(
     )
 
 
+def _header_keys(path: Path, scopes: tuple[str, ...]) -> set[str]:
+    """The keys a posterior file holds, from its header alone (empty if unreadable: the
+    full check, `load_posterior`, then names the problem)."""
+    try:
+        columns = pd.read_csv(path, nrows=0).columns
+        return {_unscoped(str(path), c, scopes) for c in columns if c != WEIGHT}
+    except (ScenarioError, ValueError, UnicodeDecodeError, pd.errors.EmptyDataError):
+        return set()
+
+
 def _unscoped(file: str, column: str, scopes: tuple[str, ...]) -> str:
     """The dotted key of a posterior column (`scope:key` for a joint fit's country keys)."""
     scope, sep, key = column.rpartition(":")
@@ -289,6 +299,8 @@ class ParameterSampler:
         for file in scenario_files(scenario):
             path = posterior_path(file)
             if path.is_file():
+                if seen & _header_keys(path, scopes):
+                    continue  # a file nearer the scenario refitted these keys: it wins
                 restricted = load_posterior(path, priors, scopes).restrict(set(scenario.priors))
                 if restricted is not None and not seen & set(restricted.keys):
                     posteriors.append(restricted)

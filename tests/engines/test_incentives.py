@@ -36,6 +36,7 @@ RESPONSE = {  # responsive people, so that every term of the offer matters
     "population.volunteering.service": 0.8,
     "population.volunteering.release": 1.0,
     "population.volunteering.leave": 0.3,
+    "population.volunteering.risk": 0.0,  # no risk response unless a test sets one
 }
 
 
