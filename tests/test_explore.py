@@ -93,7 +93,10 @@ def test_a_scenario_file_is_a_population_with_its_own_laws(tmp_path):
     settings = state.Settings(population=str(path))
     built = state.build(settings)
     assert built.law == f"{path}:UA_2024" and built.population.name == "my_ukraine"
-    assert state.law_values(settings)["approval_capacity_per_day"] == 124
+    bundled = sim.load_scenario("ukraine_2024").regimes["UA_2024"]
+    assert (
+        state.law_values(settings)["approval_capacity_per_day"] == bundled.approval_capacity_per_day
+    )
     built = state.build(state.Settings(population=str(path), law=WAGNER))
     assert list(built.scenario.regimes) == ["RU_WAGNER"]
 
