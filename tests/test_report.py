@@ -133,8 +133,7 @@ def test_report_leads_with_the_answer(which, request):
     assert "a month of exposure" in glance and "per 1,000 of the 1,500 people" in glance
     # Calibrated rows point to their command, which is printed once.
     assert md.count("reproduce with") == 0
-    assert md.count("prisonflow calibrate ukraine_2024") == 1  # in its code block
-    assert md.count("prisonflow calibrate ukraine\\_2024") == 0  # in no table row
+    assert md.count("prisonflow refit") == 1  # in its code block, in no table row
     assert "command C1 (below)" in md
     if which == "compare_dir":
         assert "nothing is run again" in md and "run again with the same seeds" not in md

@@ -175,16 +175,22 @@ def scenario_blocks(
     return blocks
 
 
-_COMMAND = re.compile(r";?\s*reproduce with:\s*(prisonflow .+)$")
+# "reproduce with: prisonflow ..." up to the end, a ")" or the next "; " (a refit's note goes
+# on with "; before this fit: ...", which may quote the command of an earlier fit).
+_COMMAND = re.compile(r";?\s*reproduce with:\s*(prisonflow (?:[^;)]|;(?! ))+)")
 
 
 def split_command(source: str) -> tuple[str, str | None]:
-    """A [sources] entry without its trailing "reproduce with: prisonflow ..." command, and
-    the command (None if it has none)."""
-    m = _COMMAND.search(str(source))
-    if m is None:
-        return str(source), None
-    return str(source)[: m.start()].rstrip(" ;"), m.group(1).strip()
+    """A [sources] entry without its "reproduce with: prisonflow ..." commands, and the
+    first command (the current fit's; None if it has none). Commands of earlier fits,
+    quoted in the note's history, are dropped."""
+    text = str(source)
+    commands = [m.group(1).strip() for m in _COMMAND.finditer(text)]
+    if not commands:
+        return text, None
+    kept = _COMMAND.sub(";", text)
+    kept = re.sub(r"\s*;(\s*;)+", ";", kept).replace("(;", "(").replace(";)", ")")
+    return kept.strip(" ;"), commands[0]
 
 
 def sources_blocks(scenarios: dict[str, Scenario], names: list[str]) -> list:
