@@ -178,7 +178,7 @@ def test_batch_writes_by_group_per_replicate_and_intervals(tmp_path):
 def test_engine_tables_add_up_to_the_summary(engine, russia):
     """On real runs of both engines: per regime and in total, the table's recruits and
     fates match the run's summary, and every group sums to its total."""
-    result = sim.run(russia, engine=engine, seed=1, population=4000, days=700)
+    result = sim.run(russia, engine=engine, seed=1, population=2500, days=700)
     t = by_group.table(result.recruits, list(russia.regimes))
     tt = t.set_index(["regime", "group", "value", "metric"])["count"]
     for metric, flow in (
