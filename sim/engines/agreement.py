@@ -47,6 +47,11 @@ class Agreement:
 COMPARED = (*FLOW_COLUMNS, *CUSTODY_GROUP_COLUMNS)  # final values compared
 
 
+def _runs(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
+    """One run of `scenario` per seed (an iterator of results)."""
+    return (runner(scenario, seed=s, population=population, days=days) for s in seeds)
+
+
 def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
     """Final flow totals and custody stocks by group of one engine over several seeds.
 
@@ -60,8 +65,8 @@ def final_flows(runner: Runner, scenario: Scenario, seeds, population: int, days
     Returns:
         One row per seed, one column per flow and custody group.
     """
-    runs = (runner(scenario, seed=s, population=population, days=days) for s in seeds)
-    return pd.DataFrame([r.timeseries.iloc[-1] for r in runs])[list(COMPARED)].astype(float)
+    rows = [r.timeseries.iloc[-1] for r in _runs(runner, scenario, seeds, population, days)]
+    return pd.DataFrame(rows)[list(COMPARED)].astype(float)
 
 
 # By-group outputs compared (regime "all"): who is recruited, and who is killed or deserts.
@@ -73,16 +78,8 @@ GROUPS_COMPARED = {
 
 
 def final_groups(runner: Runner, scenario: Scenario, seeds, population: int, days: int):
-    """By-group counts of one engine over several seeds (`sim.by_group`, regime "all"):
-    recruits by offence class, age band, sentence band, legal status, sex and enlistment;
-    killed and deserted by offence class.
-
-    Args:
-        runner: Function running a scenario (one engine).
-        scenario: The scenario to run.
-        seeds: Seeds, one run each.
-        population: Initial population size.
-        days: Number of days to simulate.
+    """By-group counts of one engine over several seeds (`sim.by_group`, regime "all"), as
+    `GROUPS_COMPARED` lists them; arguments as for `final_flows`.
 
     Returns:
         One row per seed, one column per `metric:group=value`.
@@ -90,8 +87,8 @@ def final_groups(runner: Runner, scenario: Scenario, seeds, population: int, day
     from .. import by_group
 
     rows = []
-    for s in seeds:
-        t = by_group.table(runner(scenario, seed=s, population=population, days=days).recruits)
+    for result in _runs(runner, scenario, seeds, population, days):
+        t = by_group.table(result.recruits)
         t = t[t["regime"] == by_group.ALL]
         keep = np.zeros(len(t), dtype=bool)
         for metric, groups in GROUPS_COMPARED.items():
