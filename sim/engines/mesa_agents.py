@@ -127,16 +127,12 @@ class PersonAgent(mesa.Agent):
 
     def may_apply_again(self, regime: Regime, day: int) -> bool:
         """After an earlier application: former recruits only if the regime admits them;
-        after a refusal only if it takes re-applications, once its wait is over (the law,
-        as `rules.later_window` states it for the vector engine)."""
+        after a refusal only if it takes re-applications, once its wait is over
+        (`rules.reapply_from`, as in the vector engine)."""
         if not self.comes_back:
             return False
-        if self.enlistments and not regime.admits_former_recruits:
-            return False
-        if self.refused_day < NEVER_DAY:
-            wait = regime.reapply_wait_days
-            return wait is not None and day >= self.refused_day + wait
-        return True
+        earliest = rules.reapply_from(regime, self.enlistments > 0, self.refused_day)
+        return bool(earliest < NEVER_DAY) and day >= int(earliest)
 
     def _back_in_custody(self, state_flows: tuple[str, ...], day: int, refused: bool) -> None:
         """Back in custody: the person term of the hazard of applying is evaluated afresh

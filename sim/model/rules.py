@@ -193,6 +193,29 @@ def status_interval(pop: Population, ids: np.ndarray, status: int):
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
+def reapply_from(regime: Regime, former_recruit, refused_day):
+    """Earliest day someone back in custody may apply again under `regime` (NEVER: not at
+    all): former recruits only if the regime admits them; after a refusal only if it takes
+    re-applications, once its wait (`reapply_wait_days`) is over. Scalars or arrays.
+
+    Args:
+        regime: The regime in force.
+        former_recruit: Whether the person signed a contract before.
+        refused_day: Day of the person's last refusal (NEVER: not refused).
+
+    Returns:
+        The earliest day (int64), 0 when only the eligibility window limits it.
+    """
+    refused_day = np.asarray(refused_day, dtype=np.int64)
+    refused = refused_day < NEVER
+    wait = regime.reapply_wait_days
+    earliest = np.where(refused, refused_day + (0 if wait is None else wait), 0)
+    barred = refused if wait is None else np.zeros_like(refused)
+    if not regime.admits_former_recruits:
+        barred = barred | np.asarray(former_recruit, dtype=bool)
+    return np.where(barred, np.int64(NEVER), earliest)
+
+
 def later_window(
     regime: Regime,
     status: int,
@@ -225,13 +248,9 @@ def later_window(
     lo, hi = status_interval(pop, ids, status)
     lo, hi = np.maximum(lo, spell_lo), np.minimum(hi, spell_hi)
     ok = (lo < end_day) & (hi > start_day) & (lo < hi)
-    if not regime.admits_former_recruits:
-        ok &= ~former_recruits
-    refused = refused_day < NEVER
-    if regime.reapply_wait_days is None:
-        ok &= ~refused
-    else:
-        lo = np.where(refused, np.maximum(lo, refused_day + regime.reapply_wait_days), lo)
+    earliest = reapply_from(regime, former_recruits, refused_day)
+    ok &= earliest < NEVER
+    lo = np.maximum(lo, earliest)
     ok &= not_excluded(regime, pop.offence[ids], pop.former_official[ids], spell_hi, pop.male[ids])
     idx = np.flatnonzero(ok)
     own_lo, own_hi = personal_window(regime, status, spell_hi[idx], pop.age0[ids[idx]])
