@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.population import Population
-from ..model.rules import status_on
+from ..model.rules import status_interval, status_on
 from ..model.taxonomy import (
     CUSTODY_GROUP_COLUMNS,
     FLOW_CODE,
@@ -29,16 +29,23 @@ N_FLOWS = len(FLOW_COLUMNS)
 
 
 class Ledger:
-    """Collects transitions (day, from-state, to-state) and flow events (day, flow)."""
+    """Daily transitions between states, flow events and custody by group, added up as they
+    are recorded (so memory follows days, not people)."""
 
-    def __init__(self, n_days: int):
+    def __init__(self, n_days: int, pop: Population | None = None):
+        """Args:
+        n_days: Horizon; events on or after it are ignored.
+        pop: The table of people that `ids` of later moves refer to (`Ledger.pop`).
+        """
         self.n_days = n_days
-        self.moves: list[tuple[np.ndarray, int | np.ndarray, int | np.ndarray]] = []
-        self.flows: list[tuple[np.ndarray, int]] = []
-        # Entries into (+1) and exits from (-1) `incarcerated`: (days, people, sign).
-        self.custody: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.pop = pop
+        self._state_delta = np.zeros(n_days * N_STATES, dtype=np.int64)
+        self._flow_counts = np.zeros(n_days * N_FLOWS, dtype=np.int64)
+        self._custody_delta = np.zeros(n_days * len(CUSTODY_GROUP_COLUMNS), dtype=np.int64)
 
-    def move(self, day, frm, to, flow: str | None = None, ids=None) -> None:
+    def move(
+        self, day, frm, to, flow: str | None = None, ids=None, pop=None, grouped=False
+    ) -> None:
         """Record transitions between states, and the flow they count as, if any.
 
         Args:
@@ -46,61 +53,101 @@ class Ledger:
             frm: State left (one, or one per move).
             to: State entered (one, or one per move).
             flow: Name of the flow the moves count as, or None.
-            ids: Who moves (population rows), required for moves into or out of
+            ids: Who moves (rows of `pop`), required for moves into or out of
                 `incarcerated` (one state each, then).
+            pop: The people `ids` refer to (default `Ledger.pop`).
+            grouped: The moves' custody by group is counted already (`stay`).
         """
-        day = np.asarray(day)
-        self.moves.append((day, frm, to))
+        day = np.asarray(day).reshape(-1)
+        n, size = self.n_days, self.n_days * N_STATES
+        keep = day < n
+        d = day[keep].astype(np.int64) * N_STATES
+        to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
+        to_i = to_i[keep] if to_i.ndim else to_i
+        fr_i = fr_i[keep] if fr_i.ndim else fr_i
+        self._state_delta += np.bincount(d + to_i, minlength=size)
+        self._state_delta -= np.bincount(d + fr_i, minlength=size)
         if flow is not None:
-            self.flows.append((day, FLOW_CODE[flow]))
+            self.count(day, flow)
         touches = np.any(np.asarray(frm) == INCARCERATED) or np.any(np.asarray(to) == INCARCERATED)
-        if touches:
+        if touches and not grouped:
             if ids is None or np.ndim(frm) or np.ndim(to):
                 raise ValueError("moves into or out of incarcerated need `ids` and one state each")
-            ids = np.asarray(ids)
-            self.custody.append((day, ids, 1 if to == INCARCERATED else -1))
+            self._custody(day, np.asarray(ids), 1 if to == INCARCERATED else -1, pop)
 
-    def arrive(self, day, ids) -> None:
+    def arrive(self, day, ids, pop=None) -> None:
         """People entering custody from outside the model (admissions; day 0 for those
         already inside), for `custody_groups` (the stocks count them separately)."""
-        self.custody.append((np.asarray(day), np.asarray(ids), 1))
+        self._custody(np.asarray(day).reshape(-1), np.asarray(ids), 1, pop)
 
-    def custody_groups(self, pop: Population) -> np.ndarray:
-        """End-of-day incarcerated stock by legal status and sex, from the recorded entries
-        and exits: +1 for the status held on the day of entry, then at each later change
-        of status (`rules.status_on`) -1 for the old one and +1 for the new; the reverse
-        for an exit (which cancels the entry's later changes).
+    def stay(self, pop: Population, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """Custody of people `rows` of `pop` over days [start, end) (`end` NEVER: until an
+        exit recorded later), by legal status and sex: each status of the case's path
+        (`rules.status_interval`) counted over the part of it spent inside. The same counts
+        as `arrive` on `start` and an exit on `end`, in one pass.
 
         Args:
-            pop: The population (legal path and sex of each person).
-
-        Returns:
-            Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
+            pop: The people.
+            rows: Rows of `pop`.
+            start: Day each enters custody.
+            end: Day each leaves it (NEVER: not yet known).
         """
         n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
-        delta = np.zeros(n * width, dtype=np.int64)
+        start, end = start.astype(np.int64), end.astype(np.int64)
+        female = ~pop.male[rows]
+        plus, minus = [], []
+        for status in range(len(STATUSES)):
+            lo, hi = status_interval(pop, rows, status)
+            lo, hi = np.maximum(lo, start), np.minimum(hi, end)
+            held = lo < hi
+            column = status * len(SEXES) + female[held]
+            lo, hi = lo[held], hi[held]
+            plus.append((lo * width + column)[lo < n])
+            minus.append((hi * width + column)[hi < n])
+        size = n * width
+        self._custody_delta += np.bincount(np.concatenate(plus), minlength=size)
+        self._custody_delta -= np.bincount(np.concatenate(minus), minlength=size)
+
+    def _custody(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
+        """Add entries (+1) or exits (-1) to the incarcerated stock by legal status and sex:
+        the status held on the day of the move, then at each later change of status
+        (`rules.status_on`) the old one taken off and the new one put on (reversed for an
+        exit, which cancels the entry's later changes)."""
+        pop = self.pop if pop is None else pop
+        n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
+        delta = self._custody_delta
+        if len(day) != len(ids):  # one day for all
+            day = np.broadcast_to(day, ids.shape)
 
         def add(day, status, male, sign: int) -> None:
             key = day * width + status.astype(np.int64) * len(SEXES) + (~male)
             delta[:] += sign * np.bincount(key, minlength=n * width)
 
-        for day, ids, sign in self.custody:
-            keep = day < n
-            day, ids = day[keep].astype(np.int64), ids[keep]
-            s0, inv = pop.status0[ids], pop.investigation_end[ids].astype(np.int64)
-            trial, male = pop.trial_end[ids].astype(np.int64), pop.male[ids]
-            add(day, status_on(s0, inv, trial, day), male, sign)
-            for change, other in ((inv, None), (trial, inv)):
-                later = (change > day) & (change < n)
-                if other is not None:
-                    later &= change != other  # one change of status on that day
-                c = change[later]
-                before = status_on(s0[later], inv[later], trial[later], c - 1)
-                after = status_on(s0[later], inv[later], trial[later], c)
-                moved = before != after
-                add(c[moved], before[moved], male[later][moved], -sign)
-                add(c[moved], after[moved], male[later][moved], sign)
-        return np.cumsum(delta.reshape(n, width), axis=0)
+        keep = day < n
+        day, ids = day[keep].astype(np.int64), ids[keep]
+        s0, inv = pop.status0[ids], pop.investigation_end[ids].astype(np.int64)
+        trial, male = pop.trial_end[ids].astype(np.int64), pop.male[ids]
+        add(day, status_on(s0, inv, trial, day), male, sign)
+        for change, other in ((inv, None), (trial, inv)):
+            later = (change > day) & (change < n)
+            if other is not None:
+                later &= change != other  # one change of status on that day
+            c = change[later]
+            before = status_on(s0[later], inv[later], trial[later], c - 1)
+            after = status_on(s0[later], inv[later], trial[later], c)
+            moved = before != after
+            add(c[moved], before[moved], male[later][moved], -sign)
+            add(c[moved], after[moved], male[later][moved], sign)
+
+    def custody_groups(self) -> np.ndarray:
+        """End-of-day incarcerated stock by legal status and sex, from the recorded entries
+        and exits.
+
+        Returns:
+            Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
+        """
+        width = len(CUSTODY_GROUP_COLUMNS)
+        return np.cumsum(self._custody_delta.reshape(self.n_days, width), axis=0)
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:
         """Daily stock of each state, from the initial stocks and the recorded moves.
@@ -111,21 +158,16 @@ class Ledger:
         Returns:
             Array of shape (n_days, states); moves past the horizon are ignored.
         """
-        n, size = self.n_days, self.n_days * N_STATES
-        delta = np.zeros(size, dtype=np.int64)
-        for day, frm, to in self.moves:
-            keep = day < n
-            d = day[keep].astype(np.int64) * N_STATES
-            to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
-            to_i = to_i[keep] if to_i.ndim else to_i
-            fr_i = fr_i[keep] if fr_i.ndim else fr_i
-            delta += np.bincount(d + to_i, minlength=size)
-            delta -= np.bincount(d + fr_i, minlength=size)
-        return initial[None, :] + np.cumsum(delta.reshape(n, N_STATES), axis=0)
+        return initial[None, :] + np.cumsum(
+            self._state_delta.reshape(self.n_days, N_STATES), axis=0
+        )
 
     def count(self, day, flow: str) -> None:
         """A flow event that moves nobody between states (or a second flow of a move)."""
-        self.flows.append((np.asarray(day), FLOW_CODE[flow]))
+        day = np.asarray(day).reshape(-1)
+        n = self.n_days
+        d = day[day < n].astype(np.int64)
+        self._flow_counts += np.bincount(d * N_FLOWS + FLOW_CODE[flow], minlength=n * N_FLOWS)
 
     def flow_counts(self) -> np.ndarray:
         """Daily count of each flow from the recorded flow events.
@@ -133,12 +175,7 @@ class Ledger:
         Returns:
             Array of shape (n_days, flows); events past the horizon are ignored.
         """
-        n, size = self.n_days, self.n_days * N_FLOWS
-        counts = np.zeros(size, dtype=np.int64)
-        for day, code in self.flows:
-            d = day[day < n].astype(np.int64)
-            counts += np.bincount(d * N_FLOWS + code, minlength=size)
-        return counts.reshape(n, N_FLOWS)
+        return self._flow_counts.reshape(self.n_days, N_FLOWS).copy()
 
 
 class PeopleLog:
@@ -155,20 +192,31 @@ class PeopleLog:
     )
     SERVICE_END = 5  # position of "service_end" in OUTCOME_NAMES
 
-    def __init__(self, n: int):
+    BLOCK_COLUMNS = ("admit_day", "status0", "offence", "application_day", "regime")
+
+    def __init__(self) -> None:
+        self._blocks: list[tuple[np.ndarray, ...]] = []  # everyone's, block by block
+        self.events(0)
+
+    def add_block(self, pop: Population, app_day: np.ndarray, app_regime: np.ndarray) -> None:
+        """Keep what the table shows of everyone in a block of people: entry, status,
+        offence, application day and regime (`app_regime`, -1 for none)."""
+        self._blocks.append((pop.admit_day, pop.status0, pop.offence, app_day, app_regime))
+
+    def events(self, n: int) -> None:
+        """Event days and outcome for `n` applicants (rows of the run's table of people),
+        NEVER and -1 until the stages fill them in."""
         self.contract_day = np.full(n, NEVER, dtype=np.int32)
         self.deploy_day = np.full(n, NEVER, dtype=np.int32)
         self.exit_day = np.full(n, NEVER, dtype=np.int32)
         self.outcome = np.full(n, -1, dtype=np.int8)
 
-    def table(self, pop: Population, app_day, app_regime, regime_ids, n_days: int):
+    def table(self, applicant_ids: np.ndarray, regime_ids, n_days: int):
         """The people table: one row per person with their event days and outcome (of the
         first application and contract; every contract is in `Result.recruits`).
 
         Args:
-            pop: The synthesized population.
-            app_day: Day each person applied.
-            app_regime: Index of the regime each person applied under.
+            applicant_ids: Person id of each applicant row (whose events are recorded).
             regime_ids: Regime ids, by index.
             n_days: Horizon; days past it are written as -1.
 
@@ -177,23 +225,34 @@ class PeopleLog:
         """
         import pandas as pd
 
+        admit_day, status0, offence, app_day, app_regime = (
+            np.concatenate(column) for column in zip(*self._blocks, strict=True)
+        )
+        n = len(admit_day)
+
         def day(x):
             """Days within the horizon, -1 otherwise (never, or past the end)."""
             return np.where(x < n_days, x, -1).astype(np.int32)
+
+        def everyone(x, empty):
+            """An applicants' column for everyone (`empty` for the others)."""
+            out = np.full(n, empty, dtype=x.dtype)
+            out[applicant_ids] = x
+            return out
 
         names = np.array(["", *self.OUTCOME_NAMES], dtype=object)
         regimes = np.array(["", *regime_ids], dtype=object)
         return pd.DataFrame(
             {
-                "id": np.arange(pop.n, dtype=np.int64),
-                "admit_day": pop.admit_day,
-                "status0": np.array(STATUSES, dtype=object)[pop.status0],
-                "offence": pop.offence,
+                "id": np.arange(n, dtype=np.int64),
+                "admit_day": admit_day,
+                "status0": np.array(STATUSES, dtype=object)[status0],
+                "offence": offence,
                 "application_day": day(app_day),
                 "regime": regimes[np.where(app_day < n_days, app_regime + 1, 0)],
-                "contract_day": day(self.contract_day),
-                "deploy_day": day(self.deploy_day),
-                "exit_day": day(self.exit_day),
-                "outcome": names[self.outcome + 1],
+                "contract_day": day(everyone(self.contract_day, NEVER)),
+                "deploy_day": day(everyone(self.deploy_day, NEVER)),
+                "exit_day": day(everyone(self.exit_day, NEVER)),
+                "outcome": names[everyone(self.outcome, -1) + 1],
             }
         )

@@ -1,9 +1,10 @@
 """Vectorised engine: every person's path computed as event days, stage by stage.
 
 The pipeline runs in rounds instead of stepping days. `simulate` runs the ordered `STAGES`
-over one `Run` (population, random streams, ledger, regime spans, horizon, log):
-eligibility windows and application days (first passage of a cumulative hazard), the
-ordinary custody path, screening, approval, training, deployment spells (competing risks;
+over one `Run` (applicants, random streams, ledger, regime spans, horizon, log): one pass
+over the people a block at a time for eligibility windows, application days (first
+passage of a cumulative hazard) and the ordinary custody path of those who never apply,
+keeping only the applicants; then screening, approval, training, deployment spells (competing risks;
 `sim.engines.service`), and what happens afterwards. People who come back to custody (a
 refusal, a deserter caught, a veteran who reoffends) are the candidates of the next round
 (`ROUND_STAGES`, starting with `reapply`), until nobody is left to decide on; round r > 1
@@ -29,8 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model import rules
-from ..model.population import Population, synthesize
-from ..model.random import Streams
+from ..model.population import Population, blocks
+from ..model.random import PeopleStreams, Streams
 from ..model.taxonomy import (
     AWAITING_COURT,
     CONVICTED,
@@ -53,6 +54,7 @@ from .queues import fifo_serve
 from .service import aftermath, deploy
 
 ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which each row is searched alone
+BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -126,27 +128,38 @@ class Cohort:
 
 @dataclass
 class Run:
-    """What the stages of one run share: the people, their draws, the records, the law."""
+    """What the stages of one run share: the people, their draws, the records, the law.
+
+    The people in `pop` are the applicants only (rows keep their person ids, by which they
+    draw from `streams`); everyone else is drawn, sifted and counted a block at a time by
+    `apply` and leaves only counts behind.
+    """
 
     scenario: Scenario
-    pop: Population
-    streams: Streams
+    seed: int
+    population: int | None  # initial population size (None: the scenario's)
     ledger: Ledger
     spans: list[rules.Span]
     n_days: int  # horizon
     war_end: int  # no contract signed from this day
     demobilised: int  # service "until the war ends" ends on this day
     log: PeopleLog | None
-    app_day: np.ndarray  # int32; NEVER if the person never applies
-    app_regime: np.ndarray  # int8; position in `spans` of the application regime
     eligible_delta: np.ndarray  # int64; changes of the eligible stock by day
+    arrivals: np.ndarray  # int64; admissions by day
+    pop: Population = field(init=False)  # the applicants (set by `apply`)
+    streams: PeopleStreams = field(init=False)  # draws of the rows of `pop`
+    app_day: np.ndarray = field(init=False)  # int32; application day of each row of `pop`
+    app_regime: np.ndarray = field(init=False)  # int8; position in `spans` of its regime
+    n_people: int = 0  # everyone drawn
+    n_initial: int = 0  # of whom in custody at day 0
+    population_seconds: float = 0.0  # time `apply` spent drawing people
     cohorts: list[Cohort] = field(default_factory=list)  # every round's
     current: list[Cohort] = field(default_factory=list)  # this round's
     round: int = 1
     # People back in custody after an application: (people, day back, custody end,
     # contracts signed, day refused or NEVER), candidates of the next round.
     pending: list[tuple[np.ndarray, ...]] = field(default_factory=list)
-    hazards: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    hazards: dict[tuple[int, int], tuple] = field(default_factory=dict)
     recruits_offence: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
@@ -158,7 +171,8 @@ class Run:
         days: int | None,
         record_people: bool,
     ) -> Run:
-        """Set up a run: synthesize the population and the state arrays for day 0.
+        """Set up a run: the law's periods, the horizon and empty records (the people are
+        drawn by `apply`).
 
         Args:
             scenario: The scenario to run.
@@ -171,21 +185,19 @@ class Run:
             The run, ready to step.
         """
         n_days = scenario.n_days if days is None else int(days)
-        pop = synthesize(scenario, seed, population, n_days)
         war_end, demobilised = rules.war_days(scenario)
         return cls(
             scenario=scenario,
-            pop=pop,
-            streams=Streams(seed),
+            seed=int(seed),
+            population=population,
             ledger=Ledger(n_days),
             spans=rules.regime_spans(scenario),
             n_days=n_days,
             war_end=war_end,
             demobilised=demobilised,
-            log=PeopleLog(pop.n) if record_people else None,
-            app_day=np.full(pop.n, NEVER, dtype=np.int32),
-            app_regime=np.full(pop.n, -1, dtype=np.int8),
+            log=PeopleLog() if record_people else None,
             eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
+            arrivals=np.zeros(n_days, dtype=np.int64),
         )
 
     def back(self, ids, day, end, enlisted, refused=None) -> None:
@@ -204,43 +216,43 @@ class Run:
             )
         )
 
-    def hazard(self, r_idx: int, status: int) -> np.ndarray:
-        """`application_hazard` of a regime and status, computed once per run."""
+    def hazard(self, r_idx: int, status: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """`application_hazard` of a regime and status, and its rows stacked for
+        `_first_day_at_least` (None for a single row), computed once per run."""
         key = (r_idx, status)
         if key not in self.hazards:
-            self.hazards[key] = application_hazard(self, self.spans[r_idx], status)
+            cum = application_hazard(self, self.spans[r_idx], status)
+            self.hazards[key] = (cum, _stacked(cum) if cum.shape[0] > 1 else None)
         return self.hazards[key]
 
     def result(self, seed: int, timings: dict[str, float]) -> Result:
         """The canonical time series and summary from the ledger."""
         pop, n_days = self.pop, self.n_days
         initial = np.zeros(N_STATES, dtype=np.int64)
-        initial[INCARCERATED] = pop.n_initial
+        initial[INCARCERATED] = self.n_initial
         stocks = self.ledger.stocks(initial)
-        admitted = pop.admit_day >= 0
-        arrivals = np.bincount(pop.admit_day[admitted], minlength=n_days)[:n_days]
-        stocks[:, INCARCERATED] += np.cumsum(arrivals)
+        stocks[:, INCARCERATED] += np.cumsum(self.arrivals)
         eligible = np.cumsum(self.eligible_delta[:n_days])
         recruits = self.recruits_offence
         offences = np.concatenate(recruits) if recruits else np.zeros(0, np.uint8)
         start = self.scenario.scenario.start_date
         by_offence = offence_counts(offences)
-        groups = self.ledger.custody_groups(pop)
+        groups = self.ledger.custody_groups()
         ts = build_timeseries(start, stocks, eligible, self.ledger.flow_counts(), groups)
         people = None
         if self.log is not None:
             ids = [sp[0] for sp in self.spans]
-            people = self.log.table(pop, self.app_day, self.app_regime, ids, n_days)
+            people = self.log.table(pop.ids, ids, n_days)
         return Result(
             people=people,
             scenario=self.scenario.name,
             engine="vector",
             seed=seed,
             timeseries=ts,
-            summary=summarize(ts, by_offence, pop.n_initial),
+            summary=summarize(ts, by_offence, self.n_initial),
             recruits_by_offence=by_offence,
             timings=timings,
-            n_agents=pop.n,
+            n_agents=self.n_people,
             recruits=self.recruits(),
         )
 
@@ -256,7 +268,7 @@ class Run:
             sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
             parts.append(
                 {
-                    "person": a,
+                    "person": pop.ids[a],
                     "regime": np.full(len(a), c.rid, dtype=object),
                     "enlistment": c.enlisted + 1,
                     "status": np.array(STATUSES, dtype=object)[status],
@@ -285,33 +297,61 @@ class Run:
 
 
 def apply(run: Run) -> None:
-    """Eligibility windows and application days, status by status, regime by regime; then
-    one cohort of applicants per application regime."""
-    for status in rules.STATUS_ORDER:
-        for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
-            if rules.covers(regime, status):
-                _schedule_applications(run, status, r_idx)
+    """The pass over the people, a block of consecutive ids at a time: draw them
+    (`population.blocks`), their eligibility windows and application days (status by
+    status, regime by regime), count everyone's custody and the release at sentence end of
+    those who never apply, and keep only the applicants (`Run.pop`). Then one cohort of
+    applicants per application regime."""
+    kept: list[Population] = []
+    app_days, app_regimes = [], []
+    lap = time.perf_counter()
+    for block in blocks(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE):
+        run.population_seconds += time.perf_counter() - lap
+        app_day = np.full(block.n, NEVER, dtype=np.int32)
+        app_regime = np.full(block.n, -1, dtype=np.int8)
+        draws = PeopleStreams(run.seed, block.ids)
+        for status in rules.STATUS_ORDER:
+            for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
+                if rules.covers(regime, status):
+                    _schedule_applications(run, block, draws, status, r_idx, app_day, app_regime)
+        applies = app_day < run.n_days
+        _count_custody(run, block, applies)
+        if run.log is not None:
+            run.log.add_block(block, app_day, app_regime)
+        kept.append(block.take(applies))
+        app_days.append(app_day[applies])
+        app_regimes.append(app_regime[applies])
+        lap = time.perf_counter()
+    run.pop = pop = Population.concat(kept, kept[0].facility_climate)
+    run.streams = PeopleStreams(run.seed, pop.ids)
+    run.ledger.pop = pop
+    run.app_day, run.app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
+    if run.log is not None:
+        run.log.events(pop.n)
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(run.app_regime == r_idx)
-        a = a[run.app_day[a] < run.n_days]
         if len(a):
             applied = run.app_day[a].astype(np.int64)
-            sent = run.pop.sentence_end[a].astype(np.int64)
+            sent = pop.sentence_end[a].astype(np.int64)
             run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
     run.current = list(run.cohorts)
 
 
-def custody(run: Run) -> None:
-    """The ordinary custody path: admissions, and release at sentence end for those who
-    never apply."""
-    pop = run.pop
-    admitted = np.flatnonzero(pop.admit_day >= 0)
-    run.ledger.count(pop.admit_day[admitted], "admissions")
-    run.ledger.arrive(pop.admit_day[admitted], admitted)
-    initial = np.arange(pop.n_initial)
-    run.ledger.arrive(np.zeros(len(initial), dtype=np.int64), initial)
-    never = np.flatnonzero(run.app_day >= run.n_days)
-    run.ledger.move(pop.sentence_end[never], INCARCERATED, RELEASED, "sentence_releases", never)
+def _count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
+    """The ordinary custody path of a block of people: admissions, custody from day 0 or
+    admission, and release at sentence end for those who never apply (the applicants'
+    custody ends where the pipeline says)."""
+    ledger = run.ledger
+    admitted = block.admit_day[block.admit_day >= 0]
+    ledger.count(admitted, "admissions")
+    run.arrivals += np.bincount(admitted, minlength=run.n_days)[: run.n_days]
+    never = np.flatnonzero(~applies)
+    release = block.sentence_end[never]
+    ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
+    end = np.where(applies, NEVER, block.sentence_end)
+    ledger.stay(block, np.arange(block.n), block.custody_start, end)
+    run.n_people += block.n
+    run.n_initial += block.n_initial
 
 
 def screen(run: Run) -> None:
@@ -440,7 +480,7 @@ def reapply(run: Run) -> None:
 
 
 Stage = Callable[[Run], None]
-STAGES: tuple[Stage, ...] = (apply, custody, screen, approve, train, deploy, aftermath)
+STAGES: tuple[Stage, ...] = (apply, screen, approve, train, deploy, aftermath)
 ROUND_STAGES: tuple[Stage, ...] = (reapply, screen, approve, train, deploy, aftermath)
 
 
@@ -457,11 +497,13 @@ def simulate(
     """
     t0 = time.perf_counter()
     run = Run.start(scenario, seed, population, days, record_people)
-    timings = {"population": time.perf_counter() - t0}
+    timings = {"population": 0.0}
     for stage in STAGES:
         lap = time.perf_counter()
         stage(run)
         timings[stage.__name__] = time.perf_counter() - lap
+    timings["population"] = run.population_seconds  # spent inside `apply`
+    timings["apply"] -= run.population_seconds
     lap = time.perf_counter()
     while run.pending:  # rounds of people coming back, until nobody is left to decide on
         for stage in ROUND_STAGES:
@@ -477,16 +519,25 @@ def simulate(
 # ---------------------------------------------------------------------- event-day helpers
 
 
-def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
-    """Application days of people eligible under one regime while holding one status.
+def _schedule_applications(
+    run: Run,
+    pop: Population,
+    draws: Streams,
+    status: int,
+    r_idx: int,
+    app_day: np.ndarray,
+    app_regime: np.ndarray,
+) -> None:
+    """Application days of people of `pop` (a block) eligible under one regime while
+    holding one status.
 
-    Updates `run.app_day`, `run.app_regime` and the eligible-stock deltas. People who
-    applied in an earlier window are no longer candidates.
+    Updates `app_day`, `app_regime` (per row of `pop`) and the eligible-stock deltas.
+    People who applied in an earlier window are no longer candidates.
     """
-    pop, streams, n_days = run.pop, run.streams, run.n_days
+    n_days = run.n_days
     rid, _regime, start, end = span = run.spans[r_idx]
     idx, lo, hi = rules.eligibility_window(
-        span[1], status, pop, start, min(end, n_days), among=run.app_day == NEVER
+        span[1], status, pop, start, min(end, n_days), among=app_day == NEVER
     )
     if len(idx) == 0:
         return
@@ -495,16 +546,16 @@ def _schedule_applications(run: Run, status: int, r_idx: int) -> None:
     years = rules.custody_avoided_years(status, pop.sentence_end[idx], pop.sentence_years[idx], lo)
     person = rules.person_factor(params, pop.motivation[idx], climate, years)
     with np.errstate(divide="ignore"):
-        need = streams.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
+        need = draws.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
         need /= person
     del person, climate, years
-    cum = run.hazard(r_idx, status)
-    rows = pop.facility[idx] if cum.shape[0] > 1 else None
-    day = _first_day_at_least(cum, rows, lo, need)
+    cum, stacked = run.hazard(r_idx, status)
+    rows = None if stacked is None else pop.facility[idx]
+    day = _first_day_at_least(cum, rows, lo, need, stacked)
     del need, rows
     applied = day < hi
-    run.app_day[idx[applied]] = day[applied]
-    run.app_regime[idx[applied]] = r_idx
+    app_day[idx[applied]] = day[applied]
+    app_regime[idx[applied]] = r_idx
     stop = np.where(applied, day, hi)
     run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
     run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
@@ -556,9 +607,9 @@ def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regim
     with np.errstate(divide="ignore"):
         need = run.streams.exponential(f"apply.{rid}.{STATUSES[status]}.r{run.round}", idx)
         need /= person
-    cum = run.hazard(r_idx, status)
-    rows = pop.facility[idx] if cum.shape[0] > 1 else None
-    day = _first_day_at_least(cum, rows, lo, need)
+    cum, stacked = run.hazard(r_idx, status)
+    rows = None if stacked is None else pop.facility[idx]
+    day = _first_day_at_least(cum, rows, lo, need, stacked)
     applied = day < hi
     app_day[pos[applied]] = day[applied]
     app_regime[pos[applied]] = r_idx
@@ -570,7 +621,7 @@ def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regim
 def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
     """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1),
     at person factor 1: the law's day term (`rules.daily_rates`) summed over days."""
-    n_days, streams = run.n_days, run.streams
+    n_days, streams = run.n_days, Streams(run.seed)
 
     def uniform(name: str, n: int) -> np.ndarray:
         """Uniform draws for `n` people from the named random stream."""
@@ -583,8 +634,19 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
     return cum
 
 
+def _stacked(cum: np.ndarray) -> np.ndarray:
+    """The rows of a per-facility table stacked into one increasing sequence: row r shifted
+    by r times more than any row's total (`_first_day_at_least`)."""
+    offset = float(cum[:, -1].max()) + 1.0
+    return cum + offset * np.arange(cum.shape[0])[:, None]
+
+
 def _first_day_at_least(
-    cum: np.ndarray, rows: np.ndarray | None, lo: np.ndarray, need: np.ndarray
+    cum: np.ndarray,
+    rows: np.ndarray | None,
+    lo: np.ndarray,
+    need: np.ndarray,
+    stacked: np.ndarray | None = None,
 ) -> np.ndarray:
     """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table);
     a day >= the horizon when there is none.
@@ -601,7 +663,7 @@ def _first_day_at_least(
     assert rows is not None, "a table per facility needs each person's row"
     n_rows, width = cum.shape
     offset = float(cum[:, -1].max()) + 1.0
-    stacked = cum + offset * np.arange(n_rows)[:, None]
+    stacked = _stacked(cum) if stacked is None else stacked
     target = cum[rows, lo] + need + offset * rows
     if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
         flat = stacked.ravel()

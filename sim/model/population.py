@@ -8,6 +8,7 @@ the scenario's start date; `NEVER` marks an event that does not happen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -40,11 +41,50 @@ class Population:
     motivation: np.ndarray  # float32; individual propensity to volunteer, mean 1
     facility: np.ndarray  # int32; colony or detention centre
     facility_climate: np.ndarray  # float32 per facility; shared propensity (peers), mean 1
+    # int64; each row's person id (the id its random draws are indexed by); None: the row
+    person_id: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         """Number of people."""
         return len(self.admit_day)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Person id of each row (int64)."""
+        if self.person_id is None:
+            return np.arange(self.n, dtype=np.int64)
+        return self.person_id
+
+    def take(self, rows: np.ndarray) -> Population:
+        """The people in `rows` (a boolean mask or row numbers), as a population of their
+        own that keeps their person ids."""
+        out = {
+            f.name: getattr(self, f.name)[rows]
+            for f in fields(self)
+            if f.name not in ("facility_climate", "person_id", "n_initial")
+        }
+        ids = self.ids[rows]
+        return Population(
+            n_initial=int(np.count_nonzero(out["admit_day"] < 0)),
+            facility_climate=self.facility_climate,
+            person_id=ids,
+            **out,
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Population], facility_climate: np.ndarray) -> Population:
+        """One population of the rows of `parts`, in order."""
+        assert parts, "at least one part (possibly empty) gives the dtypes"
+        skip = ("facility_climate", "n_initial", "person_id")
+        names = [f.name for f in fields(cls) if f.name not in skip]
+        out = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
+        return cls(
+            n_initial=sum(p.n_initial for p in parts),
+            facility_climate=facility_climate,
+            person_id=np.concatenate([p.ids for p in parts]),
+            **out,
+        )
 
     @property
     def custody_start(self) -> np.ndarray:
@@ -141,6 +181,31 @@ def synthesize(
     return _advance(pop, warm, drop=applied)
 
 
+def blocks(
+    scenario: Scenario,
+    seed: int,
+    size: int | None = None,
+    n_days: int | None = None,
+    block_people: int | None = 1 << 18,
+) -> Iterator[Population]:
+    """`synthesize`'s population in blocks of consecutive person ids, so that an engine can
+    draw, sift and drop people a block at a time and hold only those it needs.
+
+    Args:
+        scenario, seed, size, n_days: As for `synthesize`.
+        block_people: People per block (None: one block). A warm-up gives one block.
+
+    Returns:
+        An iterator of populations (at least one, possibly empty), ids in order; rows of a
+        block other than the first carry their person ids (`Population.ids`).
+    """
+    n_days = scenario.n_days if n_days is None else n_days
+    if warm_up_days(scenario):
+        yield synthesize(scenario, seed, size, n_days)
+        return
+    yield from _draw_blocks(scenario.population, seed, size, n_days, block_people)
+
+
 def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, days: int):
     """Ids of people who apply under the regimes of `[scenario] warm_up_with` during the
     warm-up (None without one): that scenario's regimes on this population, run by the
@@ -196,26 +261,56 @@ def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Popu
 
 def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Population:
     """The population on the day its stock is drawn (day 0), with admissions for `n_days`."""
+    return next(_draw_blocks(p, seed, size, n_days, block_people=None))
+
+
+def _draw_blocks(
+    p: PopulationParams, seed: int, size: int | None, n_days: int, block_people: int | None
+) -> Iterator[Population]:
+    """`_draw`'s population in blocks of `block_people` consecutive person ids (one block
+    if None; always at least one). Each person's draws depend only on seed and id, so the
+    blocks are the rows of the whole population, in order."""
     n0 = p.initial_size if size is None else int(size)
     streams = Streams(seed)
     # Admissions scale with the population so a scaled-down run keeps the same turnover.
     rate = p.admissions_per_day * n0 / p.initial_size
-    daily = streams.generator("population.admissions").poisson(rate, n_days)
-    admit_day = np.concatenate(
-        [np.full(n0, -1, np.int32), np.repeat(np.arange(n_days, dtype=np.int32), daily)]
-    )
-    n = len(admit_day)
+    admitted_by_day = np.cumsum(streams.generator("population.admissions").poisson(rate, n_days))
+    n_total = n0 + (int(admitted_by_day[-1]) if n_days else 0)
+    cs = p.facility_climate_sigma
+    climate = np.exp(
+        cs * ndtri(streams.uniform("population.facility_climate", np.arange(p.facilities)))
+        - cs * cs / 2
+    ).astype(np.float32)
+    step = max(n_total, 1) if block_people is None else int(block_people)
+    for first in range(0, max(n_total, 1), step):
+        last = min(first + step, n_total)
+        yield _draw_range(p, streams, n0, admitted_by_day, first, last, climate)
+
+
+def _draw_range(
+    p: PopulationParams,
+    streams: Streams,
+    n0: int,
+    admitted_by_day: np.ndarray,
+    first: int,
+    last: int,
+    climate: np.ndarray,
+) -> Population:
+    """People with ids [first, last): ids below `n0` are the stock at day 0, the rest are
+    admitted, `admitted_by_day[d]` of them by the end of day d."""
+    ids = np.arange(first, last, dtype=np.int64)
+    admit_day = np.full(len(ids), -1, dtype=np.int32)
+    later = ids >= n0
+    admit_day[later] = np.searchsorted(admitted_by_day, ids[later] - n0, side="right")
+    del later
+    n = len(ids)
+    n_stock = int(np.count_nonzero(admit_day < 0))  # the stock's ids come first
     start = np.maximum(admit_day, 0)
-    stock, inflow = slice(0, n0), slice(n0, n)  # initial stock first, then admissions
+    stock, inflow = slice(0, n_stock), slice(n_stock, n)
 
     def u(name: str, where: slice | np.ndarray = slice(0, n)) -> np.ndarray:
-        """Uniforms for people selected by a slice or an index array (ids made on the fly)."""
-        ids = (
-            np.arange(where.start, where.stop, dtype=np.uint64)
-            if isinstance(where, slice)
-            else where.astype(np.uint64)
-        )
-        return streams.uniform(f"population.{name}", ids)
+        """Uniforms for people selected by a slice or an array of positions in the block."""
+        return streams.uniform(f"population.{name}", ids[where])
 
     status0 = np.empty(n, dtype=np.uint8)
     status0[stock] = categorical(u("status", stock), p.status_shares, STATUSES)
@@ -264,10 +359,10 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
     suspects = np.flatnonzero(status0 == SUSPECT)
     investigation_end = start.copy()
     investigation_end[suspects] += _stage_days(
-        p.investigation_days, u, "investigation", suspects, suspects < n0
+        p.investigation_days, u, "investigation", suspects, suspects < n_stock
     )
     in_case = np.flatnonzero(~convicted)
-    mid_trial = (in_case < n0) & (status0[in_case] != SUSPECT)
+    mid_trial = (in_case < n_stock) & (status0[in_case] != SUSPECT)
     trial_end = start.copy()
     trial_end[in_case] = investigation_end[in_case] + _stage_days(
         p.trial_days, u, "trial", in_case, mid_trial
@@ -305,14 +400,9 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
     del age_entry, log_motivation
     facility = (u("facility") * p.facilities).astype(np.int32)
     np.minimum(facility, p.facilities - 1, out=facility)
-    cs = p.facility_climate_sigma
-    climate = np.exp(
-        cs * ndtri(streams.uniform("population.facility_climate", np.arange(p.facilities)))
-        - cs * cs / 2
-    ).astype(np.float32)
 
     return Population(
-        n_initial=n0,
+        n_initial=n_stock,
         admit_day=admit_day,
         status0=status0,
         investigation_end=investigation_end,
@@ -328,6 +418,7 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
         motivation=motivation,
         facility=facility,
         facility_climate=climate,
+        person_id=None if first == 0 else ids,
     )
 
 

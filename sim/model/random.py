@@ -74,3 +74,17 @@ class Streams:
     def generator(self, decision: str) -> np.random.Generator:
         """A sequential generator for draws that are not per agent (e.g. daily counts)."""
         return np.random.default_rng([self.seed, int(self.key(decision))])
+
+
+class PeopleStreams(Streams):
+    """Streams for the rows of a table that holds some of the people (the applicants, a
+    block): row r draws as person `person_ids[r]`, so draws are the same whichever table,
+    block or order a person is held in."""
+
+    def __init__(self, seed: int, person_ids: np.ndarray):
+        super().__init__(seed)
+        self.person_ids = person_ids
+
+    def uniform(self, decision: str, ids: np.ndarray) -> np.ndarray:
+        """One uniform draw in (0, 1) per row `ids`, as for the person in that row."""
+        return super().uniform(decision, self.person_ids[np.asarray(ids, dtype=np.int64)])

@@ -21,8 +21,18 @@ from sim.model.taxonomy import (
 )
 
 
+def convicted_men(n: int) -> SimpleNamespace:
+    """A table of `n` convicted men (what custody by group needs of the people who move)."""
+    return SimpleNamespace(
+        status0=np.full(n, CONVICTED, dtype=np.uint8),
+        investigation_end=np.full(n, -1, dtype=np.int32),
+        trial_end=np.full(n, -1, dtype=np.int32),
+        male=np.ones(n, dtype=bool),
+    )
+
+
 def test_stocks_follow_transitions_and_ignore_days_beyond_the_horizon():
-    ledger = Ledger(n_days=4)
+    ledger = Ledger(n_days=4, pop=convicted_men(3))
     ledger.move(np.array([1, 1, 2]), INCARCERATED, SCREENING, "applications", [0, 1, 2])
     ledger.move(np.array([3, 9]), SCREENING, np.array([RELEASED, AWOL]))
     initial = np.zeros(N_STATES, dtype=np.int64)
@@ -36,7 +46,7 @@ def test_stocks_follow_transitions_and_ignore_days_beyond_the_horizon():
 
 
 def test_flows_are_counted_on_their_day():
-    ledger = Ledger(n_days=3)
+    ledger = Ledger(n_days=3, pop=convicted_men(4))
     ledger.move(np.array([0, 2, 2, 7]), INCARCERATED, SCREENING, "applications", [0, 1, 2, 3])
     ledger.count(np.array([1]), "rejected_health")
     counts = ledger.flow_counts()
@@ -60,11 +70,11 @@ def test_custody_groups_follow_entries_exits_and_changes_of_status():
         trial_end=np.array([4, -1], dtype=np.int32),
         male=np.array([True, False]),
     )
-    ledger = Ledger(n_days=7)
+    ledger = Ledger(n_days=7, pop=pop)
     ledger.arrive(np.array([0, 0]), np.array([0, 1]))
     ledger.move(np.array([3]), INCARCERATED, SCREENING, "applications", [0])
     ledger.move(np.array([5]), SCREENING, INCARCERATED, "rejected_screening", [0])
-    groups = ledger.custody_groups(pop)
+    groups = ledger.custody_groups()
     col = {name: i for i, name in enumerate(CUSTODY_GROUP_COLUMNS)}
     assert list(groups[:, col["incarcerated_suspect_male"]]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(groups[:, col["incarcerated_defendant_male"]]) == [0, 0, 1, 0, 0, 0, 0]

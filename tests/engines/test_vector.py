@@ -52,7 +52,7 @@ def test_the_engine_is_its_ordered_stages(monkeypatch, ukraine):
     from sim.engines import vector
 
     names = [stage.__name__ for stage in vector.STAGES]
-    assert names == ["apply", "custody", "screen", "approve", "train", "deploy", "aftermath"]
+    assert names == ["apply", "screen", "approve", "train", "deploy", "aftermath"]
     seen = []
 
     def spy(run):
