@@ -28,9 +28,16 @@ N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
 
 
+FLUSH_EVENTS = 1 << 20  # events held before they are added into the daily counts
+
+
 class Ledger:
-    """Daily transitions between states, flow events and custody by group, added up as they
-    are recorded (so memory follows days, not people)."""
+    """Daily transitions between states, flow events and custody by group.
+
+    Events are held as bincount keys and added up every `FLUSH_EVENTS` (so memory follows
+    days, not people, and many small records cost one count); custody moves of the run's
+    people (`Ledger.pop`) are held until `custody_groups`.
+    """
 
     def __init__(self, n_days: int, pop: Population | None = None):
         """Args:
@@ -42,6 +49,30 @@ class Ledger:
         self._state_delta = np.zeros(n_days * N_STATES, dtype=np.int64)
         self._flow_counts = np.zeros(n_days * N_FLOWS, dtype=np.int64)
         self._custody_delta = np.zeros(n_days * len(CUSTODY_GROUP_COLUMNS), dtype=np.int64)
+        # bincount keys not yet added: states entered, states left, flows
+        self._keys: tuple[list[np.ndarray], ...] = ([], [], [])
+        self._n_keys = 0
+        self._custody_moves: list[tuple[np.ndarray, np.ndarray, int]] = []  # of `pop`
+
+    def _hold(self, kind: int, keys: np.ndarray) -> None:
+        """Hold bincount keys of one kind (0 entered, 1 left, 2 flows) until a flush."""
+        self._keys[kind].append(keys)
+        self._n_keys += len(keys)
+        if self._n_keys >= FLUSH_EVENTS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Add the held keys into the daily counts."""
+        targets = (self._state_delta, self._state_delta, self._flow_counts)
+        for kind, (held, target) in enumerate(zip(self._keys, targets, strict=True)):
+            if held:
+                counts = np.bincount(np.concatenate(held), minlength=len(target))
+                if kind == 1:
+                    target -= counts
+                else:
+                    target += counts
+                held.clear()
+        self._n_keys = 0
 
     def move(
         self, day, frm, to, flow: str | None = None, ids=None, pop=None, grouped=False
@@ -59,26 +90,30 @@ class Ledger:
             grouped: The moves' custody by group is counted already (`stay`).
         """
         day = np.asarray(day).reshape(-1)
-        n, size = self.n_days, self.n_days * N_STATES
-        keep = day < n
+        keep = day < self.n_days
         d = day[keep].astype(np.int64) * N_STATES
         to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
-        to_i = to_i[keep] if to_i.ndim else to_i
-        fr_i = fr_i[keep] if fr_i.ndim else fr_i
-        self._state_delta += np.bincount(d + to_i, minlength=size)
-        self._state_delta -= np.bincount(d + fr_i, minlength=size)
+        self._hold(0, d + (to_i[keep] if to_i.ndim else to_i))
+        self._hold(1, d + (fr_i[keep] if fr_i.ndim else fr_i))
         if flow is not None:
             self.count(day, flow)
-        touches = np.any(np.asarray(frm) == INCARCERATED) or np.any(np.asarray(to) == INCARCERATED)
+        touches = np.any(fr_i == INCARCERATED) or np.any(to_i == INCARCERATED)
         if touches and not grouped:
-            if ids is None or np.ndim(frm) or np.ndim(to):
+            if ids is None or fr_i.ndim or to_i.ndim:
                 raise ValueError("moves into or out of incarcerated need `ids` and one state each")
-            self._custody(day, np.asarray(ids), 1 if to == INCARCERATED else -1, pop)
+            self._custody_move(day, np.asarray(ids), 1 if to == INCARCERATED else -1, pop)
 
     def arrive(self, day, ids, pop=None) -> None:
         """People entering custody from outside the model (admissions; day 0 for those
         already inside), for `custody_groups` (the stocks count them separately)."""
-        self._custody(np.asarray(day).reshape(-1), np.asarray(ids), 1, pop)
+        self._custody_move(np.asarray(day).reshape(-1), np.asarray(ids), 1, pop)
+
+    def _custody_move(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
+        """Count custody moves of a block (`pop` given) now, of the run's people later."""
+        if pop is not None:
+            self._custody(day, ids, sign, pop)
+        else:
+            self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
 
     def stay(self, pop: Population, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         """Custody of people `rows` of `pop` over days [start, end) (`end` NEVER: until an
@@ -147,6 +182,12 @@ class Ledger:
             Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
         """
         width = len(CUSTODY_GROUP_COLUMNS)
+        for sign in (1, -1):
+            moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
+            if moves:
+                days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
+                self._custody(days, ids, sign, None)
+        self._custody_moves.clear()
         return np.cumsum(self._custody_delta.reshape(self.n_days, width), axis=0)
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:
@@ -158,6 +199,7 @@ class Ledger:
         Returns:
             Array of shape (n_days, states); moves past the horizon are ignored.
         """
+        self._flush()
         return initial[None, :] + np.cumsum(
             self._state_delta.reshape(self.n_days, N_STATES), axis=0
         )
@@ -165,9 +207,7 @@ class Ledger:
     def count(self, day, flow: str) -> None:
         """A flow event that moves nobody between states (or a second flow of a move)."""
         day = np.asarray(day).reshape(-1)
-        n = self.n_days
-        d = day[day < n].astype(np.int64)
-        self._flow_counts += np.bincount(d * N_FLOWS + FLOW_CODE[flow], minlength=n * N_FLOWS)
+        self._hold(2, day[day < self.n_days].astype(np.int64) * N_FLOWS + FLOW_CODE[flow])
 
     def flow_counts(self) -> np.ndarray:
         """Daily count of each flow from the recorded flow events.
@@ -175,6 +215,7 @@ class Ledger:
         Returns:
             Array of shape (n_days, flows); events past the horizon are ignored.
         """
+        self._flush()
         return self._flow_counts.reshape(self.n_days, N_FLOWS).copy()
 
 

@@ -49,11 +49,11 @@ from ..model.taxonomy import (
 from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
 from ..scenario import Regime, Scenario
 from . import service
+from .first_passage import first_day_at_least, stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 from .service import aftermath, deploy
 
-ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which each row is searched alone
 BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,11 +218,11 @@ class Run:
 
     def hazard(self, r_idx: int, status: int) -> tuple[np.ndarray, np.ndarray | None]:
         """`application_hazard` of a regime and status, and its rows stacked for
-        `_first_day_at_least` (None for a single row), computed once per run."""
+        `first_passage.first_day_at_least` (None for a single row), computed once per run."""
         key = (r_idx, status)
         if key not in self.hazards:
             cum = application_hazard(self, self.spans[r_idx], status)
-            self.hazards[key] = (cum, _stacked(cum) if cum.shape[0] > 1 else None)
+            self.hazards[key] = (cum, stacked_rows(cum) if cum.shape[0] > 1 else None)
         return self.hazards[key]
 
     def result(self, seed: int, timings: dict[str, float]) -> Result:
@@ -551,7 +551,7 @@ def _schedule_applications(
     del person, climate, years
     cum, stacked = run.hazard(r_idx, status)
     rows = None if stacked is None else pop.facility[idx]
-    day = _first_day_at_least(cum, rows, lo, need, stacked)
+    day = first_day_at_least(cum, rows, lo, need, stacked)
     del need, rows
     applied = day < hi
     app_day[idx[applied]] = day[applied]
@@ -609,7 +609,7 @@ def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regim
         need /= person
     cum, stacked = run.hazard(r_idx, status)
     rows = None if stacked is None else pop.facility[idx]
-    day = _first_day_at_least(cum, rows, lo, need, stacked)
+    day = first_day_at_least(cum, rows, lo, need, stacked)
     applied = day < hi
     app_day[pos[applied]] = day[applied]
     app_regime[pos[applied]] = r_idx
@@ -632,57 +632,3 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
     cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
     np.cumsum(rates, axis=1, out=cum[:, 1:])
     return cum
-
-
-def _stacked(cum: np.ndarray) -> np.ndarray:
-    """The rows of a per-facility table stacked into one increasing sequence: row r shifted
-    by r times more than any row's total (`_first_day_at_least`)."""
-    offset = float(cum[:, -1].max()) + 1.0
-    return cum + offset * np.arange(cum.shape[0])[:, None]
-
-
-def _first_day_at_least(
-    cum: np.ndarray,
-    rows: np.ndarray | None,
-    lo: np.ndarray,
-    need: np.ndarray,
-    stacked: np.ndarray | None = None,
-) -> np.ndarray:
-    """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table);
-    a day >= the horizon when there is none.
-
-    With a table per facility, the rows are stacked into one increasing sequence (row r
-    shifted by r times more than any row's total) and each target shifted alike, so one
-    comparison rule serves every row. Many people: they are grouped by row (a radix sort
-    of the row numbers) and each group is searched within its own row, which stays in
-    cache; few people: one search over the stacked rows.
-    """
-    if cum.shape[0] == 1:
-        target = cum[0, lo] + need
-        return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
-    assert rows is not None, "a table per facility needs each person's row"
-    n_rows, width = cum.shape
-    offset = float(cum[:, -1].max()) + 1.0
-    stacked = _stacked(cum) if stacked is None else stacked
-    target = cum[rows, lo] + need + offset * rows
-    if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
-        flat = stacked.ravel()
-        order = np.argsort(target)  # sorted needles keep the binary searches in cache
-        pos = np.empty(len(target), dtype=np.int64)
-        pos[order] = np.searchsorted(flat, target[order], side="left")
-        # A target beyond its row lands in a later row: report the horizon instead.
-        return np.minimum(pos - rows.astype(np.int64) * width, width) - 1
-    order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
-    bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
-    grouped = target[order]
-    del target
-    pos = np.empty(len(grouped), dtype=np.int64)
-    for r in range(n_rows):
-        a, b = bounds[r], bounds[r + 1]
-        if a < b:
-            pos[a:b] = np.searchsorted(stacked[r], grouped[a:b], side="left")
-    del grouped
-    pos -= 1
-    day = np.empty(len(pos), dtype=np.int64)
-    day[order] = pos
-    return day

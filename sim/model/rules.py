@@ -321,8 +321,14 @@ def campaign_factor(c: Campaign, start: int, end: int, days, phase=None):
         f = f * np.clip((since + 1) / c.ramp_up_days, 0.0, 1.0)
     f = f[None, :]
     if phase is not None:
-        offset = (days - start)[None, :] - np.asarray(phase)[:, None]
-        visit = (offset >= 0) & (offset % c.visit_interval_days == 0)
+        # A visit on days start + phase + k x interval, k >= 0: compared by remainders,
+        # (days - start) % interval == phase % interval, rather than per facility and day.
+        phase = np.asarray(phase, dtype=np.int64)
+        since_start = days - start
+        visit = (since_start % c.visit_interval_days)[None, :] == (phase % c.visit_interval_days)[
+            :, None
+        ]
+        visit &= since_start[None, :] >= phase[:, None]
         f = f * np.where(visit, c.visit_multiplier, 1.0)
     return np.where((days >= start) & (days < end), f, 1.0)
 

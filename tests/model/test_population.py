@@ -9,6 +9,7 @@ import sim
 from sim.model import rules
 from sim.model.distributions import Empirical, Exponential, Fixed, Gamma, Lognormal, Uniform
 from sim.model.population import (
+    Population,
     _advance,
     _draw,
     offence_profiles,
@@ -178,3 +179,23 @@ def test_life_sentences_pile_up_in_the_stock_not_in_admissions(ukraine):
     p = scenario.population.admission_life_sentence_share
     assert life[sentenced].mean() == pytest.approx(p, abs=0.002)
     assert p < scenario.population.life_sentence_share / 10
+
+
+@pytest.mark.parametrize("block_people", [999, 1 << 14])
+def test_blocks_are_the_rows_of_the_whole_population(block_people):
+    """Drawn a block of ids at a time, the people are the same, row for row: each draw
+    depends only on the seed and the person's id."""
+    from dataclasses import fields
+
+    from sim.model.population import blocks
+
+    scenario = sim.load_scenario("russia_2022_2025")
+    whole = synthesize(scenario, 7, 20_000, 200)
+    parts = list(blocks(scenario, 7, 20_000, 200, block_people=block_people))
+    assert len(parts) == -(-whole.n // block_people) > 1
+    joined = Population.concat(parts, parts[0].facility_climate)
+    assert joined.n_initial == whole.n_initial
+    np.testing.assert_array_equal(joined.ids, np.arange(whole.n))
+    for f in fields(whole):
+        if f.name not in ("person_id", "n_initial"):
+            np.testing.assert_array_equal(getattr(joined, f.name), getattr(whole, f.name))

@@ -1,0 +1,55 @@
+"""First passage of a cumulative hazard: the day each person's need is met.
+
+The vector engine draws each person's need (a unit exponential over their person factor)
+and finds the first day on which the cumulative application hazard since their window
+opened reaches it, for many people at once (`first_day_at_least`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which needles are grouped by row
+
+
+def stacked_rows(cum: np.ndarray) -> np.ndarray:
+    """The rows of a per-facility table stacked into one increasing sequence: row r shifted
+    by r times more than any row's total (`first_day_at_least`)."""
+    offset = float(cum[:, -1].max()) + 1.0
+    return cum + offset * np.arange(cum.shape[0])[:, None]
+
+
+def first_day_at_least(
+    cum: np.ndarray,
+    rows: np.ndarray | None,
+    lo: np.ndarray,
+    need: np.ndarray,
+    stacked: np.ndarray | None = None,
+) -> np.ndarray:
+    """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table);
+    a day >= the horizon when there is none.
+
+    With a table per facility, the rows are stacked into one increasing sequence (row r
+    shifted by r times more than any row's total) and each target shifted alike, so one
+    comparison rule serves every row: one search over the stacked rows, with the needles
+    grouped by row (many people) or sorted (few) so that the searches stay in cache.
+    """
+    if cum.shape[0] == 1:
+        target = cum[0, lo] + need
+        return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
+    assert rows is not None, "a table per facility needs each person's row"
+    n_rows, width = cum.shape
+    offset = float(cum[:, -1].max()) + 1.0
+    stacked = stacked_rows(cum) if stacked is None else stacked
+    target = cum[rows, lo] + need + offset * rows
+    # Needles in an order that keeps the binary searches in cache: sorted (few people),
+    # or grouped by row (a radix sort of the row numbers), so each group searches within
+    # its own row.
+    if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
+        order = np.argsort(target)
+    else:
+        order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
+    pos = np.empty(len(target), dtype=np.int64)
+    pos[order] = np.searchsorted(stacked.ravel(), target[order], side="left")
+    # A target beyond its row lands in a later row: report the horizon instead.
+    return np.minimum(pos - rows.astype(np.int64) * width, width) - 1
