@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which needles are grouped by row
+ROW_SEARCH_MIN_PER_ROW = 64  # people per facility row from which each row is searched alone
 
 
 def stacked_rows(cum: np.ndarray) -> np.ndarray:
@@ -31,8 +31,9 @@ def first_day_at_least(
 
     With a table per facility, the rows are stacked into one increasing sequence (row r
     shifted by r times more than any row's total) and each target shifted alike, so one
-    comparison rule serves every row: one search over the stacked rows, with the needles
-    grouped by row (many people) or sorted (few) so that the searches stay in cache.
+    comparison rule serves every row. Many people: they are grouped by row (a radix sort
+    of the row numbers) and each group is searched within its own row, which stays in
+    cache; few people: one search over the stacked rows, needles sorted.
     """
     if cum.shape[0] == 1:
         target = cum[0, lo] + need
@@ -42,14 +43,26 @@ def first_day_at_least(
     offset = float(cum[:, -1].max()) + 1.0
     stacked = stacked_rows(cum) if stacked is None else stacked
     target = cum[rows, lo] + need + offset * rows
-    # Needles in an order that keeps the binary searches in cache: sorted (few people),
-    # or grouped by row (a radix sort of the row numbers), so each group searches within
-    # its own row.
     if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
-        order = np.argsort(target)
-    else:
-        order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
-    pos = np.empty(len(target), dtype=np.int64)
-    pos[order] = np.searchsorted(stacked.ravel(), target[order], side="left")
-    # A target beyond its row lands in a later row: report the horizon instead.
-    return np.minimum(pos - rows.astype(np.int64) * width, width) - 1
+        flat = stacked.ravel()
+        order = np.argsort(target)  # sorted needles keep the binary searches in cache
+        pos = np.empty(len(target), dtype=np.int64)
+        pos[order] = np.searchsorted(flat, target[order], side="left")
+        # A target beyond its row lands in a later row: report the horizon instead.
+        return np.minimum(pos - rows.astype(np.int64) * width, width) - 1
+    # Many people: grouped by row (a radix sort of the row numbers), each group searched
+    # within its own row, which stays in cache.
+    order = np.argsort(rows.astype(np.uint16 if n_rows <= 1 << 16 else np.int64), kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
+    grouped = target[order]
+    del target
+    pos = np.empty(len(grouped), dtype=np.int64)
+    for r in range(n_rows):
+        a, b = bounds[r], bounds[r + 1]
+        if a < b:
+            pos[a:b] = np.searchsorted(stacked[r], grouped[a:b], side="left")
+    del grouped
+    pos -= 1
+    day = np.empty(len(pos), dtype=np.int64)
+    day[order] = pos
+    return day

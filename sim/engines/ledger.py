@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.population import Population
-from ..model.rules import status_interval, status_on
+from ..model.rules import status_path
 from ..model.taxonomy import (
+    CONVICTED,
     CUSTODY_GROUP_COLUMNS,
+    DEFENDANT,
     FLOW_CODE,
     FLOW_COLUMNS,
     INCARCERATED,
@@ -117,9 +119,8 @@ class Ledger:
 
     def stay(self, pop: Population, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         """Custody of people `rows` of `pop` over days [start, end) (`end` NEVER: until an
-        exit recorded later), by legal status and sex: each status of the case's path
-        (`rules.status_interval`) counted over the part of it spent inside. The same counts
-        as `arrive` on `start` and an exit on `end`, in one pass.
+        exit recorded later), by legal status and sex: the same counts as an entry on
+        `start` and an exit on `end`, in one pass.
 
         Args:
             pop: The people.
@@ -127,52 +128,39 @@ class Ledger:
             start: Day each enters custody.
             end: Day each leaves it (NEVER: not yet known).
         """
-        n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
-        start, end = start.astype(np.int64), end.astype(np.int64)
-        female = ~pop.male[rows]
-        plus, minus = [], []
-        for status in range(len(STATUSES)):
-            lo, hi = status_interval(pop, rows, status)
-            lo, hi = np.maximum(lo, start), np.minimum(hi, end)
-            held = lo < hi
-            column = status * len(SEXES) + female[held]
-            lo, hi = lo[held], hi[held]
-            plus.append((lo * width + column)[lo < n])
-            minus.append((hi * width + column)[hi < n])
-        size = n * width
-        self._custody_delta += np.bincount(np.concatenate(plus), minlength=size)
-        self._custody_delta -= np.bincount(np.concatenate(minus), minlength=size)
+        self._count_path(pop, rows, start, end, 1)
 
     def _custody(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
-        """Add entries (+1) or exits (-1) to the incarcerated stock by legal status and sex:
-        the status held on the day of the move, then at each later change of status
-        (`rules.status_on`) the old one taken off and the new one put on (reversed for an
-        exit, which cancels the entry's later changes)."""
+        """An entry into (+1) or exit from (-1) custody on `day`: the rest of the case's
+        path, from that day on, added or taken off."""
         pop = self.pop if pop is None else pop
+        never = np.full(len(ids), NEVER, dtype=np.int64)
+        self._count_path(pop, ids, np.broadcast_to(day, ids.shape), never, sign)
+
+    def _count_path(self, pop, rows, start, end, sign: int) -> None:
+        """Add `sign` x each segment of the case's path (`rules.status_path`) over the part
+        of it within [start, end), to the incarcerated stock by legal status and sex."""
         n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
-        delta = self._custody_delta
-        if len(day) != len(ids):  # one day for all
-            day = np.broadcast_to(day, ids.shape)
-
-        def add(day, status, male, sign: int) -> None:
-            key = day * width + status.astype(np.int64) * len(SEXES) + (~male)
-            delta[:] += sign * np.bincount(key, minlength=n * width)
-
-        keep = day < n
-        day, ids = day[keep].astype(np.int64), ids[keep]
-        s0, inv = pop.status0[ids], pop.investigation_end[ids].astype(np.int64)
-        trial, male = pop.trial_end[ids].astype(np.int64), pop.male[ids]
-        add(day, status_on(s0, inv, trial, day), male, sign)
-        for change, other in ((inv, None), (trial, inv)):
-            later = (change > day) & (change < n)
-            if other is not None:
-                later &= change != other  # one change of status on that day
-            c = change[later]
-            before = status_on(s0[later], inv[later], trial[later], c - 1)
-            after = status_on(s0[later], inv[later], trial[later], c)
-            moved = before != after
-            add(c[moved], before[moved], male[later][moved], -sign)
-            add(c[moved], after[moved], male[later][moved], sign)
+        start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
+        status0, trial = pop.status0[rows], pop.trial_end[rows].astype(np.int64)
+        female = (~pop.male[rows]).astype(np.int64)
+        first_end = status_path(status0, pop.investigation_end[rows], trial)
+        segments = (  # (status column, from, to) of each segment of the case's path
+            (status0.astype(np.int64) * len(SEXES), start, np.minimum(first_end, end)),
+            (DEFENDANT * len(SEXES), np.maximum(first_end, start), np.minimum(trial, end)),
+            (CONVICTED * len(SEXES), np.maximum(trial, start), end),
+        )
+        plus, minus = [], []
+        for column, lo, hi in segments:
+            held = lo < hi
+            key = (column + female)[held]
+            lo, hi = lo[held], hi[held]
+            plus.append((lo * width + key)[lo < n])
+            minus.append((hi * width + key)[hi < n])
+        size = n * width
+        delta = np.bincount(np.concatenate(plus), minlength=size)
+        delta -= np.bincount(np.concatenate(minus), minlength=size)
+        self._custody_delta += sign * delta
 
     def custody_groups(self) -> np.ndarray:
         """End-of-day incarcerated stock by legal status and sex, from the recorded entries

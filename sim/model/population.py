@@ -59,6 +59,8 @@ class Population:
     def take(self, rows: np.ndarray) -> Population:
         """The people in `rows` (a boolean mask or row numbers), as a population of their
         own that keeps their person ids."""
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
         out = {
             f.name: getattr(self, f.name)[rows]
             for f in fields(self)

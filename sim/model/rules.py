@@ -100,6 +100,23 @@ def status_on(status0, investigation_end, trial_end, day):
     return out.astype(np.uint8)
 
 
+def status_path(status0, investigation_end, trial_end):
+    """Where the first segment of a case's path ends. The path is three segments of days:
+    [-inf, first_end) with the status held on entry; [first_end, trial_end) as a
+    defendant (suspects, after the investigation; empty for everyone else); [trial_end,
+    inf) convicted. `status_on` on any day is the status of the segment that holds it.
+
+    Returns:
+        first_end as an int64 array: the investigation's end for suspects, the trial's
+        end for everyone else.
+    """
+    return np.where(
+        np.asarray(status0) == SUSPECT,
+        np.asarray(investigation_end, dtype=np.int64),
+        np.asarray(trial_end, dtype=np.int64),
+    )
+
+
 def status_segment(pop: Population, status: int) -> tuple[np.ndarray, np.ndarray]:
     """Days [lo, hi) during which each person is in custody with `status` (lo >= hi: never);
     the intervals over which `status_on` is `status` while custody lasts."""
