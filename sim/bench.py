@@ -24,6 +24,9 @@ BENCH_SCENARIO = "russia_2022_2025"
 BENCH_DAYS = 1095  # three years of days, as in issue 14
 REAL_SCALE = ("russia_2022_2025", "ukraine_2024")
 BATCH_SCENARIO, BATCH_RUNS = "ukraine_2024", 20
+# The calibration timed on 1 and 2 workers: BATCH_SCENARIO at real scale, one parameter.
+CALIBRATION_PARTICLES, CALIBRATION_ROUNDS = 40, 2
+CALIBRATION_PARAM = "population.volunteering.baseline_per_day=0.0005:0.012"
 ENGINE_AGENTS, ENGINE_DAYS = 20_000, 180
 
 # Issue 14's targets: each measured value must be at most its limit.
@@ -37,6 +40,7 @@ TARGETS: dict[str, float] = {
     "run_s_russia_2022_2025": 0.12,
     "run_s_ukraine_2024": 0.03,
     "batch_2_over_1_workers": 0.6,
+    "calibration_2_over_1_workers": 0.6,
     "cli_help_s": 0.3,
     "cli_scenarios_s": 0.3,
 }
@@ -190,6 +194,42 @@ def batch_ratio(runs: int = BATCH_RUNS, progress=None) -> dict[str, Any]:
     return out
 
 
+def calibration_ratio(progress=None) -> dict[str, Any]:
+    """Wall time of the same calibration (`CALIBRATION_PARTICLES` particles x
+    `CALIBRATION_ROUNDS` rounds of BATCH_SCENARIO at real scale, fitting
+    `CALIBRATION_PARAM`) with its particles run on 1 and 2 workers."""
+    from . import calibration
+    from .calibration_rounds import RoundRunner
+    from .scenario import load_scenario
+
+    scn = load_scenario(BATCH_SCENARIO)
+    params = [calibration.parse_param(CALIBRATION_PARAM, scn)]
+    targets = calibration.targets_for(scn, None, fitting=True, population=None)
+    runs = CALIBRATION_PARTICLES * CALIBRATION_ROUNDS
+    out: dict[str, Any] = {"scenario": BATCH_SCENARIO, "param": CALIBRATION_PARAM, "runs": runs}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            runner = RoundRunner(scn, targets, Path(tmp) / "parts", seed=1, workers=workers)
+            t = time.perf_counter()
+            calibration.calibrate(
+                scn,
+                params,
+                targets,
+                particles=CALIBRATION_PARTICLES,
+                rounds=CALIBRATION_ROUNDS,
+                seed=1,
+                simulate=runner,
+            )
+            out[f"wall_s_{workers}_workers"] = time.perf_counter() - t
+        if progress:
+            progress(
+                f"calibration, {runs} runs of {BATCH_SCENARIO}, {workers} worker(s): "
+                f"{out[f'wall_s_{workers}_workers']:.2f} s"
+            )
+    out["ratio_2_over_1"] = out["wall_s_2_workers"] / out["wall_s_1_workers"]
+    return out
+
+
 def cli_times(repeats: int = 3) -> dict[str, Any]:
     """Median wall time of `prisonflow --help` and `prisonflow scenarios`, each in a fresh
     interpreter (`python -m sim`, as the console script), output discarded; and the median
@@ -309,7 +349,7 @@ def run_benchmarks(
     Args:
         sizes: Initial population sizes to time the vector engine at (fresh child each).
         real: Time real-scale runs of the REAL_SCALE scenarios.
-        batch: Time the 20-run batch on 1 and 2 workers.
+        batch: Time the 20-run batch, and a calibration, on 1 and 2 workers.
         cli: Time `--help` and `scenarios` in fresh interpreters.
         with_reference: Also run the event-driven probe beside prisonflow at 10^6.
         with_engines: Also compare the vector and Mesa engines.
@@ -331,6 +371,7 @@ def run_benchmarks(
         report["real_scale"] = real_scale(progress=progress)
     if batch:
         report["batch"] = batch_ratio(progress=progress)
+        report["calibration"] = calibration_ratio(progress=progress)
     if cli:
         report["cli"] = cli_times()
     if with_reference:
@@ -418,6 +459,13 @@ def verdicts(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         "<= 0.6",
         report.get("batch", {}).get("ratio_2_over_1"),
         TARGETS["batch_2_over_1_workers"],
+        "{:.2f}",
+    )
+    add(
+        f"calibration, {CALIBRATION_PARTICLES * CALIBRATION_ROUNDS} runs: 2 workers / 1",
+        "<= 0.6",
+        report.get("calibration", {}).get("ratio_2_over_1"),
+        TARGETS["calibration_2_over_1_workers"],
         "{:.2f}",
     )
     cli = report.get("cli", {})
