@@ -326,27 +326,35 @@ def _draw_range(
     profiles = offence_profiles(p)
     names = tuple(profiles)
     codes = np.array([OFFENCE_CODE[o] for o in names], dtype=np.uint8)
+    u_offence = u("offence")
     offence = codes[
-        categorical(u("offence"), {o: v.admission_share for o, v in profiles.items()}, names)
+        categorical(u_offence, {o: v.admission_share for o, v in profiles.items()}, names)
     ]
-    offence[serving] = codes[
-        categorical(u("offence", serving), stock_offence_shares(profiles), names)
-    ]
+    offence[serving] = codes[categorical(u_offence[serving], stock_offence_shares(profiles), names)]
+    del u_offence
     is_serving = np.zeros(n, dtype=bool)
     is_serving[serving] = True
     u_sentence, u_age, u_sex = u("sentence"), u("age"), u("sex")
     sentence_years = np.empty(n, dtype=np.float32)
     age_entry = np.empty(n, dtype=np.float64)
     male = np.empty(n, dtype=bool)
-    for name, code in zip(names, codes, strict=True):
+    # People grouped by offence (a stable radix sort of the codes), each group drawn at once.
+    order = np.argsort(offence, kind="stable")
+    bounds = (
+        np.searchsorted(offence[order], codes, side="left"),
+        np.searchsorted(offence[order], codes, side="right"),
+    )
+    for name, lo, hi in zip(names, *bounds, strict=True):
         prof = profiles[name]
         assert prof.sentence_years is not None and prof.age_years is not None  # resolved
-        group = offence == code
-        fresh, biased = np.flatnonzero(group & ~is_serving), np.flatnonzero(group & is_serving)
+        group = order[lo:hi]
+        biased_mask = is_serving[group]
+        fresh, biased = group[~biased_mask], group[biased_mask]
         sentence_years[fresh] = prof.sentence_years.sample(u_sentence[fresh])
         sentence_years[biased] = prof.sentence_years.sample_length_biased(u_sentence[biased])
         age_entry[group] = prof.age_years.sample(u_age[group])
         male[group] = u_sex[group] < prof.male_share
+    del order, bounds
     del u_sentence, u_age, u_sex, is_serving
     # Custody after conviction: the part of the imposed sentence actually served; convicts
     # in the stock have already served a uniform share of it.
@@ -426,7 +434,10 @@ def _draw_range(
 
 def _stage_days(dist: Distribution, u, name: str, who: np.ndarray, under_way: np.ndarray):
     """Days of a case stage for people `who`: the residual of a stage already under way at
-    day 0 (`under_way`), a fresh duration otherwise."""
+    day 0 (`under_way`), a fresh duration otherwise (each drawn only for its people)."""
     u_len = u(name, who)
-    years = np.where(under_way, dist.residual(u_len, u(f"{name}_elapsed", who)), dist.sample(u_len))
-    return np.rint(np.maximum(years, 0.0)).astype(np.int32)
+    days = np.empty(len(who), dtype=np.float64)
+    going, fresh = np.flatnonzero(under_way), np.flatnonzero(~under_way)
+    days[going] = dist.residual(u_len[going], u(f"{name}_elapsed", who[going]))
+    days[fresh] = dist.sample(u_len[fresh])
+    return np.rint(np.maximum(days, 0.0)).astype(np.int32)
