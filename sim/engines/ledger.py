@@ -150,17 +150,14 @@ class Ledger:
             (DEFENDANT * len(SEXES), np.maximum(first_end, start), np.minimum(trial, end)),
             (CONVICTED * len(SEXES), np.maximum(trial, start), end),
         )
-        plus, minus = [], []
+        size = (n + 1) * width  # day n stands for every day past the horizon: dropped
+        delta = np.zeros(size, dtype=np.int64)
         for column, lo, hi in segments:
-            held = lo < hi
-            key = (column + female)[held]
-            lo, hi = lo[held], hi[held]
-            plus.append((lo * width + key)[lo < n])
-            minus.append((hi * width + key)[hi < n])
-        size = n * width
-        delta = np.bincount(np.concatenate(plus), minlength=size)
-        delta -= np.bincount(np.concatenate(minus), minlength=size)
-        self._custody_delta += sign * delta
+            key = column + female
+            hi = np.maximum(hi, lo)  # an empty segment enters and leaves on one day: no count
+            delta += np.bincount(np.minimum(lo, n) * width + key, minlength=size)
+            delta -= np.bincount(np.minimum(hi, n) * width + key, minlength=size)
+        self._custody_delta += sign * delta[: n * width]
 
     def custody_groups(self) -> np.ndarray:
         """End-of-day incarcerated stock by legal status and sex, from the recorded entries

@@ -145,8 +145,9 @@ def not_excluded(regime: Regime, offence, former_official, sentence_end, male):
     sentence (`sentence_end` NEVER), sex."""
     ok = np.ones(np.shape(offence), dtype=bool)
     if regime.excluded_offences:
-        codes = np.array([OFFENCE_CODE[o] for o in regime.excluded_offences], dtype=np.uint8)
-        ok &= ~np.isin(offence, codes)
+        excluded = np.zeros(len(OFFENCE_CODE), dtype=bool)  # by offence code
+        excluded[[OFFENCE_CODE[o] for o in regime.excluded_offences]] = True
+        ok &= ~excluded[offence]
     if not regime.admits_former_officials:
         ok &= ~np.asarray(former_official, dtype=bool)
     if not regime.admits_life_sentences:
