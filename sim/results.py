@@ -58,13 +58,22 @@ def recruits_frame(columns: dict[str, Any] | None = None) -> pd.DataFrame:
 
     Args:
         columns: Values per column name, all of one length, or None for an empty table.
+            Arrays already of their column's dtype become the table's columns (not copied).
 
     Returns:
         One row per enlistment.
     """
     columns = columns or {name: [] for name in RECRUIT_COLUMNS}
+    # Given to pandas as they are: no str dtype inferred for the names (pandas 3) only to
+    # be converted back to object, no copy into consolidated blocks.
     return pd.DataFrame(
-        {name: pd.Series(columns[name]).astype(dtype) for name, dtype in RECRUIT_COLUMNS.items()}
+        {
+            name: pd.Series(
+                np.asarray(columns[name]).astype(dtype, copy=False), dtype=dtype, copy=False
+            )
+            for name, dtype in RECRUIT_COLUMNS.items()
+        },
+        copy=False,
     )
 
 
