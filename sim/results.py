@@ -64,17 +64,12 @@ def recruits_frame(columns: dict[str, Any] | None = None) -> pd.DataFrame:
         One row per enlistment.
     """
     columns = columns or {name: [] for name in RECRUIT_COLUMNS}
-    # Given to pandas as they are: no str dtype inferred for the names (pandas 3) only to
-    # be converted back to object, no copy into consolidated blocks.
-    return pd.DataFrame(
-        {
-            name: pd.Series(
-                np.asarray(columns[name]).astype(dtype, copy=False), dtype=dtype, copy=False
-            )
-            for name, dtype in RECRUIT_COLUMNS.items()
-        },
-        copy=False,
-    )
+    table: dict[str, Any] = {}
+    for name, dtype in RECRUIT_COLUMNS.items():
+        values = np.asarray(columns[name]).astype(dtype, copy=False)
+        # Object columns (names) stay object: pandas 3 would infer its str dtype from them.
+        table[name] = pd.Series(values, dtype=object, copy=False) if dtype == "object" else values
+    return pd.DataFrame(table, copy=False)  # arrays as they are: no copy, no consolidation
 
 
 SUMMARY_EXTRA = (
