@@ -58,14 +58,18 @@ def recruits_frame(columns: dict[str, Any] | None = None) -> pd.DataFrame:
 
     Args:
         columns: Values per column name, all of one length, or None for an empty table.
+            Arrays already of their column's dtype become the table's columns (not copied).
 
     Returns:
         One row per enlistment.
     """
     columns = columns or {name: [] for name in RECRUIT_COLUMNS}
-    return pd.DataFrame(
-        {name: pd.Series(columns[name]).astype(dtype) for name, dtype in RECRUIT_COLUMNS.items()}
-    )
+    table: dict[str, Any] = {}
+    for name, dtype in RECRUIT_COLUMNS.items():
+        values = np.asarray(columns[name]).astype(dtype, copy=False)
+        # Object columns (names) stay object: pandas 3 would infer its str dtype from them.
+        table[name] = pd.Series(values, dtype=object, copy=False) if dtype == "object" else values
+    return pd.DataFrame(table, copy=False)  # arrays as they are: no copy, no consolidation
 
 
 SUMMARY_EXTRA = (

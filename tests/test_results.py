@@ -6,16 +6,19 @@ from __future__ import annotations
 import errno
 import json
 
+import numpy as np
 import pytest
 
 from sim.results import (
     OWN_MARKER,
+    RECRUIT_COLUMNS,
     AtomicDir,
     OutputDirError,
     add_own,
     foreign_entries,
     mark_own,
     prepare_output_dir,
+    recruits_frame,
 )
 
 
@@ -118,3 +121,29 @@ def test_result_plot_draws_the_run():
     fig = result.plot()
     texts = " ".join(t.get_text() for t in fig.findobj(Text))
     assert len(fig.axes) >= 2 and "ukraine_2024 (seed 0, vector)" in texts
+
+
+def test_recruits_frame_has_the_canonical_dtypes_whatever_it_is_given():
+    """Names stay object (pandas 3 would infer its str dtype; the frozen baseline's digests
+    count dtypes) from lists, numpy str arrays and object arrays alike; numbers take their
+    column's dtype; an empty table has the same columns and dtypes."""
+    canonical = list(RECRUIT_COLUMNS.items())
+    given = {
+        name: np.zeros(2, dtype=np.float64) if dtype != "object" else ["a", "b"]
+        for name, dtype in canonical
+    }
+    given["regime"] = np.array(["R_A", "R_B"])  # numpy str
+    given["status"] = np.array(["convicted", "pretrial"], dtype=object)
+    given["person"] = [3, 4]
+    for frame in (recruits_frame(given), recruits_frame()):
+        assert [(c, str(t)) for c, t in frame.dtypes.items()] == canonical
+    frame = recruits_frame(given)
+    assert frame["regime"].tolist() == ["R_A", "R_B"] and frame["outcome"].tolist() == ["a", "b"]
+    assert all(type(v) is str for v in frame["regime"]) and frame["person"].tolist() == [3, 4]
+
+
+def test_recruits_frame_takes_arrays_of_the_right_dtype_without_copying():
+    person = np.arange(5, dtype=np.int64)
+    given = {name: np.zeros(5, dtype=dtype) for name, dtype in RECRUIT_COLUMNS.items()}
+    frame = recruits_frame({**given, "person": person})
+    assert np.shares_memory(frame["person"].to_numpy(), person)

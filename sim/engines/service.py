@@ -150,10 +150,10 @@ def aftermath(run: Run) -> None:
         c.returned[vets] = reoffend
 
 
-def outcome_names(c: Cohort) -> np.ndarray:
-    """Name of the outcome that ended each member's service (ended by its terms: the
-    award's flow name, `service_completed`)."""
-    return OUTCOME_NAMES[np.where(c.ends, AWARD, c.outcome)]
+def outcome_codes(c: Cohort) -> np.ndarray:
+    """Position in `OUTCOME_NAMES` of the outcome that ended each member's service (ended
+    by its terms: AWARD, whose flow name is `service_completed`); -1: still serving."""
+    return np.where(c.ends, AWARD, c.outcome)
 
 
 def _log(run: Run, c: Cohort) -> None:

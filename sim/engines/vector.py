@@ -37,6 +37,7 @@ from ..model.taxonomy import (
     CONVICTED,
     DAYS_PER_YEAR,
     DEPLOYED,
+    FLOW_CODE,
     INCARCERATED,
     NEVER,
     OFFENCES,
@@ -59,13 +60,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_ROUNDS = 50  # a guard; each further round needs another refusal or return to custody
-DAY_COLUMNS = (
-    "application_day",
-    "contract_day",
-    "deploy_day",
-    "exit_day",
-    "returned_to_custody_day",
-)
 
 
 @dataclass
@@ -145,7 +139,6 @@ class Run:
     demobilised: int  # service "until the war ends" ends on this day
     log: PeopleLog | None
     eligible_delta: np.ndarray  # int64; changes of the eligible stock by day
-    arrivals: np.ndarray  # int64; admissions by day
     pop: Population = field(init=False)  # the applicants (set by `apply`)
     streams: PeopleStreams = field(init=False)  # draws of the rows of `pop`
     app_day: np.ndarray = field(init=False)  # int32; application day of each row of `pop`
@@ -197,7 +190,6 @@ class Run:
             demobilised=demobilised,
             log=PeopleLog() if record_people else None,
             eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
-            arrivals=np.zeros(n_days, dtype=np.int64),
         )
 
     def back(self, ids, day, end, enlisted, refused=None) -> None:
@@ -231,14 +223,16 @@ class Run:
         initial = np.zeros(N_STATES, dtype=np.int64)
         initial[INCARCERATED] = self.n_initial
         stocks = self.ledger.stocks(initial)
-        stocks[:, INCARCERATED] += np.cumsum(self.arrivals)
+        flows = self.ledger.flow_counts()
+        # Admissions come from outside the model: the ledger counts them as a flow only.
+        stocks[:, INCARCERATED] += np.cumsum(flows[:, FLOW_CODE["admissions"]])
         eligible = np.cumsum(self.eligible_delta[:n_days])
         recruits = self.recruits_offence
         offences = np.concatenate(recruits) if recruits else np.zeros(0, np.uint8)
         start = self.scenario.scenario.start_date
         by_offence = offence_counts(offences)
         groups = self.ledger.custody_groups()
-        ts = build_timeseries(start, stocks, eligible, self.ledger.flow_counts(), groups)
+        ts = build_timeseries(start, stocks, eligible, flows, groups)
         people = None
         if self.log is not None:
             ids = [sp[0] for sp in self.spans]
@@ -257,40 +251,51 @@ class Run:
         )
 
     def recruits(self) -> pd.DataFrame:
-        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract."""
-        pop, n_days = self.pop, self.n_days
-        parts = []
-        for c in self.cohorts:
-            a = c.ids
-            status = rules.status_on(
-                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
-            )
-            sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
-            parts.append(
-                {
-                    "person": pop.ids[a],
-                    "regime": np.full(len(a), c.rid, dtype=object),
-                    "enlistment": c.enlisted + 1,
-                    "status": np.array(STATUSES, dtype=object)[status],
-                    "offence": np.array(OFFENCES, dtype=object)[pop.offence[a]],
-                    "male": pop.male[a],
-                    "age_years": pop.age0[a] + c.contract / DAYS_PER_YEAR,
-                    "sentence_years": pop.sentence_years[a],
-                    "remaining_sentence_days": np.where(sentenced, c.sentence_end - c.applied, -1),
-                    "application_day": c.applied,
-                    "contract_day": c.contract,
-                    "deploy_day": np.where(c.early, NEVER, c.deploy),
-                    "exit_day": c.exit_day,
-                    "outcome": np.where(c.exit_day < n_days, service.outcome_names(c), ""),
-                    "returned_to_custody_day": c.returned,
-                }
-            )
-        if not parts:
+        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract. The
+        cohorts' arrays are joined first, so that each column is one numpy operation; names
+        are looked up from codes; each column is made in its final dtype."""
+        pop, n_days, cohorts = self.pop, self.n_days, self.cohorts
+        if not cohorts:
             return recruits_frame()
-        table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        for k in DAY_COLUMNS:
-            table[k] = np.where(table[k] < n_days, table[k], -1)
-        return recruits_frame(table)
+
+        def joined(per_cohort: Callable[[Cohort], np.ndarray]) -> np.ndarray:
+            return np.concatenate([per_cohort(c) for c in cohorts])
+
+        def day(x: np.ndarray) -> np.ndarray:
+            """Days within the horizon, -1 otherwise (never, or past the end)."""
+            return np.where(x < n_days, x, -1).astype(np.int32)
+
+        a, applied = joined(lambda c: c.ids), joined(lambda c: c.applied)
+        contract, exit_day = joined(lambda c: c.contract), joined(lambda c: c.exit_day)
+        sentence_end = joined(lambda c: c.sentence_end)
+        regime = np.repeat(np.arange(len(cohorts)), [len(c.ids) for c in cohorts])
+        status = rules.status_on(
+            pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied
+        )
+        sentenced = (status == CONVICTED) & (sentence_end < NEVER)
+        outcome = np.where(exit_day < n_days, joined(service.outcome_codes), -1)
+        return recruits_frame(
+            {
+                "person": pop.ids[a],
+                "regime": np.array([c.rid for c in cohorts], dtype=object)[regime],
+                "enlistment": joined(lambda c: c.enlisted) + 1,
+                "status": np.array(STATUSES, dtype=object)[status],
+                "offence": np.array(OFFENCES, dtype=object)[pop.offence[a]],
+                "male": pop.male[a],
+                "age_years": (pop.age0[a] + contract / DAYS_PER_YEAR).astype(np.float32),
+                "sentence_years": pop.sentence_years[a],
+                "remaining_sentence_days": np.where(sentenced, sentence_end - applied, -1).astype(
+                    np.int32
+                ),
+                "application_day": day(applied),
+                "contract_day": day(contract),
+                "deploy_day": day(joined(lambda c: np.where(c.early, NEVER, c.deploy))),
+                "exit_day": day(exit_day),
+                # "": still serving at the horizon (position -1)
+                "outcome": np.array([*service.OUTCOME_NAMES, ""], dtype=object)[outcome],
+                "returned_to_custody_day": day(joined(lambda c: c.returned)),
+            }
+        )
 
 
 # ---------------------------------------------------------------------- stages
@@ -344,7 +349,6 @@ def _count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
     ledger = run.ledger
     admitted = block.admit_day[block.admit_day >= 0]
     ledger.count(admitted, "admissions")
-    run.arrivals += np.bincount(admitted, minlength=run.n_days)[: run.n_days]
     never = np.flatnonzero(~applies)
     release = block.sentence_end[never]
     ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
