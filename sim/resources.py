@@ -14,18 +14,21 @@ from pathlib import Path
 from .scenario import Scenario, ScenarioError
 
 # Peak bytes per simulated person (initial stock plus admissions), measured on 2026-11-23
-# (Python 3.11, numpy 2.4, Mesa 3) with this snippet, ENGINE N DAYS as below:
+# (Python 3.11, numpy 2.4, Mesa 3) with this snippet, ENGINE N DAYS NAME as below:
 #   import sys, tracemalloc, sim
-#   engine, n, days = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-#   scn = sim.load_scenario("russia_2022_2025")
+#   engine, n, days, name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+#   scn = sim.load_scenario(name)
 #   sim.run(scn, engine=engine, population=200, days=10)  # warm up imports and caches
 #   tracemalloc.start()
 #   r = sim.run(scn, engine=engine, population=n, days=days)
 #   print(tracemalloc.get_traced_memory()[1] / r.n_agents)
-# vector 1000000 1096: 89 (ru_maxrss above the warm baseline: 102); vector 100000 1096: 187
-# (fixed costs still dominate); agents 10000 365: 2,698; agents 30000 365: 2,662.
-# The guard uses the large-run figures rounded up: they are what matters near the limit.
-BYTES_PER_AGENT = {"vector": 100, "agents": 3000}
+# The vector engine holds a block of people and the applicants (`vector.apply`):
+# vector 1000000 1096 russia_2022_2025: 59.6; vector 3000000 1096 russia_2022_2025: 46.6;
+# vector 1000000 549 russia_wagner_2022 (a warm-up, held whole): 44.1; vector 100000 1096
+# russia_2022_2025: 391 (fixed costs, about 70 MB, still dominate); agents 10000 365:
+# 2,698; agents 30000 365: 2,662. The guard uses the large-run figures rounded up: they are
+# what matters near the limit.
+BYTES_PER_AGENT = {"vector": 60, "agents": 3000}
 
 
 class ResourceError(ScenarioError):

@@ -13,7 +13,7 @@ def test_estimate_counts_admissions_over_the_horizon(russia):
     admitted = russia.population.admissions_per_day * 1_000_000 / russia.population.initial_size
     assert people == 1_000_000 + int(admitted * 1096)
     assert 1_900_000 < people < 2_100_000  # about 2 x 10^6 (422 admissions a day, issue 13)
-    assert res.estimate_bytes(russia, "vector", 1_000_000, 1096) == 100 * people
+    assert res.estimate_bytes(russia, "vector", 1_000_000, 1096) == 60 * people
     assert res.estimate_bytes(russia, "agents", 1_000, 10) > 20 * res.estimate_bytes(
         russia, "vector", 1_000, 10
     )
