@@ -25,9 +25,11 @@ def first_day_at_least(
     lo: np.ndarray,
     need: np.ndarray,
     stacked: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
 ) -> np.ndarray:
     """First day d >= lo with cum[row, d+1] - cum[row, lo] >= need (rows of a 2-D table);
-    a day >= the horizon when there is none.
+    a day >= the horizon when there is none, or with `hi`, a day >= hi when there is none
+    before it (only those people are searched: most people's need is never met).
 
     With a table per facility, the rows are stacked into one increasing sequence (row r
     shifted by r times more than any row's total) and each target shifted alike, so one
@@ -37,12 +39,26 @@ def first_day_at_least(
     """
     if cum.shape[0] == 1:
         target = cum[0, lo] + need
+    else:
+        assert rows is not None, "a table per facility needs each person's row"
+        offset = float(cum[:, -1].max()) + 1.0
+        stacked = stacked_rows(cum) if stacked is None else stacked
+        target = cum[rows, lo] + need + offset * rows
+    if hi is None:
+        return _search(cum, stacked, rows, target)
+    # The day found is before hi exactly when the table at hi has reached the target.
+    met = (cum[0, hi] if stacked is None or rows is None else stacked[rows, hi]) >= target
+    day = np.asarray(hi, dtype=np.int64).copy()
+    sub = np.flatnonzero(met)
+    day[sub] = _search(cum, stacked, None if rows is None else rows[sub], target[sub])
+    return day
+
+
+def _search(cum, stacked, rows, target) -> np.ndarray:
+    """`first_day_at_least` for the targets (shifted by row in a per-facility table)."""
+    if cum.shape[0] == 1:
         return np.searchsorted(cum[0], target, side="left").astype(np.int64) - 1
-    assert rows is not None, "a table per facility needs each person's row"
     n_rows, width = cum.shape
-    offset = float(cum[:, -1].max()) + 1.0
-    stacked = stacked_rows(cum) if stacked is None else stacked
-    target = cum[rows, lo] + need + offset * rows
     if len(rows) < ROW_SEARCH_MIN_PER_ROW * n_rows:
         flat = stacked.ravel()
         order = np.argsort(target)  # sorted needles keep the binary searches in cache

@@ -555,7 +555,7 @@ def _schedule_applications(
     del person, climate, years
     cum, stacked = run.hazard(r_idx, status)
     rows = None if stacked is None else pop.facility[idx]
-    day = first_day_at_least(cum, rows, lo, need, stacked)
+    day = first_day_at_least(cum, rows, lo, need, stacked, hi)
     del need, rows
     applied = day < hi
     app_day[idx[applied]] = day[applied]
@@ -613,7 +613,7 @@ def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regim
         need /= person
     cum, stacked = run.hazard(r_idx, status)
     rows = None if stacked is None else pop.facility[idx]
-    day = first_day_at_least(cum, rows, lo, need, stacked)
+    day = first_day_at_least(cum, rows, lo, need, stacked, hi)
     applied = day < hi
     app_day[pos[applied]] = day[applied]
     app_regime[pos[applied]] = r_idx
