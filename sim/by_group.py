@@ -64,7 +64,9 @@ QUANTILES = {"p05": 0.05, "median": 0.5, "p95": 0.95}
 
 def _codes(series: pd.Series, values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Each entry's position in `values`, extended by the entries not in it (sorted)."""
-    found, uniques = pd.factorize(series.astype(str), sort=False)
+    found, uniques = pd.factorize(series.to_numpy(dtype=object), sort=False)
+    if (found < 0).any():  # missing entries: spelled out, as the other values are
+        found, uniques = pd.factorize(series.astype(str), sort=False)
     uniques = [str(u) for u in uniques]
     values = list(values) + sorted(set(uniques) - set(values))
     position = {v: i for i, v in enumerate(values)}
@@ -125,14 +127,15 @@ def indicators(recruits: pd.DataFrame) -> dict[str, np.ndarray]:
         Per metric, an int64 array with one entry per row.
     """
     signed = recruits["contract_day"].to_numpy() >= 0
-    outcome = recruits["outcome"].fillna("").astype(str).to_numpy()
-    others = sorted(set(outcome[signed]) - {"", *OUTCOMES})
+    outcome, names = _codes(recruits["outcome"].fillna(""), ["", *OUTCOMES])
+    present = {names[c] for c in np.unique(outcome[signed])}
+    others = sorted(present - {"", *OUTCOMES})
     out = {
         "recruits": signed,
         "deployed": signed & (recruits["deploy_day"].to_numpy() >= 0),
-        **{o: signed & (outcome == o) for o in (*OUTCOMES, *others)},
+        **{o: signed & (outcome == names.index(o)) for o in (*OUTCOMES, *others)},
         "returned_to_custody": signed & (recruits["returned_to_custody_day"].to_numpy() >= 0),
-        "still_serving": signed & (outcome == ""),
+        "still_serving": signed & (outcome == 0),
     }
     return {k: v.astype(np.int64) for k, v in out.items()}
 
@@ -150,32 +153,27 @@ def table(recruits: pd.DataFrame, regimes: Sequence[str] = ()) -> pd.DataFrame:
     regime_code, regime_ids = _codes(recruits["regime"], list(map(str, regimes)))
     ind = indicators(recruits)
     metrics = list(ind)
-    n_regimes = len(regime_ids)
-    frames = []
+    n_regimes, n_metrics = len(regime_ids), len(metrics)
+    # Each (row, metric) an enlistment counts in, as one key per group: one integer count.
+    row, metric = np.nonzero(np.stack([ind[m] for m in metrics], axis=-1))
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
     for group, (code, values) in codes(recruits).items():
-        cell = regime_code * len(values) + code
-        size = n_regimes * len(values)
-        counts = [np.bincount(cell, weights=ind[m], minlength=size) for m in metrics]
-        cells = np.stack(counts, axis=-1).reshape(n_regimes, len(values), len(metrics))
+        size = n_regimes * len(values) * n_metrics
+        key = (regime_code[row] * len(values) + code[row]) * n_metrics + metric
+        cells = np.bincount(key, minlength=size).reshape(n_regimes, len(values), n_metrics)
         cells = np.concatenate([cells, cells.sum(axis=0, keepdims=True)]).astype(np.int64)
         r, v, m = np.meshgrid(
             np.arange(n_regimes + 1),
             np.arange(len(values)),
-            np.arange(len(metrics)),
+            np.arange(n_metrics),
             indexing="ij",
         )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "regime": np.asarray([*regime_ids, ALL], dtype=object)[r.ravel()],
-                    "group": group,
-                    "value": np.asarray(values, dtype=object)[v.ravel()],
-                    "metric": np.asarray(metrics, dtype=object)[m.ravel()],
-                    "count": cells.ravel(),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
+        columns["regime"].append(np.asarray([*regime_ids, ALL], dtype=object)[r.ravel()])
+        columns["group"].append(np.full(cells.size, group, dtype=object))
+        columns["value"].append(np.asarray(values, dtype=object)[v.ravel()])
+        columns["metric"].append(np.asarray(metrics, dtype=object)[m.ravel()])
+        columns["count"].append(cells.ravel())
+    return pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()})
 
 
 def of_result(result, regimes: Sequence[str] = ()) -> pd.DataFrame | None:
