@@ -545,24 +545,13 @@ def _schedule_applications(
     )
     if len(idx) == 0:
         return
-    params = run.scenario.population
-    climate = pop.facility_climate[pop.facility[idx]]
-    years = rules.custody_avoided_years(status, pop.sentence_end[idx], pop.sentence_years[idx], lo)
-    person = rules.person_factor(params, pop.motivation[idx], climate, years)
-    with np.errstate(divide="ignore"):
-        need = draws.exponential(f"apply.{rid}.{STATUSES[status]}", idx)
-        need /= person
-    del person, climate, years
-    cum, stacked = run.hazard(r_idx, status)
-    rows = None if stacked is None else pop.facility[idx]
-    day = first_day_at_least(cum, rows, lo, need, stacked, hi)
-    del need, rows
+    name = f"apply.{rid}.{STATUSES[status]}"
+    day = _first_application_day(
+        run, pop, draws, name, r_idx, status, idx, pop.sentence_end[idx], lo, hi
+    )
     applied = day < hi
     app_day[idx[applied]] = day[applied]
     app_regime[idx[applied]] = r_idx
-    stop = np.where(applied, day, hi)
-    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
-    run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
 
 
 def _open_regimes(run: Run, spell) -> list[int]:
@@ -604,22 +593,47 @@ def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regim
     if len(pos) == 0:
         return
     pos = sub[pos]
-    idx = ids[pos]
-    climate = pop.facility_climate[pop.facility[idx]]
-    years = rules.custody_avoided_years(status, end[pos], pop.sentence_years[idx], lo)
-    person = rules.person_factor(run.scenario.population, pop.motivation[idx], climate, years)
-    with np.errstate(divide="ignore"):
-        need = run.streams.exponential(f"apply.{rid}.{STATUSES[status]}.r{run.round}", idx)
-        need /= person
-    cum, stacked = run.hazard(r_idx, status)
-    rows = None if stacked is None else pop.facility[idx]
-    day = first_day_at_least(cum, rows, lo, need, stacked, hi)
+    name = f"apply.{rid}.{STATUSES[status]}.r{run.round}"
+    day = _first_application_day(
+        run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi
+    )
     applied = day < hi
     app_day[pos[applied]] = day[applied]
     app_regime[pos[applied]] = r_idx
-    stop = np.where(applied, day, hi)
+
+
+def _first_application_day(
+    run: Run,
+    pop: Population,
+    draws: Streams,
+    name: str,
+    r_idx: int,
+    status: int,
+    idx,
+    custody_end,
+    lo,
+    hi,
+) -> np.ndarray:
+    """Day each person `idx` of `pop`, eligible over days [lo, hi) under a regime with a
+    status, applies (a day >= hi: not in the window), drawing from the stream `name`; and
+    the window counted in the eligible stock (until the application, if any)."""
+    n_days = run.n_days
+    cum, stacked = run.hazard(r_idx, status)
+    if cum[:, -1].any():
+        climate = pop.facility_climate[pop.facility[idx]]
+        years = rules.custody_avoided_years(status, custody_end, pop.sentence_years[idx], lo)
+        person = rules.person_factor(run.scenario.population, pop.motivation[idx], climate, years)
+        with np.errstate(divide="ignore"):
+            need = draws.exponential(name, idx)
+            need /= person
+        del person, climate, years
+        rows = None if stacked is None else pop.facility[idx]
+        day = first_day_at_least(cum, rows, lo, need, stacked, hi)
+    else:  # no hazard under this law: nobody applies (every need is above 0)
+        day = hi.astype(np.int64)
     run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
-    run.eligible_delta -= np.bincount(np.minimum(stop, n_days), minlength=n_days + 1)
+    run.eligible_delta -= np.bincount(np.minimum(np.minimum(day, hi), n_days), minlength=n_days + 1)
+    return day
 
 
 def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
