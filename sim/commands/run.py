@@ -32,7 +32,7 @@ from .common import (
 
 @app.command("scenarios")
 def scenarios_cmd() -> None:
-    """List the bundled scenarios."""
+    """List the bundled scenarios, as read (`run` validates a scenario in full)."""
     from ..scenario import ScenarioError, bundled_listing, scenarios_dir
 
     try:
