@@ -34,9 +34,9 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseExc
 def _is_input_error(exc: Exception) -> bool:
     """A UsageError or a ScenarioError (whose module is only loaded once a command needs
     scenarios: if it is not loaded, no ScenarioError can have been raised)."""
-    schema = sys.modules.get("sim.schema")
+    scenario = sys.modules.get("sim.scenario")
     return isinstance(exc, UsageError) or (
-        schema is not None and isinstance(exc, schema.ScenarioError)
+        scenario is not None and isinstance(exc, scenario.ScenarioError)
     )
 
 

@@ -10,27 +10,19 @@ and override their keys; users may override any key with dotted paths
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import importlib.util
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from pydantic import BaseModel, ValidationError
+# Reading files (TOML, `extends`) needs only the standard library, so that listing scenarios
+# loads neither pydantic nor numpy; validation imports the schema when it runs.
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from .model.distributions import DIST_KINDS
-from .schema import (
-    OWN_META_KEYS,
-    Campaign,
-    Meta,
-    OffenceProfile,
-    Population,
-    Regime,
-    Scenario,
-    ScenarioError,
-    Volunteering,
-)
-from .taxonomy import OFFENCES, STATUSES
+    from .schema import Campaign, Meta, Population, Regime, Scenario, Volunteering
 
 __all__ = [
     "Campaign",
@@ -41,10 +33,40 @@ __all__ = [
     "ScenarioError",
     "Volunteering",
     "bundled_scenarios",
+    "bundled_listing",
     "load_scenario",
     "scenarios_dir",
     "validate_raw",
 ]
+
+_SCHEMA_EXPORTS = ("Campaign", "Meta", "Population", "Regime", "Scenario", "Volunteering")
+
+
+def __getattr__(name: str) -> Any:
+    """The schema's classes, re-exported here, are imported on first use (PEP 562)."""
+    if name in _SCHEMA_EXPORTS:
+        from . import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class ScenarioError(ValueError):
+    """A scenario input is invalid; the message is one line: file: key: what is allowed."""
+
+    def __init__(self, file: str | os.PathLike | None, key: str | None, message: str):
+        self.file = str(file) if file is not None else "<scenario>"
+        self.key = key
+        self.message = message
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + message)
+
+    def __reduce__(self):  # picklable, so process-pool workers can report it
+        return (type(self), (self.file, self.key, self.message))
+
+
+# Keys of [scenario] said of a file itself: a file that extends it does not inherit them.
+OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from", "warm_up_with")
 
 # --------------------------------------------------------------------------- loading
 
@@ -138,21 +160,36 @@ def _deep_merge(base: dict, child: dict) -> dict:
     return out
 
 
-def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a file and merge in the files it extends (bases first, then the file)."""
+def _load_raw(
+    path: Path,
+    chain: tuple[Path, ...] = (),
+    files: dict[Path, dict] | None = None,
+    tables: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Read a file and merge in the files it extends (bases first, then the file).
+
+    A listing reads many scenarios and needs only some tables: `files` (parsed files by
+    path) parses each shared base once, and the result may then be one of its values, which
+    must not be changed; `tables` keeps only those top-level tables of each file (None: all)."""
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(path, "scenario.extends", f"cyclic extends: {cycle}")
-    raw = _read_toml(path)
-    kind = wrong_kind(raw)
-    if kind:
-        raise ScenarioError(
-            path,
-            None,
-            f"is {kind}, not a scenario; expected a scenario file ([scenario], [population], "
-            "[regimes.ID]); a sweep spec runs with `prisonflow sweep FILE`",
-        )
+    raw = files.get(path) if files is not None else None
+    if raw is None:
+        raw = _read_toml(path)
+        kind = wrong_kind(raw)
+        if kind:
+            raise ScenarioError(
+                path,
+                None,
+                f"is {kind}, not a scenario; expected a scenario file ([scenario], "
+                "[population], [regimes.ID]); a sweep spec runs with `prisonflow sweep FILE`",
+            )
+        if tables is not None:
+            raw = {key: value for key, value in raw.items() if key in tables}
+        if files is not None:
+            files[path] = raw
     meta = raw.get("scenario", {})
     extends = meta.get("extends") if isinstance(meta, dict) else None
     if extends is None:
@@ -167,9 +204,10 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
             base_path = _resolve_path(base_name, relative_to=path.parent)
         except ScenarioError as exc:
             raise ScenarioError(path, "scenario.extends", f"'{base_name}': {exc.message}") from None
-        base = _load_raw(base_path, (*chain, path))
-        for key in ("abstract", *OWN_META_KEYS):  # said of a file itself, never inherited
-            base.get("scenario", {}).pop(key, None)
+        base = _load_raw(base_path, (*chain, path), files, tables)
+        if isinstance(base.get("scenario"), dict):  # own keys of a file are never inherited
+            own = ("abstract", *OWN_META_KEYS)
+            base = {**base, "scenario": {k: v for k, v in base["scenario"].items() if k not in own}}
         merged = _deep_merge(merged, base)
     return _deep_merge(merged, raw)
 
@@ -208,6 +246,10 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], file: str) -
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
     """The pydantic model class that owns a location (for listing allowed keys)."""
+    from pydantic import BaseModel
+
+    from .schema import Campaign, OffenceProfile, Population, Regime, Scenario
+
     model: type[BaseModel] = Scenario
     parts, i = loc[:-1], 0
     while i < len(parts):
@@ -227,6 +269,9 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 
 def _describe(err: dict) -> tuple[str, str]:
+    from .model.distributions import DIST_KINDS
+    from .taxonomy import STATUSES
+
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in DIST_KINDS))
     # Discriminated unions put the tag in loc; drop it and function-validator tags.
     loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
@@ -276,6 +321,8 @@ def _describe(err: dict) -> tuple[str, str]:
 
 
 def _share_keys_error(raw: dict, file: str) -> None:
+    from .taxonomy import OFFENCES, STATUSES
+
     pop = raw.get("population", {})
     if not isinstance(pop, dict):
         return
@@ -333,6 +380,10 @@ def _check_priors(scn: Scenario, file: str) -> None:
 
 def validate_raw(raw: dict[str, Any], file: str) -> Scenario:
     """Validate a scenario's raw data (from `file`, named in errors); raises ScenarioError."""
+    from pydantic import ValidationError
+
+    from .schema import Scenario
+
     _share_keys_error(raw, file)
     try:
         scn = Scenario.model_validate({**raw, "source_file": file})
@@ -361,6 +412,45 @@ def load_scenario(
     file = str(path)
     if overrides:
         raw = apply_overrides(raw, overrides, file)
-    if raw.get("scenario", {}).get("abstract"):
+    meta = raw.get("scenario")
+    if isinstance(meta, dict) and meta.get("abstract"):
         raise ScenarioError(file, "scenario.abstract", "is a base to extend, not a scenario to run")
     return validate_raw(raw, file)
+
+
+# What `prisonflow scenarios` prints of each scenario, with the type the loader gives it.
+LISTED_META_TYPES = {"title": str, "country": str, "start_date": dt.date, "end_date": dt.date}
+
+
+def _listable(meta: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a [scenario] table as read shows what the loader would give: a table, not an
+    abstract base, each key of LISTED_META_TYPES present with its type."""
+    return (
+        isinstance(meta, dict)
+        and not meta.get("abstract")
+        and all(type(meta.get(key)) is kind for key, kind in LISTED_META_TYPES.items())
+    )
+
+
+def bundled_listing() -> dict[str, dict[str, Any]]:
+    """What a listing shows of each bundled scenario: its [scenario] table, `extends`
+    resolved, by name.
+
+    Files are read, not validated, so that listing loads neither pydantic nor numpy, and
+    each shared base is parsed once: a value the loader would refuse (a date out of order,
+    a bad population key) is not seen here. A file that cannot be read or extends what it
+    cannot is reported as by the loader; one whose table is not `_listable` is loaded in
+    full, so it gets the loader's error, or the loader's reading of it.
+
+    Returns:
+        Each bundled scenario's [scenario] keys and values (at least LISTED_META_TYPES').
+
+    Raises:
+        ScenarioError: For the first file, in name order, that is refused.
+    """
+    files: dict[Path, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, path in bundled_scenarios().items():
+        meta = _load_raw(path, files=files, tables=("scenario",)).get("scenario")
+        out[name] = meta if _listable(meta) else load_scenario(path).scenario.model_dump()
+    return out

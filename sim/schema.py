@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .model.distributions import Distribution, Fixed, Prior
+from .scenario import ScenarioError  # defined with the loader, which reads files without pydantic
 from .taxonomy import DEPLOYMENT_HAZARDS, OFFENCES, SEXES, STATUSES
 from .volunteering import Response
 
@@ -30,20 +30,6 @@ Offence = Literal[OFFENCES]  # type: ignore[valid-type]
 Sex = Literal[SEXES]  # type: ignore[valid-type]
 
 SHARE_TOLERANCE = 1e-3
-
-
-class ScenarioError(ValueError):
-    """A scenario input is invalid; the message is one line: file: key: what is allowed."""
-
-    def __init__(self, file: str | os.PathLike | None, key: str | None, message: str):
-        self.file = str(file) if file is not None else "<scenario>"
-        self.key = key
-        self.message = message
-        where = f"{self.file}: {key}: " if key else f"{self.file}: "
-        super().__init__(where + message)
-
-    def __reduce__(self):  # picklable, so process-pool workers can report it
-        return (type(self), (self.file, self.key, self.message))
 
 
 class _Strict(BaseModel):
@@ -273,9 +259,6 @@ class Regime(_Strict):
 
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-OWN_META_KEYS = ("short_label", "roles", "order", "warm_up_from", "warm_up_with")
 
 
 class Meta(_Strict):

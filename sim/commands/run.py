@@ -32,24 +32,23 @@ from .common import (
 
 @app.command("scenarios")
 def scenarios_cmd() -> None:
-    """List the bundled scenarios."""
-    from ..scenario import ScenarioError, bundled_scenarios, load_scenario, scenarios_dir
+    """List the bundled scenarios, as read (`run` validates a scenario in full)."""
+    from ..scenario import ScenarioError, bundled_listing, scenarios_dir
 
+    try:
+        listing = bundled_listing()
+    except ScenarioError as exc:
+        fail(str(exc))
+    if not listing:
+        fail(f"{scenarios_dir()}: no bundled scenarios found; the installation is incomplete")
     table = Table(show_header=True, header_style="bold")
     # Names are what users type next: never truncate them (output may be a narrow pipe).
-    table.add_column("name", no_wrap=True, min_width=max(map(len, bundled_scenarios()), default=4))
+    table.add_column("name", no_wrap=True, min_width=max(map(len, listing)))
     table.add_column("country")
     table.add_column("period", no_wrap=True, min_width=24)
     table.add_column("title")
-    if not bundled_scenarios():
-        fail(f"{scenarios_dir()}: no bundled scenarios found; the installation is incomplete")
-    for name in bundled_scenarios():
-        try:
-            s = load_scenario(name)
-        except ScenarioError as exc:
-            fail(str(exc))
-        m = s.scenario
-        table.add_row(name, m.country, f"{m.start_date} to {m.end_date}", m.title)
+    for name, m in listing.items():
+        table.add_row(name, m["country"], f"{m['start_date']} to {m['end_date']}", m["title"])
     console.print(table)
 
 
