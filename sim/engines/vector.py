@@ -16,6 +16,7 @@ people who reach it; durations are drawn once on entry; daily stocks come from t
 under common random numbers and the order of the stages' draws is free. Queues with a
 daily capacity serve each round's cohort on its own (a simplification: the Mesa engine
 shares one queue).
+Who applies and when, window by window, is `sim.engines.applications`.
 The rules themselves (who is eligible, screening verdicts, service terms) are the law's,
 `sim.model.rules`; this module holds only the event-day arithmetic.
 """
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..model import rules
 from ..model.population import Population, blocks
-from ..model.random import PeopleStreams, Streams
+from ..model.random import PeopleStreams
 from ..model.taxonomy import (
     AWAITING_COURT,
     CONVICTED,
@@ -49,8 +50,8 @@ from ..model.taxonomy import (
 )
 from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
 from ..scenario import Regime, Scenario
-from . import service
-from .first_passage import first_day_at_least, stacked_rows
+from . import applications, service
+from .first_passage import stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 from .service import aftermath, deploy
@@ -213,7 +214,7 @@ class Run:
         `first_passage.first_day_at_least` (None for a single row), computed once per run."""
         key = (r_idx, status)
         if key not in self.hazards:
-            cum = application_hazard(self, self.spans[r_idx], status)
+            cum = applications.application_hazard(self, self.spans[r_idx], status)
             self.hazards[key] = (cum, stacked_rows(cum) if cum.shape[0] > 1 else None)
         return self.hazards[key]
 
@@ -318,9 +319,9 @@ def apply(run: Run) -> None:
         for status in rules.STATUS_ORDER:
             for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
                 if rules.covers(regime, status):
-                    _schedule_applications(run, block, draws, status, r_idx, app_day, app_regime)
+                    applications.schedule(run, block, draws, status, r_idx, app_day, app_regime)
         applies = app_day < run.n_days
-        _count_custody(run, block, applies)
+        applications.count_custody(run, block, applies)
         if run.log is not None:
             run.log.add_block(block, app_day, app_regime)
         kept.append(block.take(applies))
@@ -340,22 +341,6 @@ def apply(run: Run) -> None:
             sent = pop.sentence_end[a].astype(np.int64)
             run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
     run.current = list(run.cohorts)
-
-
-def _count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
-    """The ordinary custody path of a block of people: admissions, custody from day 0 or
-    admission, and release at sentence end for those who never apply (the applicants'
-    custody ends where the pipeline says)."""
-    ledger = run.ledger
-    admitted = block.admit_day[block.admit_day >= 0]
-    ledger.count(admitted, "admissions")
-    never = np.flatnonzero(~applies)
-    release = block.sentence_end[never]
-    ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
-    end = np.where(applies, NEVER, block.sentence_end)
-    ledger.stay(block, np.arange(block.n), block.custody_start, end)
-    run.n_people += block.n
-    run.n_initial += block.n_initial
 
 
 def screen(run: Run) -> None:
@@ -467,11 +452,11 @@ def reapply(run: Run) -> None:
     )
     if takes_back and run.round <= MAX_ROUNDS:
         spell = (ids, day_back, end, enlisted > 0, refused)
-        open_to = _open_regimes(run, spell)
+        open_to = applications.open_regimes(run, spell)
         for status in rules.STATUS_ORDER:  # in this order, as in round 1
             for r_idx in open_to:
                 if rules.covers(run.spans[r_idx][1], status):
-                    _schedule_again(run, status, r_idx, spell, app_day, app_regime)
+                    applications.schedule_again(run, status, r_idx, spell, app_day, app_regime)
     stays = app_day >= run.n_days
     run.ledger.move(end[stays], INCARCERATED, RELEASED, "sentence_releases", ids[stays])
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
@@ -521,132 +506,3 @@ def simulate(
 
 
 # ---------------------------------------------------------------------- event-day helpers
-
-
-def _schedule_applications(
-    run: Run,
-    pop: Population,
-    draws: Streams,
-    status: int,
-    r_idx: int,
-    app_day: np.ndarray,
-    app_regime: np.ndarray,
-) -> None:
-    """Application days of people of `pop` (a block) eligible under one regime while
-    holding one status.
-
-    Updates `app_day`, `app_regime` (per row of `pop`) and the eligible-stock deltas.
-    People who applied in an earlier window are no longer candidates.
-    """
-    n_days = run.n_days
-    rid, _regime, start, end = span = run.spans[r_idx]
-    idx, lo, hi = rules.eligibility_window(
-        span[1], status, pop, start, min(end, n_days), among=app_day == NEVER
-    )
-    if len(idx) == 0:
-        return
-    name = f"apply.{rid}.{STATUSES[status]}"
-    day = _first_application_day(
-        run, pop, draws, name, r_idx, status, idx, pop.sentence_end[idx], lo, hi
-    )
-    applied = day < hi
-    app_day[idx[applied]] = day[applied]
-    app_regime[idx[applied]] = r_idx
-
-
-def _open_regimes(run: Run, spell) -> list[int]:
-    """Positions in `run.spans` of the regimes that may take back some of the people of
-    `spell` (in force while they are back; re-applications or former recruits)."""
-    _ids, day_back, _end, former, refused = spell
-    was_refused, first_back = (refused < NEVER).any(), int(day_back.min())
-    return [
-        r_idx
-        for r_idx, (_rid, regime, start, stop) in enumerate(run.spans)
-        if stop > first_back
-        and start < run.n_days
-        and (
-            (regime.reapply_wait_days is not None and was_refused)
-            or (regime.admits_former_recruits and former.any())
-        )
-    ]
-
-
-def _schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regime) -> None:
-    """Application days of people back in custody (`spell`: people, day back, custody end,
-    former recruit, day refused) under one regime while holding one status; updates
-    `app_day`, `app_regime` (per spell row) and the eligible-stock deltas. Draws come from
-    round-specific streams."""
-    pop, n_days = run.pop, run.n_days
-    ids, day_back, end, former, refused = spell
-    rid, regime, start, stop_day = run.spans[r_idx]
-    sub = np.flatnonzero(app_day == NEVER)
-    pos, lo, hi = rules.later_window(
-        regime,
-        status,
-        pop,
-        (ids[sub], day_back[sub], end[sub]),
-        start,
-        min(stop_day, n_days),
-        former[sub],
-        refused[sub],
-    )
-    if len(pos) == 0:
-        return
-    pos = sub[pos]
-    name = f"apply.{rid}.{STATUSES[status]}.r{run.round}"
-    day = _first_application_day(
-        run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi
-    )
-    applied = day < hi
-    app_day[pos[applied]] = day[applied]
-    app_regime[pos[applied]] = r_idx
-
-
-def _first_application_day(
-    run: Run,
-    pop: Population,
-    draws: Streams,
-    name: str,
-    r_idx: int,
-    status: int,
-    idx,
-    custody_end,
-    lo,
-    hi,
-) -> np.ndarray:
-    """Day each person `idx` of `pop`, eligible over days [lo, hi) under a regime with a
-    status, applies (a day >= hi: not in the window), drawing from the stream `name`; and
-    the window counted in the eligible stock (until the application, if any)."""
-    n_days = run.n_days
-    cum, stacked = run.hazard(r_idx, status)
-    if cum[:, -1].any():
-        climate = pop.facility_climate[pop.facility[idx]]
-        years = rules.custody_avoided_years(status, custody_end, pop.sentence_years[idx], lo)
-        person = rules.person_factor(run.scenario.population, pop.motivation[idx], climate, years)
-        with np.errstate(divide="ignore"):
-            need = draws.exponential(name, idx)
-            need /= person
-        del person, climate, years
-        rows = None if stacked is None else pop.facility[idx]
-        day = first_day_at_least(cum, rows, lo, need, stacked, hi)
-    else:  # no hazard under this law: nobody applies (every need is above 0)
-        day = hi.astype(np.int64)
-    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
-    run.eligible_delta -= np.bincount(np.minimum(np.minimum(day, hi), n_days), minlength=n_days + 1)
-    return day
-
-
-def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
-    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1),
-    at person factor 1: the law's day term (`rules.daily_rates`) summed over days."""
-    n_days, streams = run.n_days, Streams(run.seed)
-
-    def uniform(name: str, n: int) -> np.ndarray:
-        """Uniform draws for `n` people from the named random stream."""
-        return streams.uniform(name, np.arange(n, dtype=np.uint64))
-
-    phases = rules.visit_phases(run.scenario.population, uniform)
-    rates = rules.daily_rates(run.scenario, span, status, n_days, phases)
-    cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
-    np.cumsum(rates, axis=1, out=cum[:, 1:])
-    return cum

@@ -1,0 +1,168 @@
+"""Vector engine, who applies and when: application days in each eligibility window.
+
+Helpers of `sim.engines.vector`'s `apply` (a block of people at a time) and `reapply`
+(people back in custody): the eligibility window from the law (`sim.model.rules`), the
+person term of the hazard, and the first passage of the cumulative hazard
+(`sim.engines.first_passage`); the eligible stock is counted per window. Also the
+ordinary custody path of a block (`count_custody`) and the hazard tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..model import rules
+from ..model.population import Population
+from ..model.random import Streams
+from ..model.taxonomy import INCARCERATED, NEVER, RELEASED, STATUSES
+from .first_passage import first_day_at_least
+
+if TYPE_CHECKING:
+    from .vector import Run
+
+
+def count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
+    """The ordinary custody path of a block of people: admissions, custody from day 0 or
+    admission, and release at sentence end for those who never apply (the applicants'
+    custody ends where the pipeline says)."""
+    ledger = run.ledger
+    admitted = block.admit_day[block.admit_day >= 0]
+    ledger.count(admitted, "admissions")
+    never = np.flatnonzero(~applies)
+    release = block.sentence_end[never]
+    ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
+    end = np.where(applies, NEVER, block.sentence_end)
+    ledger.stay(block, np.arange(block.n), block.custody_start, end)
+    run.n_people += block.n
+    run.n_initial += block.n_initial
+
+
+def schedule(
+    run: Run,
+    pop: Population,
+    draws: Streams,
+    status: int,
+    r_idx: int,
+    app_day: np.ndarray,
+    app_regime: np.ndarray,
+) -> None:
+    """Application days of people of `pop` (a block) eligible under one regime while
+    holding one status.
+
+    Updates `app_day`, `app_regime` (per row of `pop`) and the eligible-stock deltas.
+    People who applied in an earlier window are no longer candidates.
+    """
+    n_days = run.n_days
+    rid, _regime, start, end = span = run.spans[r_idx]
+    idx, lo, hi = rules.eligibility_window(
+        span[1], status, pop, start, min(end, n_days), among=app_day == NEVER
+    )
+    if len(idx) == 0:
+        return
+    name = f"apply.{rid}.{STATUSES[status]}"
+    day = _first_application_day(
+        run, pop, draws, name, r_idx, status, idx, pop.sentence_end[idx], lo, hi
+    )
+    applied = day < hi
+    app_day[idx[applied]] = day[applied]
+    app_regime[idx[applied]] = r_idx
+
+
+def open_regimes(run: Run, spell) -> list[int]:
+    """Positions in `run.spans` of the regimes that may take back some of the people of
+    `spell` (in force while they are back; re-applications or former recruits)."""
+    _ids, day_back, _end, former, refused = spell
+    was_refused, first_back = (refused < NEVER).any(), int(day_back.min())
+    return [
+        r_idx
+        for r_idx, (_rid, regime, start, stop) in enumerate(run.spans)
+        if stop > first_back
+        and start < run.n_days
+        and (
+            (regime.reapply_wait_days is not None and was_refused)
+            or (regime.admits_former_recruits and former.any())
+        )
+    ]
+
+
+def schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regime) -> None:
+    """Application days of people back in custody (`spell`: people, day back, custody end,
+    former recruit, day refused) under one regime while holding one status; updates
+    `app_day`, `app_regime` (per spell row) and the eligible-stock deltas. Draws come from
+    round-specific streams."""
+    pop, n_days = run.pop, run.n_days
+    ids, day_back, end, former, refused = spell
+    rid, regime, start, stop_day = run.spans[r_idx]
+    sub = np.flatnonzero(app_day == NEVER)
+    pos, lo, hi = rules.later_window(
+        regime,
+        status,
+        pop,
+        (ids[sub], day_back[sub], end[sub]),
+        start,
+        min(stop_day, n_days),
+        former[sub],
+        refused[sub],
+    )
+    if len(pos) == 0:
+        return
+    pos = sub[pos]
+    name = f"apply.{rid}.{STATUSES[status]}.r{run.round}"
+    day = _first_application_day(
+        run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi
+    )
+    applied = day < hi
+    app_day[pos[applied]] = day[applied]
+    app_regime[pos[applied]] = r_idx
+
+
+def _first_application_day(
+    run: Run,
+    pop: Population,
+    draws: Streams,
+    name: str,
+    r_idx: int,
+    status: int,
+    idx,
+    custody_end,
+    lo,
+    hi,
+) -> np.ndarray:
+    """Day each person `idx` of `pop`, eligible over days [lo, hi) under a regime with a
+    status, applies (a day >= hi: not in the window), drawing from the stream `name`; and
+    the window counted in the eligible stock (until the application, if any)."""
+    n_days = run.n_days
+    cum, stacked = run.hazard(r_idx, status)
+    if cum[:, -1].any():
+        climate = pop.facility_climate[pop.facility[idx]]
+        years = rules.custody_avoided_years(status, custody_end, pop.sentence_years[idx], lo)
+        person = rules.person_factor(run.scenario.population, pop.motivation[idx], climate, years)
+        with np.errstate(divide="ignore"):
+            need = draws.exponential(name, idx)
+            need /= person
+        del person, climate, years
+        rows = None if stacked is None else pop.facility[idx]
+        day = first_day_at_least(cum, rows, lo, need, stacked, hi)
+    else:  # no hazard under this law: nobody applies (every need is above 0)
+        day = hi.astype(np.int64)
+    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
+    run.eligible_delta -= np.bincount(np.minimum(np.minimum(day, hi), n_days), minlength=n_days + 1)
+    return day
+
+
+def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
+    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1),
+    at person factor 1: the law's day term (`rules.daily_rates`) summed over days."""
+    n_days, streams = run.n_days, Streams(run.seed)
+
+    def uniform(name: str, n: int) -> np.ndarray:
+        """Uniform draws for `n` people from the named random stream."""
+        return streams.uniform(name, np.arange(n, dtype=np.uint64))
+
+    phases = rules.visit_phases(run.scenario.population, uniform)
+    rates = rules.daily_rates(run.scenario, span, status, n_days, phases)
+    cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
+    np.cumsum(rates, axis=1, out=cum[:, 1:])
+    return cum
