@@ -24,7 +24,7 @@ The rules themselves (who is eligible, screening verdicts, service terms) are th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -147,6 +147,7 @@ class Run:
     n_people: int = 0  # everyone drawn
     n_initial: int = 0  # of whom in custody at day 0
     population_seconds: float = 0.0  # time `apply` spent drawing people
+    people: Population | None = None  # drawn already (ids in order): `apply` takes these
     cohorts: list[Cohort] = field(default_factory=list)  # every round's
     current: list[Cohort] = field(default_factory=list)  # this round's
     round: int = 1
@@ -311,7 +312,7 @@ def apply(run: Run) -> None:
     kept: list[Population] = []
     app_days, app_regimes = [], []
     lap = time.perf_counter()
-    for block in blocks(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE):
+    for block in _blocks(run):
         run.population_seconds += time.perf_counter() - lap
         app_day = np.full(block.n, NEVER, dtype=np.int32)
         app_regime = np.full(block.n, -1, dtype=np.int8)
@@ -341,6 +342,17 @@ def apply(run: Run) -> None:
             sent = pop.sentence_end[a].astype(np.int64)
             run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
     run.current = list(run.cohorts)
+
+
+def _blocks(run: Run) -> Iterator[Population]:
+    """The run's people a block at a time: drawn (`population.blocks`), or cut from
+    `Run.people`."""
+    if run.people is None:
+        yield from blocks(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE)
+        return
+    step = BLOCK_PEOPLE or max(run.people.n, 1)
+    for first in range(0, max(run.people.n, 1), step):
+        yield run.people.take(np.arange(first, min(first + step, run.people.n)))
 
 
 def screen(run: Run) -> None:

@@ -179,7 +179,7 @@ def synthesize(
     pop = _draw(scenario.population, seed, size, n_days + warm)
     if not warm:
         return pop
-    applied = _applied_during_warm_up(scenario, seed, size, warm)
+    applied = _applied_during_warm_up(scenario, seed, pop, warm)
     return _advance(pop, warm, drop=applied)
 
 
@@ -208,11 +208,11 @@ def blocks(
     yield from _draw_blocks(scenario.population, seed, size, n_days, block_people)
 
 
-def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, days: int):
+def _applied_during_warm_up(scenario: Scenario, seed: int, pop: Population, days: int):
     """Ids of people who apply under the regimes of `[scenario] warm_up_with` during the
-    warm-up (None without one): that scenario's regimes on this population, run by the
-    vector engine from `warm_up_from` for `days` days with the same seed, so the people are
-    the same as in the run (each person's draws depend only on seed and id)."""
+    warm-up (None without one): who applies when that scenario's regimes act on the people
+    of `pop` in custody during the warm-up, from `warm_up_from` for `days` days, with the
+    same seed (the vector engine's `apply` stage: its applicants are those who apply)."""
     meta = scenario.scenario
     if meta.warm_up_with is None:
         return None
@@ -232,10 +232,11 @@ def _applied_during_warm_up(scenario: Scenario, seed: int, size: int | None, day
             ),
         }
     )
-    table = vector.simulate(chain, seed=seed, population=size, days=days, record_people=True).people
-    assert table is not None  # record_people=True
-    applied = table["application_day"].to_numpy() >= 0
-    return table["id"].to_numpy()[applied]
+    run = vector.Run.start(chain, seed, pop.n_initial, days, record_people=False)
+    # Those admitted during the warm-up: the first ids (the stock, then by admission day).
+    run.people = pop.take(np.arange(int(np.count_nonzero(pop.admit_day < days))))
+    vector.apply(run)
+    return run.pop.ids
 
 
 def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Population:
