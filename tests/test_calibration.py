@@ -49,7 +49,10 @@ def recovery():
         parse_param("population.volunteering.baseline_per_day=0.0005:0.008", scn),
         parse_param("regimes.UA_2024.approval_capacity_per_day=5:120", scn),
     ]
-    return calibrate(scn, params, targets, particles=100, rounds=3, seed=3, population=POP)
+    # Two rounds (three before, for suite time). Measured with seeds 3 (this one), 4 and 5:
+    # each truth sits 0.22-0.64 of the way from p05 to p95, narrowing 0.46-0.73 (checked
+    # > 0.3), 30 accepted in every round (three rounds: 0.15-0.51, narrowing 0.48-0.74).
+    return calibrate(scn, params, targets, particles=100, rounds=2, seed=3, population=POP)
 
 
 def test_calibration_recovers_known_parameters(recovery):

@@ -97,7 +97,11 @@ def check_recovery(cal, held, coverage_range):
 
 
 def test_joint_calibration_recovers_known_parameters_and_covers_held_out_points():
-    cal, held = recover({UA: 4000, RU: 8000}, particles=60, rounds=3, replicates=20)
+    """Two rounds (three before, for suite time). Measured with calibration seeds 3 (this
+    test's), 4 and 5: each baseline's truth sits 0.21-0.26 of the way from p05 to p95, its
+    narrowing is 0.45-0.70 (checked > 0.3), 14 of 14 held-out points inside, effective size
+    15 or more (three rounds: 0.18-0.37, 0.52-0.77, 14 of 14)."""
+    cal, held = recover({UA: 4000, RU: 8000}, particles=60, rounds=2, replicates=20)
     # 14 held-out points: at a nominal 90%, 10 or more inside (a binomial 5% tail is 9)
     check_recovery(cal, held, (10 / 14, 1.0))
     assert len(held) == 14

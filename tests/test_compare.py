@@ -120,6 +120,15 @@ def test_a_rule_change_moves_only_what_it_can_reach(rule_change):
 
 
 def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
+    """The default comparison through the CLI. Its report is asked for but not drawn here
+    (seconds of figures): the report of `prisonflow compare` is drawn and checked in
+    test_guide (the same default command), test_report and test_who."""
+    import sim.reporting.build
+
+    reports = []
+    monkeypatch.setattr(
+        sim.reporting.build, "build_report", lambda directory, manifest: reports.append(directory)
+    )
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "cmp"
     code, stdout, err = cli(
@@ -140,9 +149,12 @@ def test_compare_command_writes_the_whole_matrix(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     for title in ("comparison:", "counterfactual matrix", "paired differences"):
         assert title in stdout
+    assert reports == [out]
     for name in cmp.FILES:
-        assert (out / name.rstrip("/")).exists(), name
+        if name not in cmp.REPORT_FILES:
+            assert (out / name.rstrip("/")).exists(), name
     manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"] == list(cmp.FILES)  # the report's files among them
     assert manifest["kind"] == "compare" and manifest["entropy"] == 5
     assert manifest["scenarios"] == list(cmp.default_countries())
     assert manifest["references"] == {p: p for p in cmp.default_countries()}

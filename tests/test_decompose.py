@@ -19,7 +19,7 @@ from sim.decompose_report import decomposition_section, read_table
 from sim.scenario import Regime, load_scenario
 
 SIZE = 3000
-REPLICATES = 3
+REPLICATES = 2  # every check is per replicate or exact: two replicates test it twice
 
 
 def classification_problems(fields) -> list[str]:
@@ -103,7 +103,8 @@ def test_contributions_add_up_to_the_total_in_every_replicate(ua_vs_wagner):
     dec = ua_vs_wagner
     total = dec.values[-1] - dec.values[0]  # (replicates, metrics)
     np.testing.assert_allclose(dec.contributions.sum(axis=0), total, rtol=1e-9, atol=1e-9)
-    assert np.abs(total[:, 0]).min() > 100  # the laws differ: a real difference to split
+    # the laws differ: a real difference to split (288 and 207 more released to the army)
+    assert np.abs(total[:, 0]).min() > 100
     # The table says the same: mean contributions sum to the mean total.
     t = dec.table
     for metric in dcp.METRICS:

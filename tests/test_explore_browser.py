@@ -130,7 +130,7 @@ def _set_input(page, label: str, text: str) -> None:
     field.press("Enter")
 
 
-def test_explorer_in_chromium(explorer, tmp_path):
+def test_explorer_in_chromium(explorer, tmp_path, prisonflow):
     sync_playwright = _browser_or_fail()
     requests: list[str] = []
     failed: list[str] = []
@@ -207,15 +207,9 @@ def test_explorer_in_chromium(explorer, tmp_path):
         finally:
             browser.close()
 
-    out = tmp_path / "run"
-    run = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(toml_path), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr
+    out = tmp_path / "run"  # `prisonflow run` in this process (the CLI, without a fresh start)
+    code, _stdout, err = prisonflow("run", str(toml_path), "--out", str(out))
+    assert code == 0, err
     assert (out / "summary.csv").is_file()
 
     # Offline: every request went to the app itself, and every asset it asked for was there.

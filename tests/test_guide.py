@@ -9,7 +9,9 @@ Rules, applied in the order the blocks appear in the guide, all in one temporary
     be the install part of the README's Quick start, which is what a fresh machine runs;
   - a `prisonflow ...` command runs in this process. To keep the test fast, `run`, `batch`
     and `compare` without `--population` get `--population 2000`; `batch` and `compare`
-    without `--replicates` get `--replicates 2`, and without `--workers` get `--workers 1`.
+    without `--replicates` get `--replicates 2`, and without `--workers` get `--workers 1`;
+    a larger `--replicates` is cut to 2 there and in `decompose`, whose `--size` is cut to
+    2000.
     A command whose comment says `exits with status 2` must exit 2 with one line on stderr;
     every other command must exit 0;
   - any other command fails the test, so that the guide shows nothing that is not run.
@@ -63,7 +65,12 @@ def readme_install() -> str:
     raise AssertionError("README has no install command")
 
 
-CAPS = {"--replicates": 2}  # replicates the guide shows, capped to keep the suite quick
+# sizes the guide shows, capped to keep the suite quick
+CAPS = {
+    "batch": {"--replicates": 2},
+    "compare": {"--replicates": 2},
+    "decompose": {"--replicates": 2, "--size": 2000},
+}
 
 
 def small(argv: list[str]) -> list[str]:
@@ -71,8 +78,8 @@ def small(argv: list[str]) -> list[str]:
     for flag, value in extra.items():
         if flag not in argv:
             argv = [*argv, flag, value]
-    if argv[0] in SMALL:
-        for flag, cap in CAPS.items():
+    if argv[0] in CAPS:
+        for flag, cap in CAPS[argv[0]].items():
             if flag in argv[:-1]:
                 i = argv.index(flag) + 1
                 argv = [*argv[:i], str(min(int(argv[i]), cap)), *argv[i + 1 :]]

@@ -82,10 +82,27 @@ def compare_dir(tmp_path_factory, evil) -> Path:
     return out
 
 
+_REPORTED: dict[Path, tuple[int, str, str]] = {}
+
+
+@pytest.fixture
+def reported(request, monkeypatch, capsys):
+    """`prisonflow report DIR` on the fixture named `which`, run once per directory (a report
+    takes seconds to draw); returns the directory and the command's (exit code, stdout,
+    stderr)."""
+
+    def report(which: str) -> tuple[Path, tuple[int, str, str]]:
+        directory = request.getfixturevalue(which)
+        if directory not in _REPORTED:
+            _REPORTED[directory] = cli(monkeypatch, capsys, "report", str(directory))
+        return directory, _REPORTED[directory]
+
+    return report
+
+
 @pytest.mark.parametrize("which", ["batch_dir", "compare_dir"])
-def test_report_rebuilds_offline_and_escaped(which, request, monkeypatch, capsys):
-    directory = request.getfixturevalue(which)
-    code, out, err = cli(monkeypatch, capsys, "report", str(directory))
+def test_report_rebuilds_offline_and_escaped(which, reported):
+    directory, (code, out, err) = reported(which)
     assert code == 0, err
     assert "report.html" in out
     page = (directory / "report.html").read_text()
@@ -112,13 +129,12 @@ def test_report_rebuilds_offline_and_escaped(which, request, monkeypatch, capsys
 
 
 @pytest.mark.parametrize("which", ["batch_dir", "compare_dir"])
-def test_report_leads_with_the_answer(which, request):
+def test_report_leads_with_the_answer(which, reported):
     """Headline with rates per month of exposure and per 1,000 prisoners, then the key
     figure, then results; assumptions last, each calibration command once."""
-    from sim.reporting.build import build_report
-
-    directory = request.getfixturevalue(which)
-    md = build_report(directory)["markdown"].read_text()
+    directory, (code, _out, err) = reported(which)
+    assert code == 0, err
+    md = (directory / "report.md").read_text()
     order = [
         md.index("## At a glance"),
         md.index("Figure 1."),

@@ -24,12 +24,33 @@ FULL = {"replicates": 30, "population": 2000, "days": 365}
 
 
 @functools.cache
-def _flows(engine: str, name: str, size: str = "small", **overrides) -> pd.DataFrame:
+def _runs(engine: str, name: str, size: str, overrides: tuple) -> tuple[sim.Result, ...]:
+    """The runs of one engine on one scenario, one per seed 0, 1, ...; kept, so that the
+    flows and the by-group tables of the same setting come from the same runs."""
+    scn = sim.load_scenario(name, dict(overrides) or None)
+    n = SMALL if size == "small" else FULL
+    days = min(n["days"], scn.n_days)
+    return tuple(
+        sim.run(scn, engine=engine, seed=s, population=n["population"], days=days)
+        for s in range(n["replicates"])
+    )
+
+
+def _read(outputs, engine: str, name: str, size: str = "small", **overrides) -> pd.DataFrame:
+    """`final_flows` or `final_groups` of the kept runs (the same arguments as a fresh run)."""
+    runs = _runs(engine, name, size, tuple(sorted(overrides.items())))
     scn = sim.load_scenario(name, overrides or None)
     n = SMALL if size == "small" else FULL
-    run = functools.partial(sim.run, engine=engine)
     days = min(n["days"], scn.n_days)
-    return final_flows(run, scn, range(n["replicates"]), n["population"], days)
+
+    def kept(_scenario, *, seed, population, days):
+        return runs[seed]
+
+    return outputs(kept, scn, range(n["replicates"]), n["population"], days)
+
+
+def _flows(engine: str, name: str, size: str = "small", **overrides) -> pd.DataFrame:
+    return _read(final_flows, engine, name, size, **overrides)
 
 
 def _report(agreement) -> str:
@@ -152,10 +173,7 @@ def test_check_fails_when_the_reapplication_wait_differs():
 
 
 def _groups(engine: str, name: str, **overrides) -> pd.DataFrame:
-    scn = sim.load_scenario(name, overrides or None)
-    run = functools.partial(sim.run, engine=engine)
-    days = min(SMALL["days"], scn.n_days)
-    return final_groups(run, scn, range(SMALL["replicates"]), SMALL["population"], days)
+    return _read(final_groups, engine, name, **overrides)
 
 
 def test_engines_agree_on_who_is_recruited():
