@@ -24,8 +24,9 @@ BENCH_SCENARIO = "russia_2022_2025"
 BENCH_DAYS = 1095  # three years of days, as in issue 14
 REAL_SCALE = ("russia_2022_2025", "ukraine_2024")
 BATCH_SCENARIO, BATCH_RUNS = "ukraine_2024", 20
-# The calibration timed on 1 and 2 workers: BATCH_SCENARIO at real scale, one parameter.
-CALIBRATION_PARTICLES, CALIBRATION_ROUNDS = 40, 2
+# The calibration timed on 1 and 2 workers: BATCH_SCENARIO at real scale, one parameter,
+# `prisonflow calibrate`'s default 200 particles a round, two rounds.
+CALIBRATION_PARTICLES, CALIBRATION_ROUNDS = 200, 2
 CALIBRATION_PARAM = "population.volunteering.baseline_per_day=0.0005:0.012"
 ENGINE_AGENTS, ENGINE_DAYS = 20_000, 180
 
