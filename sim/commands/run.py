@@ -104,10 +104,12 @@ def run_cmd(
                 extend=extend,
                 force=force,
             )
-            result = sim.run(scn, **options, record_people=record_people)
             from ..counterfactual import recruitment_effect  # the no-recruitment baseline
+            from ..model.population import reused
 
-            result.summary.update(recruitment_effect(scn, result, **options))
+            with reused():  # the run and its baseline draw the people once
+                result = sim.run(scn, **options, record_people=record_people)
+                result.summary.update(recruitment_effect(scn, result, **options))
         manifest = run_manifest(scn, result, argv=sys.argv, started=started)
         write_run(result, out, manifest, overwrite, regimes=scn.regimes)
     except (ScenarioError, UsageError) as exc:

@@ -96,6 +96,7 @@ def run_task(task: Task) -> dict:
 
     from ..by_group import of_result
     from ..counterfactual import recruitment_effect
+    from ..model.population import reused
 
     started = time.perf_counter()
     try:
@@ -105,11 +106,12 @@ def run_task(task: Task) -> dict:
             "seed": task.seed,
             "population": task.population,
         }
-        result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
-        groups = None
-        if task.batch_outputs:
-            result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
-            groups = of_result(result, list(scn.regimes))
+        with reused():  # the run and its no-recruitment baseline draw the people once
+            result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
+            groups = None
+            if task.batch_outputs:
+                result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
+                groups = of_result(result, list(scn.regimes))
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
         return {
             "status": "failed",

@@ -8,6 +8,7 @@ the scenario's start date; `NEVER` marks an event that does not happen.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
@@ -183,6 +184,30 @@ def synthesize(
     return _advance(pop, warm, drop=applied)
 
 
+# Set inside `reused()`: the last population `blocks` drew there, and what it depends on.
+_reuse: dict | None = None
+
+
+@contextlib.contextmanager
+def reused(max_people: int = 1 << 22) -> Iterator[None]:
+    """Within this block, `blocks` keeps the last population it drew (up to `max_people`
+    people, about 50 bytes each) and gives it again to a run that would draw the same
+    people: same seed, size, days and block size, and the same `[population]` apart from
+    `volunteering` and `campaigns`, which the draw does not read. So a run and its
+    no-recruitment baseline (the same people under no law) draw them once. Files with a
+    warm-up are drawn each time (who applied during it depends on the behaviour).
+
+    Args:
+        max_people: The largest population kept.
+    """
+    global _reuse
+    outer, _reuse = _reuse, {"max_people": max_people}
+    try:
+        yield
+    finally:
+        _reuse = outer
+
+
 def blocks(
     scenario: Scenario,
     seed: int,
@@ -205,7 +230,26 @@ def blocks(
     if warm_up_days(scenario):
         yield synthesize(scenario, seed, size, n_days)
         return
-    yield from _draw_blocks(scenario.population, seed, size, n_days, block_people)
+    p = scenario.population
+    if _reuse is None:
+        yield from _draw_blocks(p, seed, size, n_days, block_people)
+        return
+    reuse = _reuse
+    drawn_by = p.model_dump_json(exclude={"volunteering", "campaigns"})
+    key = (int(seed), size, n_days, block_people, drawn_by)
+    if reuse.get("key") == key:
+        yield from reuse["blocks"]
+        return
+    reuse.pop("key", None)
+    kept: list[Population] | None = []
+    for block in _draw_blocks(p, seed, size, n_days, block_people):
+        if kept is not None:
+            kept.append(block)
+            if sum(b.n for b in kept) > reuse["max_people"]:
+                kept = None
+        yield block
+    if kept is not None:
+        reuse.update(key=key, blocks=kept)
 
 
 def _applied_during_warm_up(scenario: Scenario, seed: int, pop: Population, days: int):

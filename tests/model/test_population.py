@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -199,3 +200,35 @@ def test_blocks_are_the_rows_of_the_whole_population(block_people):
     for f in fields(whole):
         if f.name not in ("person_id", "n_initial"):
             np.testing.assert_array_equal(getattr(joined, f.name), getattr(whole, f.name))
+
+
+def test_a_run_and_its_baseline_draw_the_people_once_when_reused(monkeypatch):
+    """Inside `reused()`, the no-recruitment baseline gets the people its run drew (its
+    `[population]` differs only in behaviour), with the same outputs as drawn afresh;
+    outside it, each run draws them."""
+    import sim.model.population as population
+    from sim.counterfactual import no_recruitment
+    from sim.model.population import reused
+
+    draws = []
+    real_draw = population._draw_range
+    monkeypatch.setattr(
+        population, "_draw_range", lambda *a, **k: draws.append(1) or real_draw(*a, **k)
+    )
+    scenario = sim.load_scenario("ukraine_2024")
+
+    def pair():
+        run = sim.run(scenario, seed=5, population=3000, days=200)
+        base = sim.run(no_recruitment(scenario), seed=5, population=3000, days=200)
+        return run, base
+
+    fresh = pair()
+    assert len(draws) == 2
+    with reused():
+        kept = pair()
+        other_seed = sim.run(scenario, seed=6, population=3000, days=200)
+    assert len(draws) == 2 + 1 + 1  # the pair once, another seed afresh
+    assert other_seed.summary != kept[0].summary
+    for a, b in zip(fresh, kept, strict=True):
+        pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+        pd.testing.assert_frame_equal(a.recruits, b.recruits)
