@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import importlib.util
 import os
 import tomllib
@@ -117,18 +118,32 @@ def _resolve_path(name_or_path: str | os.PathLike, relative_to: Path | None = No
     raise ScenarioError(text, None, "file not found")
 
 
+# Parsed TOML by content: a batch or a comparison reads the same few files hundreds of
+# times (samplers, tasks, variants), and parsing costs ten times a copy.
+_PARSED: dict[bytes, dict[str, Any]] = {}
+_PARSED_MAX = 256
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a file, a fresh copy each time (callers may change it)."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            path, None, f"not UTF-8 text (byte {exc.start}); TOML files must be saved as UTF-8"
-        ) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(path, None, f"cannot read file: {exc.strerror}") from None
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        try:
+            parsed = tomllib.loads(data.decode())
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                path, None, f"not UTF-8 text (byte {exc.start}); TOML files must be saved as UTF-8"
+            ) from None
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[key] = parsed
+    return copy.deepcopy(parsed)
 
 
 def wrong_kind(raw: dict[str, Any]) -> str | None:

@@ -386,3 +386,17 @@ def test_a_policy_on_its_own_population_is_that_scenario(exposure):
     a = sim.run(own, seed=2, population=1500, days=90).summary
     b = sim.run(ua, seed=2, population=1500, days=90).summary
     assert a == b
+
+
+def test_parsed_files_are_kept_by_content_and_handed_out_as_copies(tmp_path):
+    """`_read_toml` parses a content once: a changed file is read anew (same size, same
+    second included), and a caller changing what it got changes nothing for the next."""
+    from sim.scenario import _read_toml
+
+    path = tmp_path / "x.toml"
+    path.write_text('a = "one"\n')
+    first = _read_toml(path)
+    first["a"] = "changed by the caller"
+    assert _read_toml(path) == {"a": "one"}
+    path.write_text('a = "two"\n')  # same size, written at once
+    assert _read_toml(path) == {"a": "two"}
