@@ -110,6 +110,43 @@ def _gamma_table(mean: float, sd: float) -> np.ndarray:
     return special.gammaincinv(shape, special.ndtr(_Z_GRID)) * (sd**2 / mean)
 
 
+def interp_on_grid(x: np.ndarray, grid: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """`np.interp(x, grid, table)` to the last bit, for an evenly spaced increasing `grid`:
+    each x's interval is computed from its position rather than searched for (numpy's
+    binary search over 8,193 points costs about three times as much), then corrected by
+    comparison with the grid, and numpy's formula and special cases are applied.
+
+    Args:
+        x: Points to interpolate at.
+        grid: Evenly spaced, increasing abscissae (at least two).
+        table: Values at the grid points.
+
+    Returns:
+        The interpolated values, float64.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = len(grid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = (table[1:] - table[:-1]) / (grid[1:] - grid[:-1])
+        guess = (x - grid[0]) * ((n - 1) / (grid[-1] - grid[0]))
+    j = np.fmax(np.fmin(guess, n - 2), 0).astype(np.intp)  # fmin/fmax: NaN -> 0
+    j -= grid[j] > x
+    np.maximum(j, 0, out=j)
+    j += (grid[j + 1] <= x) & (j < n - 2)  # now grid[j] <= x < grid[j + 1] inside the grid
+    left = grid[j]
+    with np.errstate(invalid="ignore"):
+        out = slopes[j] * (x - left) + table[j]
+        bad = np.isnan(out)
+        if bad.any():  # numpy: from the right end of the interval, then the flat value
+            jb = j[bad]
+            alt = slopes[jb] * (x[bad] - grid[jb + 1]) + table[jb + 1]
+            out[bad] = np.where(np.isnan(alt) & (table[jb] == table[jb + 1]), table[jb], alt)
+    out = np.where(x == left, table[j], out)
+    out = np.where(x >= grid[-1], table[-1], out)
+    out = np.where(x < grid[0], table[0], out)
+    return np.where(np.isnan(x), x, out)
+
+
 class Gamma(_Dist):
     dist: Literal["gamma"]
     mean: Pos
@@ -119,7 +156,9 @@ class Gamma(_Dist):
         """Gamma draws: the normal quantile of `u` mapped through a tabulated gamma quantile."""
         from scipy import special
 
-        return np.interp(special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd))
+        return interp_on_grid(
+            special.ndtri(np.asarray(u)), _Z_GRID, _gamma_table(self.mean, self.sd)
+        )
 
     def sample_length_biased(self, u):
         """Length-biased gamma: shape one larger, same scale."""
