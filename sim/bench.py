@@ -170,29 +170,35 @@ def real_scale(names=REAL_SCALE, repeats: int = 7, progress=None) -> dict[str, A
     return out
 
 
+def _worker_ratio(label: str, run_on, progress=None) -> dict[str, Any]:
+    """Wall time of the same workload on 1 and 2 workers, and their ratio.
+
+    Args:
+        label: What the workload is, for the progress lines.
+        run_on: Called with (workers, a fresh temporary directory); runs the workload.
+        progress: Optional callback given a line of text after each timing.
+    """
+    out: dict[str, Any] = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            run_on(workers, Path(tmp))
+            out[f"wall_s_{workers}_workers"] = time.perf_counter() - t
+        if progress:
+            progress(f"{label}, {workers} worker(s): {out[f'wall_s_{workers}_workers']:.2f} s")
+    out["ratio_2_over_1"] = out["wall_s_2_workers"] / out["wall_s_1_workers"]
+    return out
+
+
 def batch_ratio(runs: int = BATCH_RUNS, progress=None) -> dict[str, Any]:
     """Wall time of the same batch (`runs` replicates of BATCH_SCENARIO) on 1 and 2 workers."""
     import sim
 
-    out: dict[str, Any] = {"scenario": BATCH_SCENARIO, "runs": runs}
-    with tempfile.TemporaryDirectory() as tmp:
-        for workers in (1, 2):
-            t = time.perf_counter()
-            sim.batch(
-                BATCH_SCENARIO,
-                replicates=runs,
-                entropy=1,
-                workers=workers,
-                out=Path(tmp) / f"w{workers}",
-            )
-            out[f"wall_s_{workers}_workers"] = time.perf_counter() - t
-            if progress:
-                progress(
-                    f"batch {runs} x {BATCH_SCENARIO}, {workers} worker(s): "
-                    f"{out[f'wall_s_{workers}_workers']:.2f} s"
-                )
-    out["ratio_2_over_1"] = out["wall_s_2_workers"] / out["wall_s_1_workers"]
-    return out
+    def run_on(workers: int, tmp: Path) -> None:
+        sim.batch(BATCH_SCENARIO, replicates=runs, entropy=1, workers=workers, out=tmp / "b")
+
+    timed = _worker_ratio(f"batch {runs} x {BATCH_SCENARIO}", run_on, progress)
+    return {"scenario": BATCH_SCENARIO, "runs": runs, **timed}
 
 
 def calibration_ratio(progress=None) -> dict[str, Any]:
@@ -207,28 +213,21 @@ def calibration_ratio(progress=None) -> dict[str, Any]:
     params = [calibration.parse_param(CALIBRATION_PARAM, scn)]
     targets = calibration.targets_for(scn, None, fitting=True, population=None)
     runs = CALIBRATION_PARTICLES * CALIBRATION_ROUNDS
-    out: dict[str, Any] = {"scenario": BATCH_SCENARIO, "param": CALIBRATION_PARAM, "runs": runs}
-    for workers in (1, 2):
-        with tempfile.TemporaryDirectory() as tmp:
-            runner = RoundRunner(scn, targets, Path(tmp) / "parts", seed=1, workers=workers)
-            t = time.perf_counter()
-            calibration.calibrate(
-                scn,
-                params,
-                targets,
-                particles=CALIBRATION_PARTICLES,
-                rounds=CALIBRATION_ROUNDS,
-                seed=1,
-                simulate=runner,
-            )
-            out[f"wall_s_{workers}_workers"] = time.perf_counter() - t
-        if progress:
-            progress(
-                f"calibration, {runs} runs of {BATCH_SCENARIO}, {workers} worker(s): "
-                f"{out[f'wall_s_{workers}_workers']:.2f} s"
-            )
-    out["ratio_2_over_1"] = out["wall_s_2_workers"] / out["wall_s_1_workers"]
-    return out
+
+    def run_on(workers: int, tmp: Path) -> None:
+        runner = RoundRunner(scn, targets, tmp / "parts", seed=1, workers=workers)
+        calibration.calibrate(
+            scn,
+            params,
+            targets,
+            particles=CALIBRATION_PARTICLES,
+            rounds=CALIBRATION_ROUNDS,
+            seed=1,
+            simulate=runner,
+        )
+
+    timed = _worker_ratio(f"calibration, {runs} runs of {BATCH_SCENARIO}", run_on, progress)
+    return {"scenario": BATCH_SCENARIO, "param": CALIBRATION_PARAM, "runs": runs, **timed}
 
 
 def cli_times(repeats: int = 3) -> dict[str, Any]:

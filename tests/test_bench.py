@@ -147,3 +147,17 @@ def test_a_size_whose_child_fails_is_reported_not_measured():
     assert bench.by_size([row]) == {}
     verdict = {r[0]: r[3] for r in bench.verdicts({"scale": [row]})}
     assert verdict["10^6 x 1,095 days (median, incl. population)"] == "not run"
+
+
+def test_worker_ratio_runs_the_workload_on_one_then_two_workers_in_fresh_directories():
+    seen = []
+
+    def run_on(workers, tmp):
+        assert tmp.is_dir() and not any(tmp.iterdir())
+        seen.append(workers)
+        time.sleep(0.02 if workers == 1 else 0.01)
+
+    lines = []
+    out = bench._worker_ratio("toy", run_on, progress=lines.append)
+    assert seen == [1, 2] and len(lines) == 2 and lines[0].startswith("toy, 1 worker(s): ")
+    assert out["ratio_2_over_1"] == pytest.approx(out["wall_s_2_workers"] / out["wall_s_1_workers"])
