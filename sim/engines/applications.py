@@ -34,7 +34,7 @@ def count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
     release = block.sentence_end[never]
     ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
     end = np.where(applies, NEVER, block.sentence_end)
-    ledger.stay(block, np.arange(block.n), block.custody_start, end)
+    ledger.stay(block, block.custody_start, end)
     run.n_people += block.n
     run.n_initial += block.n_initial
 

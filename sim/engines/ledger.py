@@ -14,9 +14,7 @@ import numpy as np
 from ..model.population import Population
 from ..model.rules import status_path
 from ..model.taxonomy import (
-    CONVICTED,
     CUSTODY_GROUP_COLUMNS,
-    DEFENDANT,
     FLOW_CODE,
     FLOW_COLUMNS,
     INCARCERATED,
@@ -117,43 +115,36 @@ class Ledger:
         else:
             self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
 
-    def stay(self, pop: Population, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
-        """Custody of people `rows` of `pop` over days [start, end) (`end` NEVER: until an
-        exit recorded later), by legal status and sex: the same counts as an entry on
-        `start` and an exit on `end`, in one pass.
+    def stay(self, pop: Population, start: np.ndarray, end: np.ndarray) -> None:
+        """Custody of everyone in `pop` over days [start, end) (`end` NEVER: until an exit
+        recorded later), by legal status and sex: the same counts as an entry on `start`
+        and an exit on `end`, in one pass.
 
         Args:
-            pop: The people.
-            rows: Rows of `pop`.
+            pop: The people (a block).
             start: Day each enters custody.
             end: Day each leaves it (NEVER: not yet known).
         """
-        self._count_path(pop, rows, start, end, 1)
+        self._count_path(pop.status0, pop.investigation_end, pop.trial_end, pop.male, start, end, 1)
 
     def _custody(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
         """An entry into (+1) or exit from (-1) custody on `day`: the rest of the case's
         path, from that day on, added or taken off."""
         pop = self.pop if pop is None else pop
-        never = np.full(len(ids), NEVER, dtype=np.int64)
-        self._count_path(pop, ids, np.broadcast_to(day, ids.shape), never, sign)
+        path = pop.status0[ids], pop.investigation_end[ids], pop.trial_end[ids], pop.male[ids]
+        self._count_path(*path, np.broadcast_to(day, ids.shape), np.int64(NEVER), sign)
 
-    def _count_path(self, pop, rows, start, end, sign: int) -> None:
+    def _count_path(self, status0, investigation_end, trial_end, male, start, end, sign: int):
         """Add `sign` x each segment of the case's path (`rules.status_path`) over the part
         of it within [start, end), to the incarcerated stock by legal status and sex."""
         n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
         start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
-        status0, trial = pop.status0[rows], pop.trial_end[rows].astype(np.int64)
-        female = (~pop.male[rows]).astype(np.int64)
-        first_end = status_path(status0, pop.investigation_end[rows], trial)
-        segments = (  # (status column, from, to) of each segment of the case's path
-            (status0.astype(np.int64) * len(SEXES), start, np.minimum(first_end, end)),
-            (DEFENDANT * len(SEXES), np.maximum(first_end, start), np.minimum(trial, end)),
-            (CONVICTED * len(SEXES), np.maximum(trial, start), end),
-        )
+        female = (~np.asarray(male)).astype(np.int64)
         size = (n + 1) * width  # day n stands for every day past the horizon: dropped
         delta = np.zeros(size, dtype=np.int64)
-        for column, lo, hi in segments:
-            key = column + female
+        for status, lo, hi in status_path(status0, investigation_end, trial_end):
+            key = status * len(SEXES) + female
+            lo, hi = np.maximum(lo, start), np.minimum(hi, end)
             hi = np.maximum(hi, lo)  # an empty segment enters and leaves on one day: no count
             delta += np.bincount(np.minimum(lo, n) * width + key, minlength=size)
             delta -= np.bincount(np.minimum(hi, n) * width + key, minlength=size)

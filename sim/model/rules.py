@@ -101,19 +101,25 @@ def status_on(status0, investigation_end, trial_end, day):
 
 
 def status_path(status0, investigation_end, trial_end):
-    """Where the first segment of a case's path ends. The path is three segments of days:
-    [-inf, first_end) with the status held on entry; [first_end, trial_end) as a
-    defendant (suspects, after the investigation; empty for everyone else); [trial_end,
-    inf) convicted. `status_on` on any day is the status of the segment that holds it.
+    """A case's path as three segments of days, each (status, from, to): the status held
+    on entry until the investigation ends (suspects) or the trial does (everyone else); a
+    defendant from then to the trial's end (suspects only; empty for everyone else);
+    convicted from the trial's end on. `status_on` on any day is the status of the segment
+    that holds it.
 
     Returns:
-        first_end as an int64 array: the investigation's end for suspects, the trial's
-        end for everyone else.
+        Three (status codes, first day, day after the last) triples of int64 arrays or
+        scalars; the first segment starts and the last ends outside every horizon.
     """
-    return np.where(
-        np.asarray(status0) == SUSPECT,
-        np.asarray(investigation_end, dtype=np.int64),
-        np.asarray(trial_end, dtype=np.int64),
+    status0 = np.asarray(status0)
+    trial_end = np.asarray(trial_end, dtype=np.int64)
+    first_end = np.where(
+        status0 == SUSPECT, np.asarray(investigation_end, dtype=np.int64), trial_end
+    )
+    return (
+        (status0.astype(np.int64), -int(NEVER), first_end),
+        (DEFENDANT, first_end, trial_end),
+        (CONVICTED, trial_end, int(NEVER)),
     )
 
 

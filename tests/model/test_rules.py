@@ -512,6 +512,26 @@ def test_status_on_matches_the_status_segments_and_scalars_match_arrays():
                 assert held == [by_array[i]], (i, day)
 
 
+def test_status_path_holds_the_status_on_every_day():
+    """`status_path`'s three segments cover every day once, with `status_on`'s status
+    (what custody by legal status and sex is counted from)."""
+    rng = np.random.default_rng(7)
+    n = 400
+    status0 = rng.integers(0, 4, n).astype(np.uint8)
+    investigation_end = rng.integers(-50, 300, n)
+    trial_end = investigation_end + rng.integers(0, 300, n)
+    path = rules.status_path(status0, investigation_end, trial_end)
+    for day in range(-60, 620, 7):
+        want = rules.status_on(status0, investigation_end, trial_end, day)
+        hits = np.zeros(n, dtype=int)
+        got = np.full(n, -1)
+        for status, lo, hi in path:
+            inside = (lo <= day) & (day < hi)
+            hits += inside
+            got = np.where(inside, status, got)
+        assert (hits == 1).all() and np.array_equal(got, want), day
+
+
 def test_not_excluded_and_personal_window_scalars_match_arrays(ua, wagner):
     pop = people(**AGREEMENT_POP)
     for regime in (ua, wagner):
