@@ -352,7 +352,7 @@ def _blocks(run: Run) -> Iterator[Population]:
         return
     step = BLOCK_PEOPLE or max(run.people.n, 1)
     for first in range(0, max(run.people.n, 1), step):
-        yield run.people.take(np.arange(first, min(first + step, run.people.n)))
+        yield run.people.take(slice(first, first + step))
 
 
 def screen(run: Run) -> None:

@@ -57,10 +57,10 @@ class Population:
             return np.arange(self.n, dtype=np.int64)
         return self.person_id
 
-    def take(self, rows: np.ndarray) -> Population:
-        """The people in `rows` (a boolean mask or row numbers), as a population of their
-        own that keeps their person ids."""
-        if rows.dtype == bool:
+    def take(self, rows: np.ndarray | slice) -> Population:
+        """The people in `rows` (a boolean mask, row numbers, or a slice: then views, not
+        copies), as a population of their own that keeps their person ids."""
+        if isinstance(rows, np.ndarray) and rows.dtype == bool:
             rows = np.flatnonzero(rows)
         out = {
             f.name: getattr(self, f.name)[rows]
@@ -278,7 +278,7 @@ def _applied_during_warm_up(scenario: Scenario, seed: int, pop: Population, days
     )
     run = vector.Run.start(chain, seed, pop.n_initial, days, record_people=False)
     # Those admitted during the warm-up: the first ids (the stock, then by admission day).
-    run.people = pop.take(np.arange(int(np.count_nonzero(pop.admit_day < days))))
+    run.people = pop.take(slice(0, int(np.count_nonzero(pop.admit_day < days))))
     vector.apply(run)
     return run.pop.ids
 
