@@ -74,9 +74,7 @@ class Ledger:
                 held.clear()
         self._n_keys = 0
 
-    def move(
-        self, day, frm, to, flow: str | None = None, ids=None, pop=None, grouped=False
-    ) -> None:
+    def move(self, day, frm, to, flow: str | None = None, ids=None, grouped=False) -> None:
         """Record transitions between states, and the flow they count as, if any.
 
         Args:
@@ -84,9 +82,8 @@ class Ledger:
             frm: State left (one, or one per move).
             to: State entered (one, or one per move).
             flow: Name of the flow the moves count as, or None.
-            ids: Who moves (rows of `pop`), required for moves into or out of
+            ids: Who moves (rows of `Ledger.pop`), required for moves into or out of
                 `incarcerated` (one state each, then).
-            pop: The people `ids` refer to (default `Ledger.pop`).
             grouped: The moves' custody by group is counted already (`stay`).
         """
         day = np.asarray(day).reshape(-1)
@@ -101,19 +98,16 @@ class Ledger:
         if touches and not grouped:
             if ids is None or fr_i.ndim or to_i.ndim:
                 raise ValueError("moves into or out of incarcerated need `ids` and one state each")
-            self._custody_move(day, np.asarray(ids), 1 if to == INCARCERATED else -1, pop)
+            self._custody_move(day, np.asarray(ids), 1 if to == INCARCERATED else -1)
 
-    def arrive(self, day, ids, pop=None) -> None:
-        """People entering custody from outside the model (admissions; day 0 for those
-        already inside), for `custody_groups` (the stocks count them separately)."""
-        self._custody_move(np.asarray(day).reshape(-1), np.asarray(ids), 1, pop)
+    def arrive(self, day, ids) -> None:
+        """People (rows of `Ledger.pop`) entering custody from outside the model, for
+        `custody_groups` (the stocks count them separately)."""
+        self._custody_move(np.asarray(day).reshape(-1), np.asarray(ids), 1)
 
-    def _custody_move(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
-        """Count custody moves of a block (`pop` given) now, of the run's people later."""
-        if pop is not None:
-            self._custody(day, ids, sign, pop)
-        else:
-            self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
+    def _custody_move(self, day: np.ndarray, ids: np.ndarray, sign: int) -> None:
+        """Hold custody moves of the run's people until `custody_groups`."""
+        self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
 
     def stay(self, pop: Population, start: np.ndarray, end: np.ndarray) -> None:
         """Custody of everyone in `pop` over days [start, end) (`end` NEVER: until an exit
@@ -127,10 +121,11 @@ class Ledger:
         """
         self._count_path(pop.status0, pop.investigation_end, pop.trial_end, pop.male, start, end, 1)
 
-    def _custody(self, day: np.ndarray, ids: np.ndarray, sign: int, pop) -> None:
-        """An entry into (+1) or exit from (-1) custody on `day`: the rest of the case's
-        path, from that day on, added or taken off."""
-        pop = self.pop if pop is None else pop
+    def _custody(self, day: np.ndarray, ids: np.ndarray, sign: int) -> None:
+        """Entries into (+1) or exits from (-1) custody of people `ids` of `Ledger.pop` on
+        `day`: the rest of the case's path, from that day on, added or taken off."""
+        pop = self.pop
+        assert pop is not None, "custody moves need the table of people (Ledger.pop)"
         path = pop.status0[ids], pop.investigation_end[ids], pop.trial_end[ids], pop.male[ids]
         self._count_path(*path, np.broadcast_to(day, ids.shape), np.int64(NEVER), sign)
 
@@ -162,7 +157,7 @@ class Ledger:
             moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
             if moves:
                 days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
-                self._custody(days, ids, sign, None)
+                self._custody(days, ids, sign)
         self._custody_moves.clear()
         return np.cumsum(self._custody_delta.reshape(self.n_days, width), axis=0)
 
