@@ -142,8 +142,6 @@ class Run:
     eligible_delta: np.ndarray  # int64; changes of the eligible stock by day
     pop: Population = field(init=False)  # the applicants (set by `apply`)
     streams: PeopleStreams = field(init=False)  # draws of the rows of `pop`
-    app_day: np.ndarray = field(init=False)  # int32; application day of each row of `pop`
-    app_regime: np.ndarray = field(init=False)  # int8; position in `spans` of its regime
     n_people: int = 0  # everyone drawn
     n_initial: int = 0  # of whom in custody at day 0
     population_seconds: float = 0.0  # time `apply` spent drawing people
@@ -332,13 +330,13 @@ def apply(run: Run) -> None:
     run.pop = pop = Population.concat(kept, kept[0].facility_climate)
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
-    run.app_day, run.app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
+    app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
     if run.log is not None:
         run.log.events(pop.n)
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
-        a = np.flatnonzero(run.app_regime == r_idx)
+        a = np.flatnonzero(app_regime == r_idx)
         if len(a):
-            applied = run.app_day[a].astype(np.int64)
+            applied = app_day[a].astype(np.int64)
             sent = pop.sentence_end[a].astype(np.int64)
             run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
     run.current = list(run.cohorts)
