@@ -88,21 +88,19 @@ def per_run(n_reps=6):
     return pd.concat(frames, ignore_index=True)
 
 
+def selected(table: pd.DataFrame, **keys) -> pd.Series:
+    """Rows of `table` whose columns equal the given values."""
+    mask = pd.Series(True, index=table.index)
+    for column, value in keys.items():
+        mask &= table[column] == value
+    return mask
+
+
 def test_intervals_over_replicates():
     runs = per_run()
     iv = by_group.intervals(runs)
-    row = iv[
-        (iv["point"] == 1)
-        & (iv["regime"] == "all")
-        & (iv["group"] == "all")
-        & (iv["metric"] == "recruits")
-    ].iloc[0]
-    values = runs[
-        (runs["point"] == 1)
-        & (runs["regime"] == "all")
-        & (runs["group"] == "all")
-        & (runs["metric"] == "recruits")
-    ]["count"]
+    row = iv[selected(iv, point=1, regime="all", group="all", metric="recruits")].iloc[0]
+    values = runs[selected(runs, point=1, regime="all", group="all", metric="recruits")]["count"]
     assert row["n"] == 6
     assert row["count_median"] == pytest.approx(values.median())
     assert row["count_p05"] == pytest.approx(np.quantile(values, 0.05))
@@ -118,19 +116,11 @@ def test_intervals_count_a_missing_key_as_zero():
     runs = per_run(4)
     dropped = runs[~((runs["replicate"] == 0) & (runs["metric"] == "executed"))]
     iv = by_group.intervals(dropped)
-    row = iv[
-        (iv["point"] == 0)
-        & (iv["regime"] == "all")
-        & (iv["group"] == "all")
-        & (iv["metric"] == "executed")
-    ].iloc[0]
+    row = iv[selected(iv, point=0, regime="all", group="all", metric="executed")].iloc[0]
     assert row["n"] == 4
-    kept = dropped[
-        (dropped["point"] == 0)
-        & (dropped["regime"] == "all")
-        & (dropped["group"] == "all")
-        & (dropped["metric"] == "executed")
-    ]["count"].tolist()
+    kept = dropped[selected(dropped, point=0, regime="all", group="all", metric="executed")][
+        "count"
+    ].tolist()
     assert row["count_mean"] == pytest.approx(sum(kept) / 4)
 
 
