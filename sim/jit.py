@@ -1,0 +1,38 @@
+"""Compiled kernels: numba's `njit`, applied on first call with the settings all kernels share.
+
+A kernel is a plain Python function over numpy arrays and scalars (readable, and callable
+as such through `.py_func` for tests). numba is imported and the kernel compiled (or loaded
+from numba's on-disk cache) only when it is first called, so commands that run no model
+(`--help`, `scenarios`, loading a scenario) never import numba. Kernels are compiled without
+fast-math, so their floating-point results are those of the same operations in numpy.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+
+def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Compile `fn` with numba (no-Python mode, cached on disk, GIL released) on first call.
+
+    Args:
+        fn: A function numba can compile in no-Python mode.
+
+    Returns:
+        A function with the same signature; `.py_func` is the uncompiled original.
+    """
+    compiled: Callable[..., Any] | None = None
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        nonlocal compiled
+        if compiled is None:
+            import numba
+
+            compiled = numba.njit(cache=True, nogil=True)(fn)
+        return compiled(*args)
+
+    call.py_func = fn  # type: ignore[attr-defined]
+    return call
