@@ -24,7 +24,7 @@ SIM_DIR = str(Path(sim.__file__).resolve().parent)
 COUNT_LINES = """
 import sys
 import sim
-from sim.engines import first_passage, vector
+from sim.engines import vector
 
 SIM_DIR, name, population, days = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 count = 0
@@ -39,10 +39,6 @@ def tracer(frame, event, arg):
     return tracer
 
 
-# The application search switches from one search over all facilities to one per facility
-# (a loop over facilities, not people) above a number of people per facility: take the
-# per-facility path at both sizes, so that only a loop over people can change the count.
-first_passage.ROW_SEARCH_MIN_PER_ROW = 0
 # `apply` draws people in blocks (a loop over 2^18 people at a time): one block at both sizes.
 vector.BLOCK_PEOPLE = None
 scenario = sim.load_scenario(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engines import first_passage
 from sim.engines.first_passage import first_day_at_least, stacked_rows
 
 
@@ -22,9 +21,8 @@ def brute_force(cum: np.ndarray, rows, lo, need) -> np.ndarray:
 
 
 @pytest.mark.parametrize("n_rows", [1, 7])
-@pytest.mark.parametrize("people_per_row", [3, 200])  # one search, or a search per row
-def test_first_day_is_the_first_day_the_need_is_met(monkeypatch, n_rows, people_per_row):
-    monkeypatch.setattr(first_passage, "ROW_SEARCH_MIN_PER_ROW", 64)
+@pytest.mark.parametrize("people_per_row", [3, 200])
+def test_first_day_is_the_first_day_the_need_is_met(n_rows, people_per_row):
     rng = np.random.default_rng(n_rows * 1000 + people_per_row)
     days = 60
     rates = rng.exponential(0.02, (n_rows, days)) * (rng.random((n_rows, days)) < 0.7)
