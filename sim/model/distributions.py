@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.jit import kernel
+
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
 
@@ -254,9 +256,7 @@ class Empirical(_Dist):
         weights = np.asarray(self.weights, dtype=np.float64)
         if length_biased:
             weights = weights * values
-        cum = np.cumsum(weights)
-        idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
-        return values[np.minimum(idx, len(values) - 1)]
+        return values[_category(np.asarray(u, dtype=np.float64), np.cumsum(weights), np.intp)]
 
     def sample_length_biased(self, u):
         """Listed values weighted by weight times value."""
@@ -323,6 +323,28 @@ DIST_KINDS = ("fixed", "exponential", "gamma", "lognormal", "uniform", "empirica
 def categorical(u: np.ndarray, shares: Mapping[Any, float], names: tuple[str, ...]) -> np.ndarray:
     """Map uniforms to category codes (positions in `names`) with the given shares."""
     weights = np.array([shares.get(n, 0.0) for n in names], dtype=np.float64)
-    cum = np.cumsum(weights)
-    idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
-    return np.minimum(idx, len(names) - 1).astype(np.uint8)
+    return _category(np.asarray(u, dtype=np.float64), np.cumsum(weights), np.uint8)
+
+
+def _category(u: np.ndarray, cum: np.ndarray, dtype) -> np.ndarray:
+    """Position of each `u * total` among cumulative weights `cum` (numpy's
+    `searchsorted(cum, u * cum[-1], side="right")`, capped at the last category)."""
+    out = np.empty(u.shape, dtype=dtype)
+    _category_into(u.ravel(), cum, out.reshape(-1))
+    return out
+
+
+@kernel
+def _category_into(u, cum, out):
+    """`_category` into `out`, one linear scan of the (few) cumulative weights per draw."""
+    last = cum.size - 1
+    total = cum[last]
+    for i in range(u.size):
+        target = u[i] * total
+        k = 0
+        if target != target:  # NaN sorts after every weight
+            k = last
+        else:
+            while k < last and cum[k] <= target:
+                k += 1
+        out[i] = k

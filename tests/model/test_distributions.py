@@ -1,4 +1,5 @@
-"""Distributions (`sim.model.distributions`): the grid interpolation behind gamma draws."""
+"""Distributions (`sim.model.distributions`): the grid interpolation behind gamma draws,
+and the category search behind categorical and empirical draws."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from sim.model.distributions import _Z_GRID, interp_on_grid
+from sim.model.distributions import _Z_GRID, Empirical, categorical, interp_on_grid
 
 
 @pytest.mark.parametrize("shape", [0.3, 1.0, 2.3, 9.0, 40.0])
@@ -34,3 +35,29 @@ def test_grid_interpolation_is_numpys_to_the_last_bit(shape):
     nudged = got.copy()
     nudged[5] = np.nextafter(nudged[5], np.inf)
     assert not np.array_equal(nudged, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_categories_are_numpys_search_to_the_last_draw(seed):
+    """The compiled category search gives `searchsorted(cum, u * total, side="right")`,
+    capped at the last category, for weights with zeros (repeated cumulative values, at the
+    start, inside and at the end) and uniforms at 0, on every cumulative boundary and just
+    either side of it."""
+    rng = np.random.default_rng(seed)
+    weights = rng.random(9) * (rng.random(9) < 0.6)
+    weights[[0, -1]] = 0.0 if seed % 2 else weights[[0, -1]]
+    weights[3] = 1.0  # never all zero
+    cum = np.cumsum(weights)
+    edges = cum / cum[-1]
+    u = np.concatenate(
+        [rng.random(50_000), [0.0], edges, np.nextafter(edges, 0), np.nextafter(edges, 1)]
+    )
+    u = u[u < 1.0]
+    want = np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1)
+    names = tuple(str(k) for k in range(len(weights)))
+    got = categorical(u, dict(zip(names, weights, strict=True)), names)
+    np.testing.assert_array_equal(got, want)
+    assert len(np.unique(got)) == np.count_nonzero(weights)  # every category drawn
+    values = np.arange(len(weights), dtype=np.float64) * 10
+    empirical = Empirical(dist="empirical", values=list(values), weights=list(weights))
+    np.testing.assert_array_equal(empirical.sample(u), values[want])
