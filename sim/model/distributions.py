@@ -127,26 +127,43 @@ def interp_on_grid(x: np.ndarray, grid: np.ndarray, table: np.ndarray) -> np.nda
         The interpolated values, float64.
     """
     x = np.asarray(x, dtype=np.float64)
-    n = len(grid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = (table[1:] - table[:-1]) / (grid[1:] - grid[:-1])
-        guess = (x - grid[0]) * ((n - 1) / (grid[-1] - grid[0]))
-    j = np.fmax(np.fmin(guess, n - 2), 0).astype(np.intp)  # fmin/fmax: NaN -> 0
-    j -= grid[j] > x
-    np.maximum(j, 0, out=j)
-    j += (grid[j + 1] <= x) & (j < n - 2)  # now grid[j] <= x < grid[j + 1] inside the grid
-    left = grid[j]
-    with np.errstate(invalid="ignore"):
-        out = slopes[j] * (x - left) + table[j]
-        bad = np.isnan(out)
-        if bad.any():  # numpy: from the right end of the interval, then the flat value
-            jb = j[bad]
-            alt = slopes[jb] * (x[bad] - grid[jb + 1]) + table[jb + 1]
-            out[bad] = np.where(np.isnan(alt) & (table[jb] == table[jb + 1]), table[jb], alt)
-    out = np.where(x == left, table[j], out)
-    out = np.where(x >= grid[-1], table[-1], out)
-    out = np.where(x < grid[0], table[0], out)
-    return np.where(np.isnan(x), x, out)
+    out = np.empty(x.shape, dtype=np.float64)
+    _interp_into(x.ravel(), grid, table, out.reshape(-1))
+    return out
+
+
+@kernel
+def _interp_into(x, grid, table, out):
+    """`interp_on_grid` into `out`, one point at a time."""
+    n = grid.size
+    scale = (n - 1) / (grid[n - 1] - grid[0])
+    for i in range(x.size):
+        xi = x[i]
+        if xi != xi:  # NaN
+            out[i] = xi
+            continue
+        if xi < grid[0]:
+            out[i] = table[0]
+            continue
+        if xi >= grid[n - 1]:
+            out[i] = table[n - 1]
+            continue
+        j = min(max(int((xi - grid[0]) * scale), 0), n - 2)
+        while j > 0 and grid[j] > xi:
+            j -= 1
+        while j < n - 2 and grid[j + 1] <= xi:
+            j += 1  # now grid[j] <= xi < grid[j + 1]
+        left = grid[j]
+        if xi == left:
+            out[i] = table[j]
+            continue
+        slope = (table[j + 1] - table[j]) / (grid[j + 1] - left)
+        value = slope * (xi - left) + table[j]
+        if value != value:  # numpy: from the right end of the interval, then the flat value
+            value = slope * (xi - grid[j + 1]) + table[j + 1]
+            if value != value and table[j] == table[j + 1]:
+                value = table[j]
+        out[i] = value
 
 
 class Gamma(_Dist):
