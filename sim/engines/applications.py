@@ -162,7 +162,7 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
         return streams.uniform(name, np.arange(n, dtype=np.uint64))
 
     phases = rules.visit_phases(run.scenario.population, uniform)
-    rates = rules.daily_rates(run.scenario, span, status, n_days, phases)
+    rates, row_of = rules.distinct_daily_rates(run.scenario, span, status, n_days, phases)
     cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
-    np.cumsum(rates, axis=1, out=cum[:, 1:])
-    return cum
+    np.cumsum(rates, axis=1, out=cum[:, 1:])  # per distinct row, then handed to its facilities
+    return cum if row_of is None else cum[row_of]

@@ -362,23 +362,42 @@ def daily_rates(scenario: Scenario, span: Span, status: int, n_days: int, phases
     shape (facilities or 1, n_days): baseline x campaigns reaching the status x the
     appeal of the regime's offer (sign-up bonus until its end date; perceived risk learned
     since the regime's start). Both engines take the hazard from here."""
+    rates, row_of = distinct_daily_rates(scenario, span, status, n_days, phases)
+    return rates if row_of is None else rates[row_of]
+
+
+def distinct_daily_rates(
+    scenario: Scenario, span: Span, status: int, n_days: int, phases
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`daily_rates` as its distinct rows and each facility's row among them (None: one row
+    for all). Facilities with the same visit days share a row, computed once with the same
+    arithmetic, so `rates[row_of]` is `daily_rates` to the last bit."""
     params = scenario.population
     _rid, regime, start, _end = span
     days = np.arange(n_days)
+    reaching = [cid for cid, c in params.campaigns.items() if STATUSES[status] in c.statuses]
+    visiting = [cid for cid in reaching if cid in phases]
+    row_of = None
+    if visiting:
+        distinct, row_of = np.unique(
+            np.stack([phases[cid] for cid in visiting], axis=1), axis=0, return_inverse=True
+        )
+        row_of = row_of.reshape(-1)
+        phases = {cid: distinct[:, k] for k, cid in enumerate(visiting)}
     rates = np.full((1, n_days), params.volunteering.baseline_per_day)
-    for cid, c in params.campaigns.items():
-        if STATUSES[status] in c.statuses:
-            c_start = (c.start_date - scenario.scenario.start_date).days
-            c_end = scenario.day_of(c.end_date)
-            c_end = int(NEVER) if c_end is None else c_end
-            rates = rates * campaign_factor(c, c_start, c_end, days, phases.get(cid))
+    for cid in reaching:
+        c = params.campaigns[cid]
+        c_start = (c.start_date - scenario.scenario.start_date).days
+        c_end = scenario.day_of(c.end_date)
+        c_end = int(NEVER) if c_end is None else c_end
+        rates = rates * campaign_factor(c, c_start, c_end, days, phases.get(cid))
     resp = response(params)
     appeal = vol.appeal(offer(regime), resp, days - start)
     bonus_end = scenario.day_of(regime.signup_bonus_end_date)
     if bonus_end is not None and regime.signup_bonus_wages > 0:
         without = vol.appeal(offer(regime, with_bonus=False), resp, days - start)
         appeal = np.where(days < bonus_end, appeal, without)
-    return rates * appeal[None, :]
+    return rates * appeal[None, :], row_of
 
 
 # ---------------------------------------------------------------------- screening

@@ -9,6 +9,7 @@ import sim
 from sim.engines.mesa_agents import PersonAgent
 from sim.model import rules
 from sim.model.population import Population
+from sim.model.random import Streams
 from sim.model.rules import eligibility_window, not_excluded, screening_rejected, status_segment
 from sim.model.taxonomy import (
     CONVICTED,
@@ -578,6 +579,29 @@ def test_daily_rates_take_the_bonus_away_on_its_end_date_and_reach_only_their_st
     assert for_suspects[suspects_day + 100] > rates[suspects_day + 100]
     launch = stormv[2]  # the convicts' drive starts with a wave that suspects do not see
     assert for_suspects[launch] * 2.9 < rates[launch] < for_suspects[launch] * 3.1
+
+
+def test_daily_rates_by_distinct_row_are_each_facilitys_own_to_the_last_bit():
+    """Facilities that share visit days share a computed row: the rates handed to each
+    facility equal those computed for that facility alone, bit for bit, and there are
+    fewer distinct rows than facilities (so the sharing is exercised)."""
+    scn = sim.load_scenario("russia_wagner_2022")
+    params = scn.population
+    spans = rules.regime_spans(scn)
+    streams = Streams(3)
+    phases = rules.visit_phases(
+        params, lambda name, n: streams.uniform(name, np.arange(n, dtype=np.uint64))
+    )
+    assert phases, "the scenario has recruiter visits"
+    n_days = 400
+    for span in spans:
+        distinct, row_of = rules.distinct_daily_rates(scn, span, CONVICTED, n_days, phases)
+        assert row_of is not None and len(distinct) < params.facilities == len(row_of)
+        full = rules.daily_rates(scn, span, CONVICTED, n_days, phases)
+        for facility in (0, 1, params.facilities - 1):
+            alone = {cid: p[facility : facility + 1] for cid, p in phases.items()}
+            own = rules.daily_rates(scn, span, CONVICTED, n_days, alone)
+            np.testing.assert_array_equal(full[facility], own[0])
 
 
 def test_person_factor_grows_with_the_custody_a_signature_avoids():
