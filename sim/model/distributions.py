@@ -353,15 +353,16 @@ def _category(u: np.ndarray, cum: np.ndarray, dtype) -> np.ndarray:
 
 @kernel
 def _category_into(u, cum, out):
-    """`_category` into `out`, one linear scan of the (few) cumulative weights per draw."""
+    """`_category` into `out`: the number of cumulative weights (all but the last) at most
+    each draw's target, counted without branches over the few categories."""
     last = cum.size - 1
     total = cum[last]
     for i in range(u.size):
         target = u[i] * total
-        k = 0
         if target != target:  # NaN sorts after every weight
-            k = last
-        else:
-            while k < last and cum[k] <= target:
-                k += 1
+            out[i] = last
+            continue
+        k = 0
+        for j in range(last):
+            k += cum[j] <= target
         out[i] = k
