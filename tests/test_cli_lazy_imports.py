@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("pandas", "scipy", "pyarrow", "matplotlib", "mesa", "numpy", "sim.schema")
+HEAVY = ("pandas", "scipy", "pyarrow", "matplotlib", "mesa", "numpy", "numba", "sim.schema")
 
 LOADED_AFTER = """
 import sys
@@ -51,3 +51,12 @@ def test_the_check_sees_a_heavy_import():
     assert {"numpy", "sim.schema"} <= heavy_modules_loaded("--help", before=loads)
     with pytest.raises(AssertionError):  # and a command that fails is not a pass
         heavy_modules_loaded("no-such-command")
+
+
+def test_numba_is_loaded_by_a_run_not_by_loading_a_scenario():
+    """The compiled kernels (`sim.jit`) import numba on their first call: validating a
+    scenario does not pay for it (about half a second), running one does."""
+    loads = "import sim; sim.load_scenario('ukraine_2024')"
+    assert "numba" not in heavy_modules_loaded("--help", before=loads)
+    runs = "import sim; sim.run(sim.load_scenario('ukraine_2024'), population=500)"
+    assert "numba" in heavy_modules_loaded("--help", before=runs)
