@@ -36,3 +36,17 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     call.py_func = fn  # type: ignore[attr-defined]
     return call
+
+
+@kernel
+def _nothing(values):
+    """A kernel that does nothing: calling it loads numba and its compiler's target."""
+    return values.size
+
+
+def warm() -> None:
+    """Load numba and its compiler's target in this process (about half a second, paid once
+    per process), so that worker processes forked from it start with both loaded."""
+    import numpy as np
+
+    _nothing(np.zeros(1))

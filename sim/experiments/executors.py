@@ -318,9 +318,14 @@ def open_executor(
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    method = _start_method()
+    if method == "fork":
+        from sim.jit import warm
+
+        warm()  # forked workers then start with the compiled kernels' runtime loaded
     pool = ProcessPoolExecutor(
         max_workers=n,
-        mp_context=multiprocessing.get_context(_start_method()),
+        mp_context=multiprocessing.get_context(method),
         initializer=_pool_worker_init,
         initargs=(os.getpid(),),
     )
