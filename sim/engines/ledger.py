@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..jit import kernel
 from ..model.population import Population
 from ..model.rules import status_path
 from ..model.taxonomy import (
@@ -26,6 +27,7 @@ from ..model.taxonomy import (
 
 N_STATES = len(STATES)
 N_FLOWS = len(FLOW_COLUMNS)
+_N_GROUPS, _N_SEXES = len(CUSTODY_GROUP_COLUMNS), len(SEXES)
 
 
 FLUSH_EVENTS = 1 << 20  # events held before they are added into the daily counts
@@ -132,18 +134,17 @@ class Ledger:
     def _count_path(self, status0, investigation_end, trial_end, male, start, end, sign: int):
         """Add `sign` x each segment of the case's path (`rules.status_path`) over the part
         of it within [start, end), to the incarcerated stock by legal status and sex."""
-        n, width = self.n_days, len(CUSTODY_GROUP_COLUMNS)
-        start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
-        female = (~np.asarray(male)).astype(np.int64)
-        size = (n + 1) * width  # day n stands for every day past the horizon: dropped
-        delta = np.zeros(size, dtype=np.int64)
+        shape = np.shape(status0)
+
+        def each(x) -> np.ndarray:
+            """One int64 value per person (a scalar repeated without a copy)."""
+            return np.broadcast_to(np.asarray(x, dtype=np.int64), shape)
+
+        start, end, male = each(start), each(end), np.asarray(male, dtype=bool)
         for status, lo, hi in status_path(status0, investigation_end, trial_end):
-            key = status * len(SEXES) + female
-            lo, hi = np.maximum(lo, start), np.minimum(hi, end)
-            hi = np.maximum(hi, lo)  # an empty segment enters and leaves on one day: no count
-            delta += np.bincount(np.minimum(lo, n) * width + key, minlength=size)
-            delta -= np.bincount(np.minimum(hi, n) * width + key, minlength=size)
-        self._custody_delta += sign * delta[: n * width]
+            _add_segments(
+                self._custody_delta, each(status), each(lo), each(hi), start, end, male, sign
+            )
 
     def custody_groups(self) -> np.ndarray:
         """End-of-day incarcerated stock by legal status and sex, from the recorded entries
@@ -268,3 +269,21 @@ class PeopleLog:
                 "outcome": names[everyone(self.outcome, -1) + 1],
             }
         )
+
+
+@kernel
+def _add_segments(delta, status, lo, hi, start, end, male, sign):
+    """Into `delta` (days x custody groups, flattened): `sign` on the first day and
+    -`sign` on the day after the last of each person's segment [lo, hi) clipped to
+    [start, end), in the column of its status and the person's sex; days past the table
+    are left out (an empty segment enters and leaves on one day: no count)."""
+    width, n_sexes = _N_GROUPS, _N_SEXES
+    n_days = delta.size // width
+    for i in range(status.size):
+        first = max(lo[i], start[i])
+        after = max(min(hi[i], end[i]), first)
+        key = status[i] * n_sexes + (0 if male[i] else 1)
+        if first < n_days:
+            delta[first * width + key] += sign
+        if after < n_days:
+            delta[after * width + key] -= sign
