@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..jit import kernel
 from ..model.taxonomy import NEVER
 
 
@@ -34,72 +35,43 @@ def fifo_serve(
         ok = (leave > arrive) & (arrive < n_days)
         served[ok] = arrive[ok]
         return served
+    if places and hold_days is None:
+        raise ValueError("places are held for `hold_days`: give one per arrival")
     order = np.lexsort((ids, arrive))
-    arr = arrive[order]
-    lv = np.asarray(leave)[order]
-    hold = None if hold_days is None else np.asarray(hold_days, dtype=np.int64)[order]
-    # Queue positions [ptr, waiting_end[day - first]) have arrived by `day`: one search for
-    # all days instead of one per day.
-    first = min(int(arr[0]), 0)
-    waiting_end = np.searchsorted(arr, np.arange(first, n_days), side="right").tolist()
-    freed = np.zeros(n_days + 1, dtype=np.int64)  # places freed on each day
-    occupied = 0
-    ptr, n = 0, len(arr)
-    day = int(arr[0])
-    while ptr < n and day < n_days:
-        if places:
-            occupied -= int(freed[day])
-        cap = per_day if per_day else n
-        if places:
-            cap = min(cap, places - occupied)
-        end = waiting_end[day - first]
-        if end == ptr:  # nobody waiting: jump to the next arrival
-            nxt = int(arr[ptr])
-            if places:
-                occupied -= int(freed[day + 1 : min(nxt, n_days)].sum())
-            day = nxt
-            continue
-        if not places and end - ptr > per_day:  # a backlog: serve whole days at once
-            served_days = _serve_backlog(arr, lv, order, served, ptr, day, per_day, n_days)
-            if served_days:
-                ptr += served_days * per_day
-                day += served_days
-                continue
-        if cap > 0:
-            # The first `cap` still in custody, looked for at the head of the queue first
-            # (a backlog can be long; a day serves few).
-            head = min(end, ptr + 2 * cap + 64)
-            alive = np.flatnonzero(lv[ptr:head] > day)
-            if len(alive) < cap and head < end:
-                alive = np.flatnonzero(lv[ptr:end] > day)
-            take = alive[:cap]
-            if len(take):
-                served[order[ptr + take]] = day
-                if places:
-                    assert hold is not None, "places are held for `hold_days`"
-                    np.add.at(freed, np.minimum(day + hold[ptr + take], n_days), 1)
-                    occupied += len(take)
-            # Those who left before being served drop out (those left behind the last one
-            # served are dropped on a later day: they have left by then too).
-            ptr = end if len(take) < cap else ptr + int(take[-1]) + 1
-        day += 1
+    hold = np.zeros(0, np.int64) if hold_days is None else np.asarray(hold_days, dtype=np.int64)
+    leave = np.asarray(leave, dtype=np.int64)
+    _serve_in_order(arrive, leave, order, hold, int(n_days), int(per_day), int(places), served)
     return served
 
 
-BACKLOG_LOOKAHEAD_DAYS = 32
-
-
-def _serve_backlog(arr, lv, order, served, ptr, day, per_day, n_days) -> int:
-    """Serve the queue from position `ptr` on day `day` and the days after, `per_day` a day,
-    for as long as the day's `per_day` next in line have all arrived and are all still in
-    custody: exactly what the day-by-day loop would do, in one step. Returns the days served
-    (0 when the first day already needs the day-by-day rule)."""
-    span = min(len(arr) - ptr, per_day * min(BACKLOG_LOOKAHEAD_DAYS, n_days - day))
-    serve_day = day + np.arange(span) // per_day
-    ok = (arr[ptr : ptr + span] <= serve_day) & (lv[ptr : ptr + span] > serve_day)
-    whole = span if ok.all() else int(np.argmin(ok))
-    days = whole // per_day
-    if days:
-        count = days * per_day
-        served[order[ptr : ptr + count]] = serve_day[:count]
-    return days
+@kernel
+def _serve_in_order(arrive, leave, order, hold, n_days, per_day, places, served):
+    """`fifo_serve` day by day over the queue in `order`: each day, the next in line who are
+    still in custody are served, up to the day's capacity and the free places; those who
+    left before their turn are passed over (they use no capacity)."""
+    n = order.size
+    first = min(arrive[order[0]], 0)
+    freed = np.zeros(n_days - first + 1, dtype=np.int64)  # places freed on day - first
+    occupied, ptr, day = 0, 0, arrive[order[0]]
+    while ptr < n and day < n_days:
+        if places:
+            occupied -= freed[day - first]
+        if arrive[order[ptr]] > day:  # nobody waiting
+            day += 1
+            continue
+        cap = per_day if per_day else n
+        if places:
+            cap = min(cap, places - occupied)
+        if cap > 0:
+            taken, j = 0, ptr
+            while j < n and taken < cap and arrive[order[j]] <= day:
+                who = order[j]
+                if leave[who] > day:
+                    served[who] = day
+                    taken += 1
+                    if places:
+                        freed[min(day + hold[who], n_days) - first] += 1
+                j += 1
+            occupied += taken
+            ptr = j  # those passed over have left by now: dropped from the queue
+        day += 1

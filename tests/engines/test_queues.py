@@ -97,3 +97,8 @@ def test_fifo_serve_matches_the_reference_implementation(seed):
         want = _reference_fifo_serve(arrive, leave, ids, n_days, **capacity)
         assert np.array_equal(got, want), capacity
         assert (got != NEVER).any() or not (arrive < n_days).any() or (leave <= arrive).all()
+
+
+def test_places_without_holding_times_are_refused():
+    with pytest.raises(ValueError, match="hold_days"):
+        fifo_serve(np.array([0, 1]), np.full(2, NEVER), np.arange(2), 10, places=1)
