@@ -137,8 +137,8 @@ class Ledger:
         shape = np.shape(status0)
 
         def each(x) -> np.ndarray:
-            """One int64 value per person (a scalar repeated without a copy)."""
-            return np.broadcast_to(np.asarray(x, dtype=np.int64), shape)
+            """One value per person (a scalar repeated without a copy)."""
+            return np.broadcast_to(np.asarray(x), shape)
 
         start, end, male = each(start), each(end), np.asarray(male, dtype=bool)
         for status, lo, hi in status_path(status0, investigation_end, trial_end):

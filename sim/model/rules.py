@@ -108,18 +108,17 @@ def status_path(status0, investigation_end, trial_end):
     that holds it.
 
     Returns:
-        Three (status codes, first day, day after the last) triples of int64 arrays or
-        scalars; the first segment starts and the last ends outside every horizon.
+        Three (status codes, first day, day after the last) triples of integer arrays (the
+        dtypes given) or scalars; the first segment starts and the last ends outside every
+        horizon.
     """
     status0 = np.asarray(status0)
-    trial_end = np.asarray(trial_end, dtype=np.int64)
-    first_end = np.where(
-        status0 == SUSPECT, np.asarray(investigation_end, dtype=np.int64), trial_end
-    )
+    trial_end = np.asarray(trial_end)
+    first_end = np.where(status0 == SUSPECT, investigation_end, trial_end)
     return (
-        (status0.astype(np.int64), -int(NEVER), first_end),
+        (status0, -NEVER, first_end),
         (DEFENDANT, first_end, trial_end),
-        (CONVICTED, trial_end, int(NEVER)),
+        (CONVICTED, trial_end, NEVER),
     )
 
 
