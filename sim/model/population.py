@@ -377,30 +377,32 @@ def _draw_range(
     ]
     offence[serving] = codes[categorical(u_offence[serving], stock_offence_shares(profiles), names)]
     del u_offence
-    is_serving = np.zeros(n, dtype=bool)
-    is_serving[serving] = True
-    u_sentence, u_age, u_sex = u("sentence"), u("age"), u("sex")
+    # People sorted by offence, and within it those in the stock serving a sentence last (a
+    # stable radix sort): each offence's people, and each of its two sentence
+    # distributions' people, are then one slice of the sorted draws.
+    group = offence.astype(np.int16) * 2
+    group[serving] += 1
+    order = np.argsort(group, kind="stable")
+    group = group[order]
+    u_sentence, u_age, u_sex = (u(name, order) for name in ("sentence", "age", "sex"))
+    sorted_sentence = np.empty(n, dtype=np.float32)
+    sorted_age = np.empty(n, dtype=np.float64)
+    sorted_male = np.empty(n, dtype=bool)
+    for name, code in zip(names, codes.astype(np.int16), strict=True):
+        prof = profiles[name]
+        assert prof.sentence_years is not None and prof.age_years is not None  # resolved
+        lo, mid, hi = np.searchsorted(group, (2 * code, 2 * code + 1, 2 * code + 2)).tolist()
+        sorted_sentence[lo:mid] = prof.sentence_years.sample(u_sentence[lo:mid])
+        sorted_sentence[mid:hi] = prof.sentence_years.sample_length_biased(u_sentence[mid:hi])
+        sorted_age[lo:hi] = prof.age_years.sample(u_age[lo:hi])
+        sorted_male[lo:hi] = u_sex[lo:hi] < prof.male_share
     sentence_years = np.empty(n, dtype=np.float32)
     age_entry = np.empty(n, dtype=np.float64)
     male = np.empty(n, dtype=bool)
-    # People grouped by offence (a stable radix sort of the codes), each group drawn at once.
-    order = np.argsort(offence, kind="stable")
-    bounds = (
-        np.searchsorted(offence[order], codes, side="left"),
-        np.searchsorted(offence[order], codes, side="right"),
-    )
-    for name, lo, hi in zip(names, *bounds, strict=True):
-        prof = profiles[name]
-        assert prof.sentence_years is not None and prof.age_years is not None  # resolved
-        group = order[lo:hi]
-        biased_mask = is_serving[group]
-        fresh, biased = group[~biased_mask], group[biased_mask]
-        sentence_years[fresh] = prof.sentence_years.sample(u_sentence[fresh])
-        sentence_years[biased] = prof.sentence_years.sample_length_biased(u_sentence[biased])
-        age_entry[group] = prof.age_years.sample(u_age[group])
-        male[group] = u_sex[group] < prof.male_share
-    del order, bounds
-    del u_sentence, u_age, u_sex, is_serving
+    sentence_years[order] = sorted_sentence
+    age_entry[order] = sorted_age
+    male[order] = sorted_male
+    del order, group, u_sentence, u_age, u_sex, sorted_sentence, sorted_age, sorted_male
     # Custody after conviction: the part of the imposed sentence actually served; convicts
     # in the stock have already served a uniform share of it.
     remaining_years = sentence_years * np.float32(p.time_served_fraction)
