@@ -15,8 +15,9 @@ import pytest
 import sim
 import sim.cli
 from sim.explore import plots, state, views
-from sim.explore.app import _format_difference, numbers_table
+from sim.explore.app import numbers_table
 from sim.explore.server import PortInUse, check_port
+from sim.reporting.labels import fmt_diff
 from sim.scenario import Regime, ScenarioError
 
 SMALL = {"replicates": 2, "population_size": 3000}
@@ -230,10 +231,14 @@ def test_numbers_table_and_signed_differences():
     view = views.compute(state.Settings(law=WAGNER, **SMALL))
     table = numbers_table(view)
     assert table.startswith("<table class='pf-numbers'>") and "killed per 1,000" in table
-    assert _format_difference("killed", 0.0) == "+0"
-    assert _format_difference("killed", -1234.0) == "-1,234"
-    assert _format_difference("share_violent_among_recruits", 0.05) == "+5.0 pp"
-    assert _format_difference("killed", float("nan")) == "n/a"
+    assert fmt_diff("killed", 0.0) == "+0"
+    assert fmt_diff("killed", -0.4) == "+0"  # rounds to zero: no minus sign
+    assert fmt_diff("killed", -1234.0) == "-1,234"
+    assert fmt_diff("share_violent_among_recruits", 0.05) == "+5.0 pp"
+    assert fmt_diff("share_violent_among_recruits", -0.0001) == "+0.0 pp"
+    assert fmt_diff("prison_population_change_pct", -0.04) == "+0.0"
+    assert fmt_diff("prison_population_change_pct", -0.06) == "-0.1"
+    assert fmt_diff("killed", float("nan")) == "n/a"
 
 
 def test_a_law_that_covers_nobody_says_so():

@@ -14,7 +14,7 @@ from typing import Any
 
 import solara
 
-from ..reporting.labels import default_countries
+from ..reporting.labels import default_countries, fmt_diff
 from ..reporting.labels import fmt as _format
 from ..scenario import ScenarioError
 from . import plots
@@ -33,15 +33,6 @@ from .views import View, compute
 FILE_CHOICE = "a scenario file"
 
 
-def _format_difference(key: str, value: float) -> str:
-    if value != value:
-        return "n/a"
-    if key.startswith("share_"):
-        return f"{100 * value:+.1f} pp"
-    text = _format(key, abs(value))
-    return ("-" if value < 0 and text.strip("0.,") else "+") + text
-
-
 def numbers_table(view: View) -> str:
     """The headline metrics as an HTML table (class pf-numbers): each law's median and
     the paired difference with its 5-95% range over replicates."""
@@ -52,9 +43,9 @@ def numbers_table(view: View) -> str:
             f"<td>{html.escape(r.metric)}</td>"
             f"<td class='num'>{_format(r.key, r.law)}</td>"
             f"<td class='num'>{_format(r.key, r.own_law)}</td>"
-            f"<td class='num'>{_format_difference(r.key, r.difference)}</td>"
-            f"<td class='num'>{_format_difference(r.key, r.difference_p05)} to "
-            f"{_format_difference(r.key, r.difference_p95)}</td>"
+            f"<td class='num'>{fmt_diff(r.key, r.difference)}</td>"
+            f"<td class='num'>{fmt_diff(r.key, r.difference_p05)} to "
+            f"{fmt_diff(r.key, r.difference_p95)}</td>"
             "</tr>"
         )
     reps = view.settings.replicates

@@ -51,10 +51,14 @@ def _format(metric: str, v: float, signed: bool) -> str:
         return "n/a"
     sign = "+" if signed else ""
     if metric.startswith("share_"):
-        return f"{100 * v:{sign}.1f}" + (" pp" if signed else "%")
-    if metric.endswith("_pct") or metric.endswith("_per_1000_recruits"):
-        return f"{v:{sign},.1f}"
-    return f"{v:{sign},.0f}"
+        text, unit = f"{100 * v:{sign}.1f}", " pp" if signed else "%"
+    elif metric.endswith("_pct") or metric.endswith("_per_1000_recruits"):
+        text, unit = f"{v:{sign},.1f}", ""
+    else:
+        text, unit = f"{v:{sign},.0f}", ""
+    if text[:1] == "-" and not any(digit in text for digit in "123456789"):
+        text = "+" + text[1:]  # a difference that rounds to zero reads +0, never -0
+    return text + unit
 
 
 def fmt(metric: str, v: float) -> str:
