@@ -29,6 +29,7 @@ N_FLOWS = len(FLOW_COLUMNS)
 
 
 FLUSH_EVENTS = 1 << 20  # events held before they are added into the daily counts
+FLUSH_CUSTODY_MOVES = 1 << 18  # custody moves held (each pass over them needs ~100 B a move)
 
 
 class Ledger:
@@ -36,7 +37,7 @@ class Ledger:
 
     Events are held as bincount keys and added up every `FLUSH_EVENTS` (so memory follows
     days, not people, and many small records cost one count); custody moves of the run's
-    people (`Ledger.pop`) are held until `custody_groups`.
+    people (`Ledger.pop`) likewise, into the custody counts by group.
     """
 
     def __init__(self, n_days: int, pop: Population | None = None):
@@ -53,6 +54,7 @@ class Ledger:
         self._keys: tuple[list[np.ndarray], ...] = ([], [], [])
         self._n_keys = 0
         self._custody_moves: list[tuple[np.ndarray, np.ndarray, int]] = []  # of `pop`
+        self._n_custody_moves = 0
 
     def _hold(self, kind: int, keys: np.ndarray) -> None:
         """Hold bincount keys of one kind (0 entered, 1 left, 2 flows) until a flush."""
@@ -106,8 +108,22 @@ class Ledger:
         self._custody_move(np.asarray(day).reshape(-1), np.asarray(ids), 1)
 
     def _custody_move(self, day: np.ndarray, ids: np.ndarray, sign: int) -> None:
-        """Hold custody moves of the run's people until `custody_groups`."""
+        """Hold custody moves of the run's people, added into the counts by group every
+        `FLUSH_CUSTODY_MOVES` moves (once `Ledger.pop` is known)."""
         self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
+        self._n_custody_moves += len(ids)
+        if self._n_custody_moves >= FLUSH_CUSTODY_MOVES and self.pop is not None:
+            self._flush_custody()
+
+    def _flush_custody(self) -> None:
+        """Add the held custody moves into the counts by group (entries, then exits)."""
+        for sign in (1, -1):
+            moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
+            if moves:
+                days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
+                self._custody(days, ids, sign)
+        self._custody_moves.clear()
+        self._n_custody_moves = 0
 
     def stay(self, pop: Population, start: np.ndarray, end: np.ndarray) -> None:
         """Custody of everyone in `pop` over days [start, end) (`end` NEVER: until an exit
@@ -153,12 +169,7 @@ class Ledger:
             Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
         """
         width = len(CUSTODY_GROUP_COLUMNS)
-        for sign in (1, -1):
-            moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
-            if moves:
-                days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
-                self._custody(days, ids, sign)
-        self._custody_moves.clear()
+        self._flush_custody()
         return np.cumsum(self._custody_delta.reshape(self.n_days, width), axis=0)
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ def test_the_engine_is_its_ordered_stages(monkeypatch, ukraine):
     seen = []
 
     def spy(run):
-        seen.append((run.n_days, [c.rid for c in run.cohorts], int(run.cohorts[0].applied.min())))
+        seen.append((run.n_days, [c.rid for c in run.current], int(run.current[0].applied.min())))
 
     monkeypatch.setattr(vector, "STAGES", (*vector.STAGES, spy))
     result = sim.run(ukraine, seed=1, population=2000, days=90)
