@@ -116,12 +116,16 @@ class Ledger:
             self._flush_custody()
 
     def _flush_custody(self) -> None:
-        """Add the held custody moves into the counts by group (entries, then exits)."""
+        """Add the held custody moves into the counts by group (entries, then exits),
+        `FLUSH_CUSTODY_MOVES` at a time (one move of many people included)."""
+        step = FLUSH_CUSTODY_MOVES
         for sign in (1, -1):
             moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
             if moves:
                 days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
-                self._custody(days, ids, sign)
+                for first in range(0, len(ids), step):
+                    part = slice(first, first + step)
+                    self._custody(days[part], ids[part], sign)
         self._custody_moves.clear()
         self._n_custody_moves = 0
 

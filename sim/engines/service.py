@@ -50,7 +50,8 @@ def deploy(run: Run) -> None:
     who come back start a new spell."""
     for c in run.current:
         c.exit_day = np.where(c.early, c.service_end, NEVER)
-        c.outcome = np.full(len(c.ids), -1, dtype=np.int64)
+        c.outcome = np.full(len(c.ids), -1, dtype=np.int8)
+        c.returned = np.full(len(c.ids), NEVER, dtype=np.int32)
         c.ends = c.early.copy()
         pos = np.flatnonzero(~c.early)
         start = c.deploy[pos]
@@ -67,13 +68,14 @@ def _spell(run: Run, c: Cohort, pos: np.ndarray, start: np.ndarray, sfx: str):
     starts another spell, and when."""
     ledger, streams, regime = run.ledger, run.streams, c.regime
     a, hazards = c.ids[pos], regime.hazards_per_day
-    times = np.full((len(hazards), len(a)), np.inf)
+    # The first of the hazards (the lowest position on ties, as argmin), one at a time.
+    t_min, first = np.full(len(a), np.inf), np.zeros(len(a), dtype=np.intp)
     for k, (name, h) in enumerate(zip(DEPLOYMENT_HAZARDS, hazards, strict=True)):
         if h > 0:
             with np.errstate(over="ignore"):
-                times[k] = streams.exponential(f"deploy.{name}{sfx}", a) / h
-    first = np.argmin(times, axis=0)
-    t_min = times[first, np.arange(len(a))]
+                t = streams.exponential(f"deploy.{name}{sfx}", a) / h
+            sooner = t < t_min
+            t_min[sooner], first[sooner] = t[sooner], k
     wait = np.floor(np.minimum(t_min, NEVER)).astype(np.int64)
     event_day = np.where(np.isfinite(t_min), start + wait, NEVER)
     end_day = np.maximum(c.service_end[pos], start)  # a deserter back late completes then

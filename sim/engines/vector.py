@@ -70,46 +70,50 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 50  # a guard; each further round needs another refusal or return to custody
 
 
+UNSET = np.zeros(0, dtype=np.int64)  # a cohort's array not decided yet: no memory held
+
+
+def _unset() -> np.ndarray:
+    return UNSET
+
+
 @dataclass
 class Cohort:
     """The applicants under one regime, moving through the pipeline together.
 
-    Each stage keeps those who go on (`keep`) and fills in the days it decides (NEVER
-    until then); `day` is when each person reaches the next stage.
+    Each stage keeps those who go on (`keep`) and fills in the days it decides (`UNSET`
+    until then, so that no memory is held for what is not decided yet); `day` is when each
+    person reaches the next stage.
     """
 
     r_idx: int
     rid: str
     regime: Regime
     ids: np.ndarray  # population rows
-    sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
+    sentence_end: np.ndarray  # int32 (at most NEVER); custody ends (release takes precedence)
     day: np.ndarray  # int64
     round: int = 1  # 1: first applications; then re-applications (`reapply`)
     # int8; contracts signed before (empty: none, the first round)
     enlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
-    applied: np.ndarray = field(init=False)  # int64; application day
-    returned: np.ndarray = field(init=False)  # int64; back in custody after service
-    train_days: np.ndarray = field(init=False)  # int32
-    contract: np.ndarray = field(init=False)  # int64; released to the army
-    service_end: np.ndarray = field(init=False)  # int64; by the law's terms
-    deploy: np.ndarray = field(init=False)  # int64; training over
-    early: np.ndarray = field(init=False)  # service over before training ends
-    exit_day: np.ndarray = field(init=False)  # int64; leaves deployment
-    outcome: np.ndarray = field(init=False)  # position in OUTCOMES; -1: service ended
-    ends: np.ndarray = field(init=False)  # service ended by its terms, before any outcome
+    applied: np.ndarray = field(init=False)  # int32; application day
+    # Decided by `train`:
+    train_days: np.ndarray = field(init=False, default_factory=_unset)  # int32
+    contract: np.ndarray = field(init=False, default_factory=_unset)  # int64; released to the army
+    service_end: np.ndarray = field(init=False, default_factory=_unset)  # int64; by the law
+    deploy: np.ndarray = field(init=False, default_factory=_unset)  # int64; training over
+    early: np.ndarray = field(init=False, default_factory=_unset)  # service over in training
+    # Decided by `service.deploy` (and `aftermath`):
+    exit_day: np.ndarray = field(init=False, default_factory=_unset)  # int64; leaves deployment
+    outcome: np.ndarray = field(init=False, default_factory=_unset)  # int8; OUTCOMES; -1: ended
+    ends: np.ndarray = field(init=False, default_factory=_unset)  # service ended by its terms
+    # int32 (at most NEVER); back in custody after service
+    returned: np.ndarray = field(init=False, default_factory=_unset)
 
     def __post_init__(self) -> None:
-        n = len(self.ids)
-        self.applied = self.day.copy()
+        self.applied = self.day.astype(np.int32)  # within the horizon
+        self.sentence_end = np.asarray(self.sentence_end, dtype=np.int32)
         if self.enlisted.size == 0:
-            self.enlisted = np.zeros(n, dtype=np.int8)
-        self.returned = np.full(n, NEVER, dtype=np.int64)
-        self.train_days = np.zeros(n, dtype=np.int32)
-        self.contract, self.service_end, self.deploy, self.exit_day = (
-            np.full(n, NEVER, dtype=np.int64) for _ in range(4)
-        )
-        self.early, self.ends = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        self.outcome = np.full(n, -1, dtype=np.int64)
+            self.enlisted = np.zeros(len(self.ids), dtype=np.int8)
 
     def suffix(self, spell: int = 0) -> str:
         """Suffix of the random streams of this round's `spell`-th deployment ("" for the
@@ -121,10 +125,10 @@ class Cohort:
         return name if self.round == 1 else f"{name}.r{self.round}"
 
     def keep(self, mask: np.ndarray) -> None:
-        """Keep only the people selected by `mask` in every per-person array."""
+        """Keep only the people selected by `mask` in every per-person array decided."""
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
+            if isinstance(value, np.ndarray) and value is not UNSET:
                 setattr(self, f.name, value[mask])
 
 
@@ -205,12 +209,13 @@ class Run:
         `day` if `refused`) or a contract: candidates of the next round (`reapply`)."""
         if len(ids) == 0:
             return
-        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int64)
+        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again.
+        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int32)
         self.pending.append(
             (
-                np.asarray(ids),
-                np.asarray(day, dtype=np.int64),
-                np.asarray(end, dtype=np.int64),
+                np.asarray(ids, dtype=np.int32),
+                np.asarray(day, dtype=np.int32),
+                np.asarray(end, dtype=np.int32),
                 np.asarray(enlisted, dtype=np.int8),
                 refused_day,
             )
@@ -266,8 +271,8 @@ class Run:
     def file_recruits(self) -> None:
         """File this round's contracts as the recruits table's columns (`recruit_columns`)
         and let the cohorts go: a round's cohorts are final once its stages have run."""
-        self.recruit_parts.extend(recruit_columns(self, c) for c in self.current)
-        self.current = []
+        while self.current:  # one cohort at a time, each let go once filed
+            self.recruit_parts.append(recruit_columns(self, self.current.pop(0)))
 
     def recruits(self) -> pd.DataFrame:
         """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract, from
@@ -357,13 +362,14 @@ def apply(run: Run) -> None:
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
     app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
+    del kept, app_days, app_regimes  # joined: the parts would double the applicants
     if run.log is not None:
         run.log.events(pop.n)
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(app_regime == r_idx)
         if len(a):
             applied = app_day[a].astype(np.int64)
-            sent = pop.sentence_end[a].astype(np.int64)
+            sent = pop.sentence_end[a]
             run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
 
 
@@ -469,6 +475,7 @@ def train(run: Run) -> None:
         u_formation = run.streams.uniform(c.stream(f"formation_days.{c.rid}"), a)
         c.deploy = contract + c.train_days + c.regime.formation_days.days(u_formation)
         c.early = c.service_end <= c.deploy
+        c.day = c.deploy  # the next stage starts then
         ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
         ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
 
@@ -476,29 +483,43 @@ def train(run: Run) -> None:
 def reapply(run: Run) -> None:
     """The next round: people back in custody (refused, caught deserters, reoffenders) may
     apply again under the regime then in force, if it takes them (`rules.later_window`);
-    those who do not are released when their custody ends."""
+    those who do not are released when their custody ends. Each person's decision is
+    their own, so the people back are sifted a block of `BLOCK_PEOPLE` at a time (the
+    windows' temporaries follow the block, not everyone back)."""
     pending, run.pending, run.current = run.pending, [], []
     ids, day_back, end, enlisted, refused = (np.concatenate(x) for x in zip(*pending, strict=True))
+    del pending
     run.round += 1
     app_day = np.full(len(ids), NEVER, dtype=np.int64)
     app_regime = np.full(len(ids), -1, dtype=np.int64)
     takes_back = any(
         sp[1].reapply_wait_days is not None or sp[1].admits_former_recruits for sp in run.spans
     )
-    if takes_back and run.round <= MAX_ROUNDS:
-        spell = (ids, day_back, end, enlisted > 0, refused)
+    step = BLOCK_PEOPLE or len(ids)
+    for first in range(0, len(ids) if takes_back and run.round <= MAX_ROUNDS else 0, step):
+        part = slice(first, first + step)  # views: `schedule_again` fills in app_day[part]
+        spell = (
+            ids[part].astype(np.int64),
+            day_back[part].astype(np.int64),
+            end[part].astype(np.int64),
+            enlisted[part] > 0,
+            refused[part].astype(np.int64),
+        )
         open_to = applications.open_regimes(run, spell)
         for status in rules.STATUS_ORDER:  # in this order, as in round 1
             for r_idx in open_to:
                 if rules.covers(run.spans[r_idx][1], status):
-                    applications.schedule_again(run, status, r_idx, spell, app_day, app_regime)
+                    applications.schedule_again(
+                        run, status, r_idx, spell, app_day[part], app_regime[part]
+                    )
     stays = app_day >= run.n_days
     run.ledger.move(end[stays], INCARCERATED, RELEASED, "sentence_releases", ids[stays])
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(app_regime == r_idx)
         a = a[app_day[a] < run.n_days]
         if len(a):
-            cohort = Cohort(r_idx, rid, regime, ids[a], end[a], app_day[a], run.round, enlisted[a])
+            rows = ids[a].astype(np.int64)
+            cohort = Cohort(r_idx, rid, regime, rows, end[a], app_day[a], run.round, enlisted[a])
             run.current.append(cohort)
 
 
