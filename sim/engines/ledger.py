@@ -68,7 +68,8 @@ class Ledger:
         targets = (self._state_delta, self._state_delta, self._flow_counts)
         for kind, (held, target) in enumerate(zip(self._keys, targets, strict=True)):
             if held:
-                counts = np.bincount(np.concatenate(held), minlength=len(target))
+                keys = held[0] if len(held) == 1 else np.concatenate(held)
+                counts = np.bincount(keys, minlength=len(target))
                 if kind == 1:
                     target -= counts
                 else:

@@ -49,7 +49,7 @@ def deploy(run: Run) -> None:
     ending by its terms first means completion; the treated wounded and the deserters
     who come back start a new spell."""
     for c in run.current:
-        c.exit_day = np.where(c.early, c.service_end, NEVER)
+        c.exit_day = np.where(c.early, c.service_end, NEVER).astype(np.int32)  # < 2 NEVER
         c.outcome = np.full(len(c.ids), -1, dtype=np.int8)
         c.returned = np.full(len(c.ids), NEVER, dtype=np.int32)
         c.ends = c.early.copy()
@@ -128,7 +128,8 @@ def _deserters(run: Run, c: Cohort, pos: np.ndarray, day: np.ndarray, sfx: str) 
     u_added = streams.uniform(f"awol.added.{c.rid}{sfx}", x)
     added = regime.awol_added_sentence_days.days(u_added)
     ledger.move(caught[jailed], AWOL, INCARCERATED, "returned_to_custody", x[jailed])
-    days = rules.deserter_custody_days(c.sentence_end[pos], c.contract[pos], added)
+    contract = c.contract[pos].astype(np.int64)  # the arithmetic in int64, as ever
+    days = rules.deserter_custody_days(c.sentence_end[pos], contract, added)
     end = rules.custody_end(caught, days)
     run.back(x[jailed], caught[jailed], end[jailed], c.enlisted[pos[jailed]] + 1)
     c.returned[pos[jailed]] = caught[jailed]

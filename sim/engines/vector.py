@@ -96,14 +96,14 @@ class Cohort:
     # int8; contracts signed before (empty: none, the first round)
     enlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     applied: np.ndarray = field(init=False)  # int32; application day
-    # Decided by `train`:
-    train_days: np.ndarray = field(init=False, default_factory=_unset)  # int32
-    contract: np.ndarray = field(init=False, default_factory=_unset)  # int64; released to the army
-    service_end: np.ndarray = field(init=False, default_factory=_unset)  # int64; by the law
-    deploy: np.ndarray = field(init=False, default_factory=_unset)  # int64; training over
+    # Decided by `train` (int32 once decided):
+    train_days: np.ndarray = field(init=False, default_factory=_unset)  # int32; until `train` ends
+    contract: np.ndarray = field(init=False, default_factory=_unset)  # released to the army
+    service_end: np.ndarray = field(init=False, default_factory=_unset)  # by the law's terms
+    deploy: np.ndarray = field(init=False, default_factory=_unset)  # training over; NEVER: early
     early: np.ndarray = field(init=False, default_factory=_unset)  # service over in training
     # Decided by `service.deploy` (and `aftermath`):
-    exit_day: np.ndarray = field(init=False, default_factory=_unset)  # int64; leaves deployment
+    exit_day: np.ndarray = field(init=False, default_factory=_unset)  # int32; leaves deployment
     outcome: np.ndarray = field(init=False, default_factory=_unset)  # int8; OUTCOMES; -1: ended
     ends: np.ndarray = field(init=False, default_factory=_unset)  # service ended by its terms
     # int32 (at most NEVER); back in custody after service
@@ -475,9 +475,14 @@ def train(run: Run) -> None:
         u_formation = run.streams.uniform(c.stream(f"formation_days.{c.rid}"), a)
         c.deploy = contract + c.train_days + c.regime.formation_days.days(u_formation)
         c.early = c.service_end <= c.deploy
-        c.day = c.deploy  # the next stage starts then
         ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
         ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
+        # Held in int32 from here, exactly: contracts are within the horizon, service ends
+        # at most NEVER, deployments (before the end of service) below it; those who never
+        # deploy (`early`) are NEVER. Training days are done with.
+        c.contract, c.service_end = c.contract.astype(np.int32), c.service_end.astype(np.int32)
+        c.deploy = np.minimum(c.deploy, NEVER).astype(np.int32)
+        c.day, c.train_days = c.deploy, UNSET  # the next stage starts then
 
 
 def reapply(run: Run) -> None:
@@ -486,40 +491,42 @@ def reapply(run: Run) -> None:
     those who do not are released when their custody ends. Each person's decision is
     their own, so the people back are sifted a block of `BLOCK_PEOPLE` at a time (the
     windows' temporaries follow the block, not everyone back)."""
-    pending, run.pending, run.current = run.pending, [], []
-    ids, day_back, end, enlisted, refused = (np.concatenate(x) for x in zip(*pending, strict=True))
-    del pending
+    columns = [list(x) for x in zip(*run.pending, strict=True)]
+    run.pending, run.current, ledger = [], [], run.ledger
+    # Each column joined, then its parts let go.
+    ids, day_back, end, enlisted, refused = (np.concatenate(columns.pop(0)) for _ in range(5))
     run.round += 1
-    app_day = np.full(len(ids), NEVER, dtype=np.int64)
-    app_regime = np.full(len(ids), -1, dtype=np.int64)
+    app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
+    app_regime = np.full(len(ids), -1, dtype=np.int8)
     takes_back = any(
         sp[1].reapply_wait_days is not None or sp[1].admits_former_recruits for sp in run.spans
     )
     step = BLOCK_PEOPLE or len(ids)
-    for first in range(0, len(ids) if takes_back and run.round <= MAX_ROUNDS else 0, step):
+    for first in range(0, len(ids), step):
         part = slice(first, first + step)  # views: `schedule_again` fills in app_day[part]
-        spell = (
-            ids[part].astype(np.int64),
-            day_back[part].astype(np.int64),
-            end[part].astype(np.int64),
-            enlisted[part] > 0,
-            refused[part].astype(np.int64),
-        )
-        open_to = applications.open_regimes(run, spell)
-        for status in rules.STATUS_ORDER:  # in this order, as in round 1
-            for r_idx in open_to:
-                if rules.covers(run.spans[r_idx][1], status):
-                    applications.schedule_again(
-                        run, status, r_idx, spell, app_day[part], app_regime[part]
-                    )
-    stays = app_day >= run.n_days
-    run.ledger.move(end[stays], INCARCERATED, RELEASED, "sentence_releases", ids[stays])
+        if takes_back and run.round <= MAX_ROUNDS:
+            spell = (
+                ids[part].astype(np.int64),
+                day_back[part].astype(np.int64),
+                end[part].astype(np.int64),
+                enlisted[part] > 0,
+                refused[part].astype(np.int64),
+            )
+            open_to = applications.open_regimes(run, spell)
+            for status in rules.STATUS_ORDER:  # in this order, as in round 1
+                for r_idx in open_to:
+                    if rules.covers(run.spans[r_idx][1], status):
+                        applications.schedule_again(
+                            run, status, r_idx, spell, app_day[part], app_regime[part]
+                        )
+        stays = app_day[part] >= run.n_days
+        ledger.move(end[part][stays], INCARCERATED, RELEASED, "sentence_releases", ids[part][stays])
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(app_regime == r_idx)
         a = a[app_day[a] < run.n_days]
         if len(a):
-            rows = ids[a].astype(np.int64)
-            cohort = Cohort(r_idx, rid, regime, rows, end[a], app_day[a], run.round, enlisted[a])
+            rows, applied = ids[a].astype(np.int64), app_day[a].astype(np.int64)
+            cohort = Cohort(r_idx, rid, regime, rows, end[a], applied, run.round, enlisted[a])
             run.current.append(cohort)
 
 
