@@ -13,6 +13,7 @@ the first spell of the first round, so those draws are the same as with one pass
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +43,17 @@ EXECUTED = len(OUTCOMES)  # outcome of a deserter caught and executed (not a haz
 # Name of each outcome in the recruits table, by position (service ended: AWARD's name).
 OUTCOME_NAMES = np.array([*(flow for _state, flow in OUTCOMES), "executed"], dtype=object)
 MAX_SPELLS = 100  # a guard; each further spell needs another return to the unit
+# People whose per-person temporaries (draws, event days) a stage holds at once: each
+# person's path is their own, and the pieces are taken in order, so that the people back
+# in custody (`Run.back`) come in the same order whatever the size.
+PIECE_PEOPLE = 1 << 16
+
+
+def pieces(n: int) -> Iterator[slice]:
+    """Consecutive slices of `PIECE_PEOPLE` (all `n` at once if it is 0 or None)."""
+    step = PIECE_PEOPLE or n
+    for first in range(0, n, max(step, 1)):
+        yield slice(first, first + step)
 
 
 def deploy(run: Run) -> None:
@@ -58,7 +70,9 @@ def deploy(run: Run) -> None:
         for spell in range(MAX_SPELLS):
             if not len(pos):
                 break
-            pos, start = _spell(run, c, pos, start, c.suffix(spell))
+            sfx = c.suffix(spell)
+            again = [_spell(run, c, pos[p], start[p], sfx) for p in pieces(len(pos))]
+            pos, start = (np.concatenate(x) for x in zip(*again, strict=True))
         if run.log is not None and c.round == 1:
             _log(run, c)
 
@@ -141,16 +155,19 @@ def aftermath(run: Run) -> None:
     streams, ledger, params = run.streams, run.ledger, run.scenario.population
     for c in run.current:
         sfx = c.suffix(0)
-        vets = np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends
-        x = c.ids[vets]
-        reoffend = after(c.exit_day[vets], params.reoffend_per_day, streams, f"reoffend{sfx}", x)
-        back = reoffend < NEVER
-        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
-        ledger.count(reoffend[back], "returned_to_custody")
-        u_sentence = streams.uniform(f"reoffend.sentence{sfx}", x)
-        end = rules.custody_end(reoffend, params.reoffence_sentence_days.days(u_sentence))
-        run.back(x[back], reoffend[back], end[back], c.enlisted[vets][back] + 1)
-        c.returned[vets] = reoffend
+        all_vets = np.flatnonzero(np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends)
+        for p in pieces(len(all_vets)):
+            vets = all_vets[p]
+            x = c.ids[vets]
+            rate = params.reoffend_per_day
+            reoffend = after(c.exit_day[vets], rate, streams, f"reoffend{sfx}", x)
+            back = reoffend < NEVER
+            ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
+            ledger.count(reoffend[back], "returned_to_custody")
+            u_sentence = streams.uniform(f"reoffend.sentence{sfx}", x)
+            end = rules.custody_end(reoffend, params.reoffence_sentence_days.days(u_sentence))
+            run.back(x[back], reoffend[back], end[back], c.enlisted[vets][back] + 1)
+            c.returned[vets] = reoffend
 
 
 def outcome_codes(c: Cohort) -> np.ndarray:

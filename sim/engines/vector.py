@@ -61,7 +61,7 @@ from . import applications, service
 from .first_passage import stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
-from .service import aftermath, deploy
+from .service import aftermath, deploy, pieces
 
 BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
 if TYPE_CHECKING:
@@ -392,21 +392,26 @@ def screen(run: Run) -> None:
         ledger.move(c.day, INCARCERATED, SCREENING, "applications", a)
         if c.round > 1:
             ledger.count(c.day, "reapplications")
-        u_days = streams.uniform(c.stream(f"screen_days.{c.rid}"), a)
-        screen_end = c.day + regime.screening_days.days(u_days, 1)
-        rejected = rules.screening_rejected(
-            regime,
-            pop.infectious[a],
-            pop.fitness[a],
-            streams.uniform(c.stream("screen.psych"), a),
-            streams.uniform(c.stream("screen.polygraph"), a),
-            streams.uniform(c.stream("screen.commander"), a),
-        )
+        screen_end = np.empty(len(a), dtype=np.int64)
+        rejected, health = np.empty(len(a), dtype=bool), np.empty(len(a), dtype=bool)
+        for p in pieces(len(a)):  # the draws a piece at a time
+            x = a[p]
+            u_days = streams.uniform(c.stream(f"screen_days.{c.rid}"), x)
+            screen_end[p] = c.day[p] + regime.screening_days.days(u_days, 1)
+            rejected[p] = rules.screening_rejected(
+                regime,
+                pop.infectious[x],
+                pop.fitness[x],
+                streams.uniform(c.stream("screen.psych"), x),
+                streams.uniform(c.stream("screen.polygraph"), x),
+                streams.uniform(c.stream("screen.commander"), x),
+            )
+            health[p] = rules.health_rejected(regime, pop.infectious[x], pop.fitness[x])
         left = sent <= screen_end
         ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
         rej = ~left & rejected
         ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening", a[rej])
-        health = rej & rules.health_rejected(regime, pop.infectious[a], pop.fitness[a])
+        health &= rej
         ledger.count(screen_end[health], "rejected_health")
         run.back(a[rej], screen_end[rej], sent[rej], c.enlisted[rej], refused=True)
         c.day = screen_end
@@ -464,33 +469,39 @@ def train(run: Run) -> None:
         if run.log is not None and c.round == 1:
             run.log.contract_day[a] = contract
 
-        app_status = None  # the status at application matters only if terms change later
-        if rules.overriding_regimes(run.spans, c.r_idx):
-            app_status = rules.status_on(
-                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
+        # Held in int32, exactly: contracts are within the horizon, service ends at most
+        # NEVER, deployments (before the end of service) below it; those who never deploy
+        # (`early`) are NEVER. Worked out a piece at a time.
+        overriding = rules.overriding_regimes(run.spans, c.r_idx)
+        name = c.stream(f"formation_days.{c.rid}")
+        c.service_end, c.deploy = np.empty(len(a), np.int32), np.empty(len(a), np.int32)
+        c.early = np.empty(len(a), dtype=bool)
+        for p in pieces(len(a)):
+            x = a[p]
+            app_status = None  # the status at application matters only if terms change
+            if overriding:
+                status = pop.status0[x], pop.investigation_end[x], pop.trial_end[x]
+                app_status = rules.status_on(*status, c.applied[p])
+            age0 = pop.age0[x]
+            end = rules.service_end(
+                run.spans, c.r_idx, contract[p], age0, run.demobilised, app_status
             )
-        c.service_end = rules.service_end(
-            run.spans, c.r_idx, contract, pop.age0[a], run.demobilised, app_status
-        )
-        u_formation = run.streams.uniform(c.stream(f"formation_days.{c.rid}"), a)
-        c.deploy = contract + c.train_days + c.regime.formation_days.days(u_formation)
-        c.early = c.service_end <= c.deploy
+            u_formation = run.streams.uniform(name, x)
+            deploy = contract[p] + c.train_days[p] + regime.formation_days.days(u_formation)
+            c.early[p] = end <= deploy
+            c.service_end[p], c.deploy[p] = end, np.minimum(deploy, NEVER)
         ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
         ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
-        # Held in int32 from here, exactly: contracts are within the horizon, service ends
-        # at most NEVER, deployments (before the end of service) below it; those who never
-        # deploy (`early`) are NEVER. Training days are done with.
-        c.contract, c.service_end = c.contract.astype(np.int32), c.service_end.astype(np.int32)
-        c.deploy = np.minimum(c.deploy, NEVER).astype(np.int32)
-        c.day, c.train_days = c.deploy, UNSET  # the next stage starts then
+        c.contract = c.contract.astype(np.int32)
+        c.day, c.train_days = c.deploy, UNSET  # the next stage starts then; training is done
 
 
 def reapply(run: Run) -> None:
     """The next round: people back in custody (refused, caught deserters, reoffenders) may
     apply again under the regime then in force, if it takes them (`rules.later_window`);
     those who do not are released when their custody ends. Each person's decision is
-    their own, so the people back are sifted a block of `BLOCK_PEOPLE` at a time (the
-    windows' temporaries follow the block, not everyone back)."""
+    their own, so the people back are sifted a piece at a time (`service.pieces`: the
+    windows' temporaries follow the piece, not everyone back)."""
     columns = [list(x) for x in zip(*run.pending, strict=True)]
     run.pending, run.current, ledger = [], [], run.ledger
     # Each column joined, then its parts let go.
@@ -501,9 +512,7 @@ def reapply(run: Run) -> None:
     takes_back = any(
         sp[1].reapply_wait_days is not None or sp[1].admits_former_recruits for sp in run.spans
     )
-    step = BLOCK_PEOPLE or len(ids)
-    for first in range(0, len(ids), step):
-        part = slice(first, first + step)  # views: `schedule_again` fills in app_day[part]
+    for part in pieces(len(ids)):  # views: `schedule_again` fills in app_day[part]
         if takes_back and run.round <= MAX_ROUNDS:
             spell = (
                 ids[part].astype(np.int64),

@@ -69,10 +69,10 @@ def test_the_engine_is_its_ordered_stages(monkeypatch, ukraine):
 @pytest.mark.parametrize("name", ["russia_2022_2025", "russia_wagner_2022"])
 def test_blocks_of_people_change_no_output(monkeypatch, name):
     """`apply` draws and sifts people a block at a time and keeps only the applicants,
-    `reapply` sifts the people back a block at a time, the ledger adds custody moves into
-    its counts every so many: time series, recruits and people tables are the same, to the
-    last bit, whatever the block size (a warm-up file is one block)."""
-    from sim.engines import applications, ledger, vector
+    later stages take the people a piece at a time, the ledger adds custody moves into its
+    counts every so many: time series, recruits and people tables are the same, to the
+    last bit, whatever the block and piece sizes (a warm-up file is one block)."""
+    from sim.engines import applications, ledger, service, vector
 
     scenario = sim.load_scenario(name)
     back_sifted = []  # sizes of the blocks of people back that `reapply` sifted
@@ -86,6 +86,7 @@ def test_blocks_of_people_change_no_output(monkeypatch, name):
 
     def outputs(block_people):
         monkeypatch.setattr(vector, "BLOCK_PEOPLE", block_people)
+        monkeypatch.setattr(service, "PIECE_PEOPLE", block_people)
         monkeypatch.setattr(ledger, "FLUSH_CUSTODY_MOVES", block_people or 1 << 18)
         r = sim.run(scenario, seed=2, population=6000, days=400, record_people=True)
         return r.timeseries, r.recruits, r.people, r.n_agents
