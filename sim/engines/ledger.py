@@ -29,7 +29,7 @@ N_FLOWS = len(FLOW_COLUMNS)
 
 
 FLUSH_EVENTS = 1 << 20  # events held before they are added into the daily counts
-FLUSH_CUSTODY_MOVES = 1 << 18  # custody moves held (each pass over them needs ~100 B a move)
+FLUSH_CUSTODY_MOVES = 1 << 18  # custody moves held, and moves recorded at once (~100 B each)
 
 
 class Ledger:
@@ -90,9 +90,16 @@ class Ledger:
             grouped: The moves' custody by group is counted already (`stay`).
         """
         day = np.asarray(day).reshape(-1)
+        to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
+        if len(day) > FLUSH_CUSTODY_MOVES:  # a large move in pieces: their temporaries only
+            who = None if ids is None else np.asarray(ids)
+            for first in range(0, len(day), FLUSH_CUSTODY_MOVES):
+                p = slice(first, first + FLUSH_CUSTODY_MOVES)
+                fr, t = fr_i[p] if fr_i.ndim else frm, to_i[p] if to_i.ndim else to
+                self.move(day[p], fr, t, flow, None if who is None else who[p], grouped)
+            return
         keep = day < self.n_days
         d = day[keep].astype(np.int64) * N_STATES
-        to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
         self._hold(0, d + (to_i[keep] if to_i.ndim else to_i))
         self._hold(1, d + (fr_i[keep] if fr_i.ndim else fr_i))
         if flow is not None:

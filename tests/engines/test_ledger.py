@@ -108,3 +108,34 @@ def test_custody_moves_added_as_they_come_count_the_same(monkeypatch, flush_move
     assert list(groups[:, col["incarcerated_suspect_male"]]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(groups[:, col["incarcerated_convicted_male"]]) == [0, 1, 0, 0, 0, 1, 1]
     assert list(groups[:, col["incarcerated_convicted_female"]]) == [1] * 7
+
+
+def test_a_large_move_recorded_in_pieces_counts_the_same(monkeypatch):
+    """A move of more people than `FLUSH_CUSTODY_MOVES` is recorded a piece at a time (one
+    state each, or a state per person): stocks, flows and custody by group unchanged."""
+    from sim.engines import ledger as ledger_module
+
+    def record() -> tuple[np.ndarray, ...]:
+        ledger = Ledger(n_days=6, pop=convicted_men(5))
+        ledger.arrive(np.zeros(5, dtype=np.int64), np.arange(5))
+        ledger.move(np.array([0, 1, 1, 3, 9]), INCARCERATED, SCREENING, "applications", range(5))
+        ledger.move(np.array([2, 2, 4, 5, 9]), SCREENING, np.array([RELEASED, AWOL] * 2 + [AWOL]))
+        initial = np.zeros(N_STATES, dtype=np.int64)
+        initial[INCARCERATED] = 5
+        return ledger.stocks(initial), ledger.flow_counts(), ledger.custody_groups()
+
+    whole = record()
+    split = []
+    real_move = Ledger.move
+
+    def spy(self, day, *args, **kwargs):
+        split.append(len(np.asarray(day).reshape(-1)))
+        return real_move(self, day, *args, **kwargs)
+
+    monkeypatch.setattr(ledger_module, "FLUSH_CUSTODY_MOVES", 2)
+    monkeypatch.setattr(Ledger, "move", spy)
+    for got, want in zip(record(), whole, strict=True):
+        assert np.array_equal(got, want)
+    assert split == [5, 2, 2, 1] * 2  # each move of five in pieces of two
+    men = CUSTODY_GROUP_COLUMNS.index("incarcerated_convicted_male")
+    assert list(whole[2][:, men]) == [4, 2, 2, 1, 1, 1]  # inside at the end of each day
