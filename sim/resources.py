@@ -22,13 +22,19 @@ from .scenario import Scenario, ScenarioError
 #   tracemalloc.start()
 #   r = sim.run(scn, engine=engine, population=n, days=days)
 #   print(tracemalloc.get_traced_memory()[1] / r.n_agents)
-# The vector engine holds a block of people and the applicants (`vector.apply`):
-# vector 1000000 1096 russia_2022_2025: 59.6; vector 3000000 1096 russia_2022_2025: 46.6;
-# vector 1000000 549 russia_wagner_2022 (a warm-up, held whole): 44.1; vector 100000 1096
-# russia_2022_2025: 391 (fixed costs, about 70 MB, still dominate); agents 10000 365:
-# 2,698; agents 30000 365: 2,662. The guard uses the large-run figures rounded up: they are
-# what matters near the limit.
-BYTES_PER_AGENT = {"vector": 60, "agents": 3000}
+# The vector engine holds a block of people and the applicants (`vector.apply`), each
+# applicant's pipeline state in int32 or smaller, the recruits table in parts. Measured
+# again on 2026-11-23 after that work (numba 0.68 kernels allocate outside tracemalloc, so
+# these figures leave out their draws):
+# vector 1000000 1096 russia_2022_2025: 49.3 (fixed costs still dominate: a peak of
+# about 98 MB);
+# vector 3000000 1096 russia_2022_2025: 21.7; vector 1000000 549 russia_wagner_2022 (a
+# warm-up, held whole): 40.9; vector 100000 1096 russia_2022_2025: 358. `prisonflow
+# bench`'s resident-memory figure (numba's arrays included) at 10^7 people, 1,095 days:
+# 15.4-15.8 bytes a person, admissions included; at 10^8: 17.1. agents 10000 365: 2,698;
+# agents 30000 365: 2,662. The guard uses the large-run figures rounded up, the warm-up's
+# whole population included: they are what matters near the limit.
+BYTES_PER_AGENT = {"vector": 50, "agents": 3000}
 
 
 class ResourceError(ScenarioError):

@@ -13,7 +13,7 @@ def test_estimate_counts_admissions_over_the_horizon(russia):
     admitted = russia.population.admissions_per_day * 1_000_000 / russia.population.initial_size
     assert people == 1_000_000 + int(admitted * 1096)
     assert 1_900_000 < people < 2_100_000  # about 2 x 10^6 (422 admissions a day, issue 13)
-    assert res.estimate_bytes(russia, "vector", 1_000_000, 1096) == 60 * people
+    assert res.estimate_bytes(russia, "vector", 1_000_000, 1096) == 50 * people
     assert res.estimate_bytes(russia, "agents", 1_000, 10) > 20 * res.estimate_bytes(
         russia, "vector", 1_000, 10
     )
@@ -25,7 +25,7 @@ def test_available_memory_is_read_from_the_machine():
 
 
 def test_runs_that_cannot_fit_are_refused_before_they_start(russia, monkeypatch):
-    monkeypatch.setattr(res, "available_bytes", lambda: 50 * 2**20)  # 50 MiB left
+    monkeypatch.setattr(res, "available_bytes", lambda: 40 * 2**20)  # 40 MiB left
     with pytest.raises(res.ResourceError) as info:
         sim.run(russia, population=1_000_000, days=30)
     assert info.value.key == "population" and "force" in info.value.message

@@ -31,6 +31,7 @@ _N_GROUPS, _N_SEXES = len(CUSTODY_GROUP_COLUMNS), len(SEXES)
 
 
 FLUSH_EVENTS = 1 << 20  # events held before they are added into the daily counts
+FLUSH_CUSTODY_MOVES = 1 << 18  # custody moves held, and moves recorded at once (~100 B each)
 
 
 class Ledger:
@@ -38,7 +39,7 @@ class Ledger:
 
     Events are held as bincount keys and added up every `FLUSH_EVENTS` (so memory follows
     days, not people, and many small records cost one count); custody moves of the run's
-    people (`Ledger.pop`) are held until `custody_groups`.
+    people (`Ledger.pop`) likewise, into the custody counts by group.
     """
 
     def __init__(self, n_days: int, pop: Population | None = None):
@@ -55,6 +56,7 @@ class Ledger:
         self._keys: tuple[list[np.ndarray], ...] = ([], [], [])
         self._n_keys = 0
         self._custody_moves: list[tuple[np.ndarray, np.ndarray, int]] = []  # of `pop`
+        self._n_custody_moves = 0
 
     def _hold(self, kind: int, keys: np.ndarray) -> None:
         """Hold bincount keys of one kind (0 entered, 1 left, 2 flows) until a flush."""
@@ -68,7 +70,8 @@ class Ledger:
         targets = (self._state_delta, self._state_delta, self._flow_counts)
         for kind, (held, target) in enumerate(zip(self._keys, targets, strict=True)):
             if held:
-                counts = np.bincount(np.concatenate(held), minlength=len(target))
+                keys = held[0] if len(held) == 1 else np.concatenate(held)
+                counts = np.bincount(keys, minlength=len(target))
                 if kind == 1:
                     target -= counts
                 else:
@@ -89,9 +92,16 @@ class Ledger:
             grouped: The moves' custody by group is counted already (`stay`).
         """
         day = np.asarray(day).reshape(-1)
+        to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
+        if len(day) > FLUSH_CUSTODY_MOVES:  # a large move in pieces: their temporaries only
+            who = None if ids is None else np.asarray(ids)
+            for first in range(0, len(day), FLUSH_CUSTODY_MOVES):
+                p = slice(first, first + FLUSH_CUSTODY_MOVES)
+                fr, t = fr_i[p] if fr_i.ndim else frm, to_i[p] if to_i.ndim else to
+                self.move(day[p], fr, t, flow, None if who is None else who[p], grouped)
+            return
         keep = day < self.n_days
         d = day[keep].astype(np.int64) * N_STATES
-        to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
         self._hold(0, d + (to_i[keep] if to_i.ndim else to_i))
         self._hold(1, d + (fr_i[keep] if fr_i.ndim else fr_i))
         if flow is not None:
@@ -108,8 +118,26 @@ class Ledger:
         self._custody_move(np.asarray(day).reshape(-1), np.asarray(ids), 1)
 
     def _custody_move(self, day: np.ndarray, ids: np.ndarray, sign: int) -> None:
-        """Hold custody moves of the run's people until `custody_groups`."""
+        """Hold custody moves of the run's people, added into the counts by group every
+        `FLUSH_CUSTODY_MOVES` moves (once `Ledger.pop` is known)."""
         self._custody_moves.append((np.broadcast_to(day, ids.shape), ids, sign))
+        self._n_custody_moves += len(ids)
+        if self._n_custody_moves >= FLUSH_CUSTODY_MOVES and self.pop is not None:
+            self._flush_custody()
+
+    def _flush_custody(self) -> None:
+        """Add the held custody moves into the counts by group (entries, then exits),
+        `FLUSH_CUSTODY_MOVES` at a time (one move of many people included)."""
+        step = FLUSH_CUSTODY_MOVES
+        for sign in (1, -1):
+            moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
+            if moves:
+                days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
+                for first in range(0, len(ids), step):
+                    part = slice(first, first + step)
+                    self._custody(days[part], ids[part], sign)
+        self._custody_moves.clear()
+        self._n_custody_moves = 0
 
     def stay(self, pop: Population, start: np.ndarray, end: np.ndarray) -> None:
         """Custody of everyone in `pop` over days [start, end) (`end` NEVER: until an exit
@@ -154,12 +182,7 @@ class Ledger:
             Array of shape (n_days, len(CUSTODY_GROUP_COLUMNS)).
         """
         width = len(CUSTODY_GROUP_COLUMNS)
-        for sign in (1, -1):
-            moves = [(day, ids) for day, ids, s in self._custody_moves if s == sign]
-            if moves:
-                days, ids = (np.concatenate(x) for x in zip(*moves, strict=True))
-                self._custody(days, ids, sign)
-        self._custody_moves.clear()
+        self._flush_custody()
         return np.cumsum(self._custody_delta.reshape(self.n_days, width), axis=0)
 
     def stocks(self, initial: np.ndarray) -> np.ndarray:

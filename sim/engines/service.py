@@ -13,6 +13,7 @@ the first spell of the first round, so those draws are the same as with one pass
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +43,17 @@ EXECUTED = len(OUTCOMES)  # outcome of a deserter caught and executed (not a haz
 # Name of each outcome in the recruits table, by position (service ended: AWARD's name).
 OUTCOME_NAMES = np.array([*(flow for _state, flow in OUTCOMES), "executed"], dtype=object)
 MAX_SPELLS = 100  # a guard; each further spell needs another return to the unit
+# People whose per-person temporaries (draws, event days) a stage holds at once: each
+# person's path is their own, and the pieces are taken in order, so that the people back
+# in custody (`Run.back`) come in the same order whatever the size.
+PIECE_PEOPLE = 1 << 16
+
+
+def pieces(n: int) -> Iterator[slice]:
+    """Consecutive slices of `PIECE_PEOPLE` (all `n` at once if it is 0 or None)."""
+    step = PIECE_PEOPLE or n
+    for first in range(0, n, max(step, 1)):
+        yield slice(first, first + step)
 
 
 def deploy(run: Run) -> None:
@@ -49,15 +61,18 @@ def deploy(run: Run) -> None:
     ending by its terms first means completion; the treated wounded and the deserters
     who come back start a new spell."""
     for c in run.current:
-        c.exit_day = np.where(c.early, c.service_end, NEVER)
-        c.outcome = np.full(len(c.ids), -1, dtype=np.int64)
+        c.exit_day = np.where(c.early, c.service_end, NEVER).astype(np.int32)  # < 2 NEVER
+        c.outcome = np.full(len(c.ids), -1, dtype=np.int8)
+        c.returned = np.full(len(c.ids), NEVER, dtype=np.int32)
         c.ends = c.early.copy()
         pos = np.flatnonzero(~c.early)
         start = c.deploy[pos]
         for spell in range(MAX_SPELLS):
             if not len(pos):
                 break
-            pos, start = _spell(run, c, pos, start, c.suffix(spell))
+            sfx = c.suffix(spell)
+            again = [_spell(run, c, pos[p], start[p], sfx) for p in pieces(len(pos))]
+            pos, start = (np.concatenate(x) for x in zip(*again, strict=True))
         if run.log is not None and c.round == 1:
             _log(run, c)
 
@@ -67,13 +82,14 @@ def _spell(run: Run, c: Cohort, pos: np.ndarray, start: np.ndarray, sfx: str):
     starts another spell, and when."""
     ledger, streams, regime = run.ledger, run.streams, c.regime
     a, hazards = c.ids[pos], regime.hazards_per_day
-    times = np.full((len(hazards), len(a)), np.inf)
+    # The first of the hazards (the lowest position on ties, as argmin), one at a time.
+    t_min, first = np.full(len(a), np.inf), np.zeros(len(a), dtype=np.intp)
     for k, (name, h) in enumerate(zip(DEPLOYMENT_HAZARDS, hazards, strict=True)):
         if h > 0:
             with np.errstate(over="ignore"):
-                times[k] = streams.exponential(f"deploy.{name}{sfx}", a) / h
-    first = np.argmin(times, axis=0)
-    t_min = times[first, np.arange(len(a))]
+                t = streams.exponential(f"deploy.{name}{sfx}", a) / h
+            sooner = t < t_min
+            t_min[sooner], first[sooner] = t[sooner], k
     wait = np.floor(np.minimum(t_min, NEVER)).astype(np.int64)
     event_day = np.where(np.isfinite(t_min), start + wait, NEVER)
     end_day = np.maximum(c.service_end[pos], start)  # a deserter back late completes then
@@ -126,7 +142,8 @@ def _deserters(run: Run, c: Cohort, pos: np.ndarray, day: np.ndarray, sfx: str) 
     u_added = streams.uniform(f"awol.added.{c.rid}{sfx}", x)
     added = regime.awol_added_sentence_days.days(u_added)
     ledger.move(caught[jailed], AWOL, INCARCERATED, "returned_to_custody", x[jailed])
-    days = rules.deserter_custody_days(c.sentence_end[pos], c.contract[pos], added)
+    contract = c.contract[pos].astype(np.int64)  # the arithmetic in int64, as ever
+    days = rules.deserter_custody_days(c.sentence_end[pos], contract, added)
     end = rules.custody_end(caught, days)
     run.back(x[jailed], caught[jailed], end[jailed], c.enlisted[pos[jailed]] + 1)
     c.returned[pos[jailed]] = caught[jailed]
@@ -138,16 +155,19 @@ def aftermath(run: Run) -> None:
     streams, ledger, params = run.streams, run.ledger, run.scenario.population
     for c in run.current:
         sfx = c.suffix(0)
-        vets = np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends
-        x = c.ids[vets]
-        reoffend = after(c.exit_day[vets], params.reoffend_per_day, streams, f"reoffend{sfx}", x)
-        back = reoffend < NEVER
-        ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
-        ledger.count(reoffend[back], "returned_to_custody")
-        u_sentence = streams.uniform(f"reoffend.sentence{sfx}", x)
-        end = rules.custody_end(reoffend, params.reoffence_sentence_days.days(u_sentence))
-        run.back(x[back], reoffend[back], end[back], c.enlisted[vets][back] + 1)
-        c.returned[vets] = reoffend
+        all_vets = np.flatnonzero(np.isin(c.outcome, VETERAN_OUTCOMES) | c.ends)
+        for p in pieces(len(all_vets)):
+            vets = all_vets[p]
+            x = c.ids[vets]
+            rate = params.reoffend_per_day
+            reoffend = after(c.exit_day[vets], rate, streams, f"reoffend{sfx}", x)
+            back = reoffend < NEVER
+            ledger.move(reoffend[back], VETERANS, INCARCERATED, "reoffended", x[back])
+            ledger.count(reoffend[back], "returned_to_custody")
+            u_sentence = streams.uniform(f"reoffend.sentence{sfx}", x)
+            end = rules.custody_end(reoffend, params.reoffence_sentence_days.days(u_sentence))
+            run.back(x[back], reoffend[back], end[back], c.enlisted[vets][back] + 1)
+            c.returned[vets] = reoffend
 
 
 def outcome_codes(c: Cohort) -> np.ndarray:

@@ -48,13 +48,20 @@ from ..model.taxonomy import (
     TRAINING,
     VETERANS,
 )
-from ..results import Result, build_timeseries, offence_counts, recruits_frame, summarize
+from ..results import (
+    RECRUIT_COLUMNS,
+    Result,
+    build_timeseries,
+    offence_counts,
+    recruits_frame,
+    summarize,
+)
 from ..scenario import Regime, Scenario
 from . import applications, service
 from .first_passage import stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
-from .service import aftermath, deploy
+from .service import aftermath, deploy, pieces
 
 BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
 if TYPE_CHECKING:
@@ -63,46 +70,50 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 50  # a guard; each further round needs another refusal or return to custody
 
 
+UNSET = np.zeros(0, dtype=np.int64)  # a cohort's array not decided yet: no memory held
+
+
+def _unset() -> np.ndarray:
+    return UNSET
+
+
 @dataclass
 class Cohort:
     """The applicants under one regime, moving through the pipeline together.
 
-    Each stage keeps those who go on (`keep`) and fills in the days it decides (NEVER
-    until then); `day` is when each person reaches the next stage.
+    Each stage keeps those who go on (`keep`) and fills in the days it decides (`UNSET`
+    until then, so that no memory is held for what is not decided yet); `day` is when each
+    person reaches the next stage.
     """
 
     r_idx: int
     rid: str
     regime: Regime
     ids: np.ndarray  # population rows
-    sentence_end: np.ndarray  # int64; custody ends (release takes precedence)
+    sentence_end: np.ndarray  # int32 (at most NEVER); custody ends (release takes precedence)
     day: np.ndarray  # int64
     round: int = 1  # 1: first applications; then re-applications (`reapply`)
     # int8; contracts signed before (empty: none, the first round)
     enlisted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
-    applied: np.ndarray = field(init=False)  # int64; application day
-    returned: np.ndarray = field(init=False)  # int64; back in custody after service
-    train_days: np.ndarray = field(init=False)  # int32
-    contract: np.ndarray = field(init=False)  # int64; released to the army
-    service_end: np.ndarray = field(init=False)  # int64; by the law's terms
-    deploy: np.ndarray = field(init=False)  # int64; training over
-    early: np.ndarray = field(init=False)  # service over before training ends
-    exit_day: np.ndarray = field(init=False)  # int64; leaves deployment
-    outcome: np.ndarray = field(init=False)  # position in OUTCOMES; -1: service ended
-    ends: np.ndarray = field(init=False)  # service ended by its terms, before any outcome
+    applied: np.ndarray = field(init=False)  # int32; application day
+    # Decided by `train` (int32 once decided):
+    train_days: np.ndarray = field(init=False, default_factory=_unset)  # int32; until `train` ends
+    contract: np.ndarray = field(init=False, default_factory=_unset)  # released to the army
+    service_end: np.ndarray = field(init=False, default_factory=_unset)  # by the law's terms
+    deploy: np.ndarray = field(init=False, default_factory=_unset)  # training over; NEVER: early
+    early: np.ndarray = field(init=False, default_factory=_unset)  # service over in training
+    # Decided by `service.deploy` (and `aftermath`):
+    exit_day: np.ndarray = field(init=False, default_factory=_unset)  # int32; leaves deployment
+    outcome: np.ndarray = field(init=False, default_factory=_unset)  # int8; OUTCOMES; -1: ended
+    ends: np.ndarray = field(init=False, default_factory=_unset)  # service ended by its terms
+    # int32 (at most NEVER); back in custody after service
+    returned: np.ndarray = field(init=False, default_factory=_unset)
 
     def __post_init__(self) -> None:
-        n = len(self.ids)
-        self.applied = self.day.copy()
+        self.applied = self.day.astype(np.int32)  # within the horizon
+        self.sentence_end = np.asarray(self.sentence_end, dtype=np.int32)
         if self.enlisted.size == 0:
-            self.enlisted = np.zeros(n, dtype=np.int8)
-        self.returned = np.full(n, NEVER, dtype=np.int64)
-        self.train_days = np.zeros(n, dtype=np.int32)
-        self.contract, self.service_end, self.deploy, self.exit_day = (
-            np.full(n, NEVER, dtype=np.int64) for _ in range(4)
-        )
-        self.early, self.ends = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        self.outcome = np.full(n, -1, dtype=np.int64)
+            self.enlisted = np.zeros(len(self.ids), dtype=np.int8)
 
     def suffix(self, spell: int = 0) -> str:
         """Suffix of the random streams of this round's `spell`-th deployment ("" for the
@@ -114,10 +125,10 @@ class Cohort:
         return name if self.round == 1 else f"{name}.r{self.round}"
 
     def keep(self, mask: np.ndarray) -> None:
-        """Keep only the people selected by `mask` in every per-person array."""
+        """Keep only the people selected by `mask` in every per-person array decided."""
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
+            if isinstance(value, np.ndarray) and value is not UNSET:
                 setattr(self, f.name, value[mask])
 
 
@@ -146,8 +157,9 @@ class Run:
     n_initial: int = 0  # of whom in custody at day 0
     population_seconds: float = 0.0  # time `apply` spent drawing people
     people: Population | None = None  # drawn already (ids in order): `apply` takes these
-    cohorts: list[Cohort] = field(default_factory=list)  # every round's
-    current: list[Cohort] = field(default_factory=list)  # this round's
+    current: list[Cohort] = field(default_factory=list)  # this round's cohorts
+    # Filed contracts of the rounds before (`file_recruits`): the recruits table's columns
+    recruit_parts: list[dict[str, np.ndarray]] = field(default_factory=list)
     round: int = 1
     # People back in custody after an application: (people, day back, custody end,
     # contracts signed, day refused or NEVER), candidates of the next round.
@@ -197,12 +209,13 @@ class Run:
         `day` if `refused`) or a contract: candidates of the next round (`reapply`)."""
         if len(ids) == 0:
             return
-        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int64)
+        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again.
+        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int32)
         self.pending.append(
             (
-                np.asarray(ids),
-                np.asarray(day, dtype=np.int64),
-                np.asarray(end, dtype=np.int64),
+                np.asarray(ids, dtype=np.int32),
+                np.asarray(day, dtype=np.int32),
+                np.asarray(end, dtype=np.int32),
                 np.asarray(enlisted, dtype=np.int8),
                 refused_day,
             )
@@ -237,6 +250,11 @@ class Run:
         if self.log is not None:
             ids = [sp[0] for sp in self.spans]
             people = self.log.table(pop.ids, ids, n_days)
+        # The applicants and the hazard tables are done with: let them go before the
+        # recruits table is joined (the run's peak memory).
+        del self.pop, self.streams, pop
+        self.ledger.pop = None
+        self.hazards.clear()
         return Result(
             people=people,
             scenario=self.scenario.name,
@@ -250,52 +268,65 @@ class Run:
             recruits=self.recruits(),
         )
 
+    def file_recruits(self) -> None:
+        """File this round's contracts as the recruits table's columns (`recruit_columns`)
+        and let the cohorts go: a round's cohorts are final once its stages have run."""
+        while self.current:  # one cohort at a time, each let go once filed
+            self.recruit_parts.append(recruit_columns(self, self.current.pop(0)))
+
     def recruits(self) -> pd.DataFrame:
-        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract. The
-        cohorts' arrays are joined first, so that each column is one numpy operation; names
-        are looked up from codes; each column is made in its final dtype."""
-        pop, n_days, cohorts = self.pop, self.n_days, self.cohorts
-        if not cohorts:
+        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract, from
+        the filed parts, a column at a time (each part's column is let go once joined);
+        names are looked up from codes."""
+        parts = self.recruit_parts
+        if not parts:
             return recruits_frame()
+        columns = {name: np.concatenate([p.pop(name) for p in parts]) for name in RECRUIT_COLUMNS}
+        self.recruit_parts = []
+        names = {
+            "regime": [sp[0] for sp in self.spans],
+            "status": STATUSES,
+            "offence": OFFENCES,
+            # "": still serving at the horizon (position -1)
+            "outcome": [*service.OUTCOME_NAMES, ""],
+        }
+        for name, values in names.items():
+            columns[name] = np.array(values, dtype=object)[columns[name]]
+        return recruits_frame(columns)
 
-        def joined(per_cohort: Callable[[Cohort], np.ndarray]) -> np.ndarray:
-            return np.concatenate([per_cohort(c) for c in cohorts])
 
-        def day(x: np.ndarray) -> np.ndarray:
-            """Days within the horizon, -1 otherwise (never, or past the end)."""
-            return np.where(x < n_days, x, -1).astype(np.int32)
+def recruit_columns(run: Run, c: Cohort) -> dict[str, np.ndarray]:
+    """The recruits table's columns for the contracts of cohort `c`, each in its final
+    dtype, names as codes (`Run.recruits` looks them up): 46 bytes a row instead of the
+    cohort's 80."""
+    pop, n_days = run.pop, run.n_days
+    a, applied, contract, exit_day = c.ids, c.applied, c.contract, c.exit_day
 
-        a, applied = joined(lambda c: c.ids), joined(lambda c: c.applied)
-        contract, exit_day = joined(lambda c: c.contract), joined(lambda c: c.exit_day)
-        sentence_end = joined(lambda c: c.sentence_end)
-        regime = np.repeat(np.arange(len(cohorts)), [len(c.ids) for c in cohorts])
-        status = rules.status_on(
-            pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied
-        )
-        sentenced = (status == CONVICTED) & (sentence_end < NEVER)
-        outcome = np.where(exit_day < n_days, joined(service.outcome_codes), -1)
-        return recruits_frame(
-            {
-                "person": pop.ids[a],
-                "regime": np.array([c.rid for c in cohorts], dtype=object)[regime],
-                "enlistment": joined(lambda c: c.enlisted) + 1,
-                "status": np.array(STATUSES, dtype=object)[status],
-                "offence": np.array(OFFENCES, dtype=object)[pop.offence[a]],
-                "male": pop.male[a],
-                "age_years": (pop.age0[a] + contract / DAYS_PER_YEAR).astype(np.float32),
-                "sentence_years": pop.sentence_years[a],
-                "remaining_sentence_days": np.where(sentenced, sentence_end - applied, -1).astype(
-                    np.int32
-                ),
-                "application_day": day(applied),
-                "contract_day": day(contract),
-                "deploy_day": day(joined(lambda c: np.where(c.early, NEVER, c.deploy))),
-                "exit_day": day(exit_day),
-                # "": still serving at the horizon (position -1)
-                "outcome": np.array([*service.OUTCOME_NAMES, ""], dtype=object)[outcome],
-                "returned_to_custody_day": day(joined(lambda c: c.returned)),
-            }
-        )
+    def day(x: np.ndarray) -> np.ndarray:
+        """Days within the horizon, -1 otherwise (never, or past the end)."""
+        return np.where(x < n_days, x, -1).astype(np.int32)
+
+    status = rules.status_on(pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied)
+    sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
+    return {
+        "person": pop.ids[a],
+        "regime": np.full(len(a), c.r_idx, dtype=np.int16),
+        "enlistment": c.enlisted + 1,
+        "status": status,
+        "offence": pop.offence[a],
+        "male": pop.male[a],
+        "age_years": (pop.age0[a] + contract / DAYS_PER_YEAR).astype(np.float32),
+        "sentence_years": pop.sentence_years[a],
+        "remaining_sentence_days": np.where(sentenced, c.sentence_end - applied, -1).astype(
+            np.int32
+        ),
+        "application_day": day(applied),
+        "contract_day": day(contract),
+        "deploy_day": day(np.where(c.early, NEVER, c.deploy)),
+        "exit_day": day(exit_day),
+        "outcome": np.where(exit_day < n_days, service.outcome_codes(c), -1).astype(np.int8),
+        "returned_to_custody_day": day(c.returned),
+    }
 
 
 # ---------------------------------------------------------------------- stages
@@ -331,15 +362,24 @@ def apply(run: Run) -> None:
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
     app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
+    del kept, app_days, app_regimes  # joined: the parts would double the applicants
+    for key in [key for key in run.hazards if not _takes_back(run.spans[key[0]][1])]:
+        del run.hazards[key]
     if run.log is not None:
         run.log.events(pop.n)
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(app_regime == r_idx)
         if len(a):
             applied = app_day[a].astype(np.int64)
-            sent = pop.sentence_end[a].astype(np.int64)
-            run.cohorts.append(Cohort(r_idx, rid, regime, a, sent, applied))
-    run.current = list(run.cohorts)
+            sent = pop.sentence_end[a]
+            run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
+
+
+def _takes_back(regime: Regime) -> bool:
+    """Whether a regime takes anyone in a later round (a re-application after a refusal,
+    or a former recruit): the hazard tables of those that do not are done with after
+    `apply`."""
+    return regime.reapply_wait_days is not None or regime.admits_former_recruits
 
 
 def _blocks(run: Run) -> Iterator[Population]:
@@ -361,21 +401,26 @@ def screen(run: Run) -> None:
         ledger.move(c.day, INCARCERATED, SCREENING, "applications", a)
         if c.round > 1:
             ledger.count(c.day, "reapplications")
-        u_days = streams.uniform(c.stream(f"screen_days.{c.rid}"), a)
-        screen_end = c.day + regime.screening_days.days(u_days, 1)
-        rejected = rules.screening_rejected(
-            regime,
-            pop.infectious[a],
-            pop.fitness[a],
-            streams.uniform(c.stream("screen.psych"), a),
-            streams.uniform(c.stream("screen.polygraph"), a),
-            streams.uniform(c.stream("screen.commander"), a),
-        )
+        screen_end = np.empty(len(a), dtype=np.int64)
+        rejected, health = np.empty(len(a), dtype=bool), np.empty(len(a), dtype=bool)
+        for p in pieces(len(a)):  # the draws a piece at a time
+            x = a[p]
+            u_days = streams.uniform(c.stream(f"screen_days.{c.rid}"), x)
+            screen_end[p] = c.day[p] + regime.screening_days.days(u_days, 1)
+            rejected[p] = rules.screening_rejected(
+                regime,
+                pop.infectious[x],
+                pop.fitness[x],
+                streams.uniform(c.stream("screen.psych"), x),
+                streams.uniform(c.stream("screen.polygraph"), x),
+                streams.uniform(c.stream("screen.commander"), x),
+            )
+            health[p] = rules.health_rejected(regime, pop.infectious[x], pop.fitness[x])
         left = sent <= screen_end
         ledger.move(sent[left], SCREENING, RELEASED, "sentence_releases")
         rej = ~left & rejected
         ledger.move(screen_end[rej], SCREENING, INCARCERATED, "rejected_screening", a[rej])
-        health = rej & rules.health_rejected(regime, pop.infectious[a], pop.fitness[a])
+        health &= rej
         ledger.count(screen_end[health], "rejected_health")
         run.back(a[rej], screen_end[rej], sent[rej], c.enlisted[rej], refused=True)
         c.day = screen_end
@@ -433,49 +478,72 @@ def train(run: Run) -> None:
         if run.log is not None and c.round == 1:
             run.log.contract_day[a] = contract
 
-        app_status = None  # the status at application matters only if terms change later
-        if rules.overriding_regimes(run.spans, c.r_idx):
-            app_status = rules.status_on(
-                pop.status0[a], pop.investigation_end[a], pop.trial_end[a], c.applied
+        # Held in int32, exactly: contracts are within the horizon, service ends at most
+        # NEVER, deployments (before the end of service) below it; those who never deploy
+        # (`early`) are NEVER. Worked out a piece at a time.
+        overriding = rules.overriding_regimes(run.spans, c.r_idx)
+        name = c.stream(f"formation_days.{c.rid}")
+        c.service_end, c.deploy = np.empty(len(a), np.int32), np.empty(len(a), np.int32)
+        c.early = np.empty(len(a), dtype=bool)
+        for p in pieces(len(a)):
+            x = a[p]
+            app_status = None  # the status at application matters only if terms change
+            if overriding:
+                status = pop.status0[x], pop.investigation_end[x], pop.trial_end[x]
+                app_status = rules.status_on(*status, c.applied[p])
+            age0 = pop.age0[x]
+            end = rules.service_end(
+                run.spans, c.r_idx, contract[p], age0, run.demobilised, app_status
             )
-        c.service_end = rules.service_end(
-            run.spans, c.r_idx, contract, pop.age0[a], run.demobilised, app_status
-        )
-        u_formation = run.streams.uniform(c.stream(f"formation_days.{c.rid}"), a)
-        c.deploy = contract + c.train_days + c.regime.formation_days.days(u_formation)
-        c.early = c.service_end <= c.deploy
+            u_formation = run.streams.uniform(name, x)
+            deploy = contract[p] + c.train_days[p] + regime.formation_days.days(u_formation)
+            c.early[p] = end <= deploy
+            c.service_end[p], c.deploy[p] = end, np.minimum(deploy, NEVER)
         ledger.move(c.service_end[c.early], TRAINING, VETERANS, "service_completed")
         ledger.move(c.deploy[~c.early], TRAINING, DEPLOYED, "deployed_total")
+        c.contract = c.contract.astype(np.int32)
+        c.day, c.train_days = c.deploy, UNSET  # the next stage starts then; training is done
 
 
 def reapply(run: Run) -> None:
     """The next round: people back in custody (refused, caught deserters, reoffenders) may
     apply again under the regime then in force, if it takes them (`rules.later_window`);
-    those who do not are released when their custody ends."""
-    pending, run.pending, run.current = run.pending, [], []
-    ids, day_back, end, enlisted, refused = (np.concatenate(x) for x in zip(*pending, strict=True))
+    those who do not are released when their custody ends. Each person's decision is
+    their own, so the people back are sifted a piece at a time (`service.pieces`: the
+    windows' temporaries follow the piece, not everyone back)."""
+    columns = [list(x) for x in zip(*run.pending, strict=True)]
+    run.pending, run.current, ledger = [], [], run.ledger
+    # Each column joined, then its parts let go.
+    ids, day_back, end, enlisted, refused = (np.concatenate(columns.pop(0)) for _ in range(5))
     run.round += 1
-    app_day = np.full(len(ids), NEVER, dtype=np.int64)
-    app_regime = np.full(len(ids), -1, dtype=np.int64)
-    takes_back = any(
-        sp[1].reapply_wait_days is not None or sp[1].admits_former_recruits for sp in run.spans
-    )
-    if takes_back and run.round <= MAX_ROUNDS:
-        spell = (ids, day_back, end, enlisted > 0, refused)
-        open_to = applications.open_regimes(run, spell)
-        for status in rules.STATUS_ORDER:  # in this order, as in round 1
-            for r_idx in open_to:
-                if rules.covers(run.spans[r_idx][1], status):
-                    applications.schedule_again(run, status, r_idx, spell, app_day, app_regime)
-    stays = app_day >= run.n_days
-    run.ledger.move(end[stays], INCARCERATED, RELEASED, "sentence_releases", ids[stays])
+    app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
+    app_regime = np.full(len(ids), -1, dtype=np.int8)
+    takes_back = any(_takes_back(sp[1]) for sp in run.spans)
+    for part in pieces(len(ids)):  # views: `schedule_again` fills in app_day[part]
+        if takes_back and run.round <= MAX_ROUNDS:
+            spell = (
+                ids[part].astype(np.int64),
+                day_back[part].astype(np.int64),
+                end[part].astype(np.int64),
+                enlisted[part] > 0,
+                refused[part].astype(np.int64),
+            )
+            open_to = applications.open_regimes(run, spell)
+            for status in rules.STATUS_ORDER:  # in this order, as in round 1
+                for r_idx in open_to:
+                    if rules.covers(run.spans[r_idx][1], status):
+                        applications.schedule_again(
+                            run, status, r_idx, spell, app_day[part], app_regime[part]
+                        )
+        stays = app_day[part] >= run.n_days
+        ledger.move(end[part][stays], INCARCERATED, RELEASED, "sentence_releases", ids[part][stays])
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
         a = np.flatnonzero(app_regime == r_idx)
         a = a[app_day[a] < run.n_days]
         if len(a):
-            cohort = Cohort(r_idx, rid, regime, ids[a], end[a], app_day[a], run.round, enlisted[a])
+            rows, applied = ids[a].astype(np.int64), app_day[a].astype(np.int64)
+            cohort = Cohort(r_idx, rid, regime, rows, end[a], applied, run.round, enlisted[a])
             run.current.append(cohort)
-            run.cohorts.append(cohort)
 
 
 Stage = Callable[[Run], None]
@@ -504,9 +572,11 @@ def simulate(
     timings["population"] = run.population_seconds  # spent inside `apply`
     timings["apply"] -= run.population_seconds
     lap = time.perf_counter()
+    run.file_recruits()
     while run.pending:  # rounds of people coming back, until nobody is left to decide on
         for stage in ROUND_STAGES:
             stage(run)
+        run.file_recruits()
     timings["rounds"] = time.perf_counter() - lap
     lap = time.perf_counter()
     result = run.result(seed, timings)

@@ -81,3 +81,61 @@ def test_custody_groups_follow_entries_exits_and_changes_of_status():
     assert list(groups[:, col["incarcerated_convicted_male"]]) == [0, 0, 0, 0, 0, 1, 1]
     assert list(groups[:, col["incarcerated_convicted_female"]]) == [1] * 7
     assert groups.sum() == 5 + 7  # person-days in custody: the man 5, the woman 7
+
+
+@pytest.mark.parametrize(("flush_moves", "held_at_end"), [(1, 0), (2, 1), (3, 0), (1 << 18, 6)])
+def test_custody_moves_added_as_they_come_count_the_same(monkeypatch, flush_moves, held_at_end):
+    """Held custody moves are added into the counts every `FLUSH_CUSTODY_MOVES` (memory
+    follows the days, not the moves): the counts by group are the same whenever they are
+    added, and nothing is held once that many moves are in."""
+    from sim.engines import ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "FLUSH_CUSTODY_MOVES", flush_moves)
+    pop = SimpleNamespace(
+        status0=np.array([SUSPECT, CONVICTED, CONVICTED], dtype=np.uint8),
+        investigation_end=np.array([2, -1, -1], dtype=np.int32),
+        trial_end=np.array([4, -1, -1], dtype=np.int32),
+        male=np.array([True, False, True]),
+    )
+    ledger = Ledger(n_days=7, pop=pop)
+    ledger.arrive(np.array([0, 0, 1]), np.array([0, 1, 2]))
+    ledger.move(np.array([3, 2]), INCARCERATED, SCREENING, "applications", [0, 2])
+    ledger.move(np.array([5]), SCREENING, INCARCERATED, "rejected_screening", [0])
+    held = sum(len(ids) for _day, ids, _sign in ledger._custody_moves)
+    assert held == held_at_end  # moves come in threes, twos and ones
+    groups = ledger.custody_groups()
+    col = {name: i for i, name in enumerate(CUSTODY_GROUP_COLUMNS)}
+    assert list(groups[:, col["incarcerated_suspect_male"]]) == [1, 1, 0, 0, 0, 0, 0]
+    assert list(groups[:, col["incarcerated_convicted_male"]]) == [0, 1, 0, 0, 0, 1, 1]
+    assert list(groups[:, col["incarcerated_convicted_female"]]) == [1] * 7
+
+
+def test_a_large_move_recorded_in_pieces_counts_the_same(monkeypatch):
+    """A move of more people than `FLUSH_CUSTODY_MOVES` is recorded a piece at a time (one
+    state each, or a state per person): stocks, flows and custody by group unchanged."""
+    from sim.engines import ledger as ledger_module
+
+    def record() -> tuple[np.ndarray, ...]:
+        ledger = Ledger(n_days=6, pop=convicted_men(5))
+        ledger.arrive(np.zeros(5, dtype=np.int64), np.arange(5))
+        ledger.move(np.array([0, 1, 1, 3, 9]), INCARCERATED, SCREENING, "applications", range(5))
+        ledger.move(np.array([2, 2, 4, 5, 9]), SCREENING, np.array([RELEASED, AWOL] * 2 + [AWOL]))
+        initial = np.zeros(N_STATES, dtype=np.int64)
+        initial[INCARCERATED] = 5
+        return ledger.stocks(initial), ledger.flow_counts(), ledger.custody_groups()
+
+    whole = record()
+    split = []
+    real_move = Ledger.move
+
+    def spy(self, day, *args, **kwargs):
+        split.append(len(np.asarray(day).reshape(-1)))
+        return real_move(self, day, *args, **kwargs)
+
+    monkeypatch.setattr(ledger_module, "FLUSH_CUSTODY_MOVES", 2)
+    monkeypatch.setattr(Ledger, "move", spy)
+    for got, want in zip(record(), whole, strict=True):
+        assert np.array_equal(got, want)
+    assert split == [5, 2, 2, 1] * 2  # each move of five in pieces of two
+    men = CUSTODY_GROUP_COLUMNS.index("incarcerated_convicted_male")
+    assert list(whole[2][:, men]) == [4, 2, 2, 1, 1, 1]  # inside at the end of each day
