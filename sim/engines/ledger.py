@@ -93,6 +93,15 @@ class Ledger:
         """
         day = np.asarray(day).reshape(-1)
         to_i, fr_i = np.asarray(to), np.asarray(frm)  # a state each, or one per move
+        one_each = to_i.ndim == 0 and fr_i.ndim == 0
+        if one_each:
+            touches = INCARCERATED in (int(fr_i), int(to_i))
+        else:
+            touches = bool(np.any(fr_i == INCARCERATED) or np.any(to_i == INCARCERATED))
+        if touches and not grouped and (ids is None or not one_each):
+            raise ValueError("moves into or out of incarcerated need `ids` and one state each")
+        if len(day) == 0:  # nobody moves: nothing to record
+            return
         if len(day) > FLUSH_CUSTODY_MOVES:  # a large move in pieces: their temporaries only
             who = None if ids is None else np.asarray(ids)
             for first in range(0, len(day), FLUSH_CUSTODY_MOVES):
@@ -106,10 +115,7 @@ class Ledger:
         self._hold(1, d + (fr_i[keep] if fr_i.ndim else fr_i))
         if flow is not None:
             self.count(day, flow)
-        touches = np.any(fr_i == INCARCERATED) or np.any(to_i == INCARCERATED)
         if touches and not grouped:
-            if ids is None or fr_i.ndim or to_i.ndim:
-                raise ValueError("moves into or out of incarcerated need `ids` and one state each")
             self._custody_move(day, np.asarray(ids), 1 if to == INCARCERATED else -1)
 
     def arrive(self, day, ids) -> None:
@@ -202,7 +208,8 @@ class Ledger:
     def count(self, day, flow: str) -> None:
         """A flow event that moves nobody between states (or a second flow of a move)."""
         day = np.asarray(day).reshape(-1)
-        self._hold(2, day[day < self.n_days].astype(np.int64) * N_FLOWS + FLOW_CODE[flow])
+        if len(day):
+            self._hold(2, day[day < self.n_days].astype(np.int64) * N_FLOWS + FLOW_CODE[flow])
 
     def flow_counts(self) -> np.ndarray:
         """Daily count of each flow from the recorded flow events.

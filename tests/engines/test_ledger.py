@@ -58,6 +58,15 @@ def test_flows_are_counted_on_their_day():
 def test_moves_into_or_out_of_custody_need_who_moves():
     with pytest.raises(ValueError, match="ids"):
         Ledger(n_days=3).move(np.array([1]), INCARCERATED, SCREENING)
+    with pytest.raises(ValueError, match="ids"):  # even when nobody moves this time
+        Ledger(n_days=3).move(np.zeros(0, dtype=np.int64), SCREENING, INCARCERATED)
+
+
+def test_a_move_of_nobody_records_nothing():
+    ledger = Ledger(n_days=3)
+    ledger.move(np.zeros(0, dtype=np.int64), INCARCERATED, SCREENING, "applications", [])
+    ledger.count(np.zeros(0, dtype=np.int64), "rejected_health")
+    assert not ledger.flow_counts().any() and not ledger.stocks(np.zeros(N_STATES)).any()
 
 
 def test_custody_groups_follow_entries_exits_and_changes_of_status():
