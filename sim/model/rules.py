@@ -15,6 +15,8 @@ Days count from the scenario's start (day 0); `NEVER` is a day that does not com
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import volunteering as vol
@@ -288,7 +290,14 @@ def later_window(
 
 def response(params: PopulationParams) -> vol.Response:
     """The population's response coefficients (`[population.volunteering]`)."""
-    return vol.Response(**params.volunteering.model_dump(exclude={"baseline_per_day"}))
+    return _response(params.volunteering)
+
+
+@functools.lru_cache(maxsize=64)
+def _response(volunteering) -> vol.Response:
+    """`response` of one (frozen, so hashable) `[population.volunteering]` table: made once,
+    as every window of every run asks for it (an immutable dataclass, safe to share)."""
+    return vol.Response(**volunteering.model_dump(exclude={"baseline_per_day"}))
 
 
 def offer(regime: Regime, with_bonus: bool = True) -> vol.Offer:
