@@ -9,6 +9,7 @@ splitmix64 hash instead of per-slot generators).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -37,6 +38,14 @@ def _uniform_into(ids: np.ndarray, key: np.uint64, out: np.ndarray) -> np.ndarra
     return out
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _stream_key(seed: int, decision: str) -> np.uint64:
+    """`Streams.key`: a hash of the seed and the decision's name (a run asks for each
+    decision's key once per cohort and round; the hash is computed once)."""
+    digest = hashlib.blake2b(f"{seed}|{decision}".encode(), digest_size=8).digest()
+    return np.uint64(int.from_bytes(digest, "little"))
+
+
 class Streams:
     """Named random streams for one run, keyed by the run's seed."""
 
@@ -52,8 +61,7 @@ class Streams:
         Returns:
             A 64-bit key.
         """
-        digest = hashlib.blake2b(f"{self.seed}|{decision}".encode(), digest_size=8).digest()
-        return np.uint64(int.from_bytes(digest, "little"))
+        return _stream_key(self.seed, decision)
 
     def uniform(self, decision: str, ids: np.ndarray) -> np.ndarray:
         """One uniform draw in (0, 1) per agent id for this decision."""
