@@ -159,12 +159,8 @@ def summarize(ts: pd.DataFrame, recruits_by_offence: dict[str, int], initial_cus
     Returns:
         The summary metrics by name.
     """
-
-    def last(name: str) -> float:
-        """The column's value on the last day (read from the column, not a mixed row)."""
-        return float(ts[name].to_numpy()[-1])
-
-    out: dict[str, float] = {name: last(name) for name in FLOW_COLUMNS}
+    last = ts.iloc[-1]
+    out: dict[str, float] = {name: float(last[name]) for name in FLOW_COLUMNS}
     out["peak_deployed"] = float(ts["deployed"].max())
     released = ts["released_to_army"].to_numpy()
     first = np.flatnonzero(released > 0)
@@ -175,7 +171,7 @@ def summarize(ts: pd.DataFrame, recruits_by_offence: dict[str, int], initial_cus
     total = sum(recruits_by_offence.values())
     out["share_violent_among_recruits"] = violent / total if total else float("nan")
     out["prison_population_change_pct"] = (
-        100.0 * (last("in_custody") - initial_custody) / initial_custody
+        100.0 * (float(last["in_custody"]) - initial_custody) / initial_custody
         if initial_custody
         else float("nan")
     )
