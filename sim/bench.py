@@ -308,8 +308,10 @@ def machine() -> dict[str, Any]:
     """Describe the machine a benchmark ran on, so reports from different hosts compare.
 
     Returns:
-        Python and numpy versions, platform, CPU count, CPU model, memory and load average.
+        Python, numpy and numba versions, platform, CPU count, CPU model, memory and load
+        average.
     """
+    import importlib.metadata
     import platform
 
     import numpy as np
@@ -319,6 +321,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "numpy": np.__version__,
+        "numba": importlib.metadata.version("numba"),  # the kernels' compiler (sim.jit)
         "load_average_1_5_15": list(os.getloadavg()),
     }
     try:

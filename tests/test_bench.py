@@ -127,7 +127,8 @@ def test_bench_plumbing_at_tiny_sizes(tmp_path):
     assert ref["ratio"] == pytest.approx(ref["prisonflow_s"] / ref["probe_s"])
     report = {"machine": bench.machine(), "scale": rows, "reference": ref}
     path = bench.write_report(report, tmp_path)
-    assert json.loads(path.read_text())["machine"]["cpus"] == os.cpu_count()
+    machine = json.loads(path.read_text())["machine"]
+    assert machine["cpus"] == os.cpu_count() and machine["numba"]
 
 
 def test_reference_probe_conserves_people():
