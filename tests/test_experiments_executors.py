@@ -3,6 +3,7 @@ command that works pasted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import signal
@@ -51,16 +52,29 @@ def test_a_guarded_script_uses_the_process_pool(tmp_path):
     assert done.stdout.startswith("2 worker processes") and "__main__" not in done.stderr
 
 
+@contextlib.contextmanager
+def sigint_at_default():
+    """Processes started inside get SIGINT at its default, so that Ctrl-C interrupts them,
+    even when this process ignores it (a shell starts background jobs with SIGINT ignored,
+    and a child inherits that: prisonflow then rightly keeps ignoring it)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def test_ctrl_c_on_compare_keeps_runs_and_the_hint_resumes(tmp_path, monkeypatch, capsys):
     args = ["compare", "--replicates", "2", "--population", "5000", "--workers", "1"]
     args += ["--entropy", "6", "--out", "cmp"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with sigint_at_default():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", *args],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     parts = tmp_path / "cmp" / "batch" / "parts"
     try:
         deadline = time.monotonic() + 60
