@@ -167,10 +167,11 @@ def distances(summary: pd.DataFrame, points, targets: Targets) -> np.ndarray:
     """Distance of each run among `points` from the model values its worker computed (a
     failed run is as far as can be)."""
     cols = [f"observed.{i}" for i in range(len(targets.table))]
-    out = np.full(len(points), np.inf)
-    for j, point in enumerate(points):
-        if summary.loc[point, "status"] == "ok":
-            out[j] = targets.distance(summary.loc[point, cols].to_numpy(float))
+    rows = summary.loc[list(points)]
+    out = np.full(len(rows), np.inf)
+    ok = (rows["status"] == "ok").to_numpy()
+    if ok.any():
+        out[ok] = targets.distances(rows.loc[ok, cols].to_numpy(float))
     return out
 
 

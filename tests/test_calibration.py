@@ -105,6 +105,28 @@ def test_distance_respects_qualifiers():
     assert t.table["weight"].tolist() == [1.0, 1.0, 0.25]
 
 
+def test_distances_of_many_runs_are_each_runs_distance_and_failed_runs_are_infinitely_far():
+    """`Targets.distances` (a calibration round's runs at once) gives each run's
+    `distance` bit for bit, NaN model values included; `calibration_rounds.distances`
+    puts a failed run at infinity."""
+    from sim.calibration_rounds import distances
+
+    scn = sim.load_scenario("ukraine_2024")
+    targets = sim.calibration.targets_for(scn, None, fitting=True)
+    n_obs = len(targets.table)
+    assert n_obs > 2 and set(targets.table["qualifier"]) > {"about"}  # qualifiers exercised
+    rng = np.random.default_rng(3)
+    runs = targets.table["value"].to_numpy(float) * np.exp(rng.normal(0, 0.7, (300, n_obs)))
+    runs[rng.random(runs.shape) < 0.05] = np.nan
+    together = targets.distances(runs)
+    assert [float(d) for d in together] == [targets.distance(row) for row in runs]
+    assert len(set(together)) > 250  # the rows differ: a shared value would not be tested
+    summary = pd.DataFrame(runs, columns=[f"observed.{i}" for i in range(n_obs)])
+    summary["status"] = ["ok", "failed"] * 150
+    out = distances(summary, range(300), targets)
+    assert np.isinf(out[1::2]).all() and (out[::2] == together[::2]).all()
+
+
 def test_inside_reads_qualifiers():
     t = pd.DataFrame(
         {

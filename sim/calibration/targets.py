@@ -93,6 +93,17 @@ class Targets:
         """Weighted root mean square log error, one-sided for at_least / up_to: log(1 + x)
         for counts, log(x) for shares and rates (a relative error either way; log1p would
         all but ignore an error in a share of 0.2), floored at SHARE_FLOOR."""
+        return float(self.distances(np.asarray(simulated, dtype=float)[None, :])[0])
+
+    def distances(self, simulated: np.ndarray) -> np.ndarray:
+        """`distance` of each row of `simulated` (runs x observations), at once.
+
+        Args:
+            simulated: Model values, one row per run, one column per observation.
+
+        Returns:
+            One distance per run.
+        """
         t = self.table
         value = t["value"].to_numpy(float)
         simulated = np.asarray(simulated, dtype=float)
@@ -103,10 +114,12 @@ class Targets:
             np.log1p(floor(simulated, 0.0)) - np.log1p(value),
             np.log(floor(simulated, SHARE_FLOOR)) - np.log(floor(value, SHARE_FLOOR)),
         )
-        r = np.where((t["qualifier"] == "at_least") & (r > 0), 0.0, r)
-        r = np.where((t["qualifier"] == "up_to") & (r < 0), 0.0, r)
+        qualifier = t["qualifier"].to_numpy()
+        r = np.where((qualifier == "at_least") & (r > 0), 0.0, r)
+        r = np.where((qualifier == "up_to") & (r < 0), 0.0, r)
         w = t["weight"].to_numpy(float)
-        return float(np.sqrt(np.sum(w * r * r) / np.sum(w)))
+        # Row by row, each sum over one contiguous row (the order of a single run's sum).
+        return np.array([np.sqrt(np.sum(w * row * row) / np.sum(w)) for row in r])
 
 
 def targets_for(
