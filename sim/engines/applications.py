@@ -80,10 +80,7 @@ def open_regimes(run: Run, spell) -> list[int]:
         for r_idx, (_rid, regime, start, stop) in enumerate(run.spans)
         if stop > first_back
         and start < run.n_days
-        and (
-            (regime.reapply_wait_days is not None and was_refused)
-            or (regime.admits_former_recruits and former.any())
-        )
+        and rules.takes_back(regime, refused=was_refused, former=former.any())
     ]
 
 

@@ -363,7 +363,7 @@ def apply(run: Run) -> None:
     run.ledger.pop = pop
     app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
     del kept, app_days, app_regimes  # joined: the parts would double the applicants
-    for key in [key for key in run.hazards if not _takes_back(run.spans[key[0]][1])]:
+    for key in [key for key in run.hazards if not rules.takes_back(run.spans[key[0]][1])]:
         del run.hazards[key]
     if run.log is not None:
         run.log.events(pop.n)
@@ -373,13 +373,6 @@ def apply(run: Run) -> None:
             applied = app_day[a].astype(np.int64)
             sent = pop.sentence_end[a]
             run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
-
-
-def _takes_back(regime: Regime) -> bool:
-    """Whether a regime takes anyone in a later round (a re-application after a refusal,
-    or a former recruit): the hazard tables of those that do not are done with after
-    `apply`."""
-    return regime.reapply_wait_days is not None or regime.admits_former_recruits
 
 
 def _blocks(run: Run) -> Iterator[Population]:
@@ -518,9 +511,9 @@ def reapply(run: Run) -> None:
     run.round += 1
     app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
     app_regime = np.full(len(ids), -1, dtype=np.int8)
-    takes_back = any(_takes_back(sp[1]) for sp in run.spans)
+    sift = run.round <= MAX_ROUNDS and any(rules.takes_back(sp[1]) for sp in run.spans)
     for part in pieces(len(ids)):  # views: `schedule_again` fills in app_day[part]
-        if takes_back and run.round <= MAX_ROUNDS:
+        if sift:
             spell = (
                 ids[part].astype(np.int64),
                 day_back[part].astype(np.int64),

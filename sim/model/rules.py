@@ -218,6 +218,16 @@ def status_interval(pop: Population, ids: np.ndarray, status: int):
     return lo.astype(np.int64), hi.astype(np.int64)
 
 
+def takes_back(regime: Regime, refused: bool = True, former: bool = True) -> bool:
+    """Whether `regime` takes anyone in a later round: people refused before (it takes
+    re-applications: a `reapply_wait_days`) or former recruits (`admits_former_recruits`),
+    among those present (`refused`, `former`: whether there are any)."""
+    return bool(
+        (refused and regime.reapply_wait_days is not None)
+        or (former and regime.admits_former_recruits)
+    )
+
+
 def reapply_from(regime: Regime, former_recruit, refused_day):
     """Earliest day someone back in custody may apply again under `regime` (NEVER: not at
     all): former recruits only if the regime admits them; after a refusal only if it takes

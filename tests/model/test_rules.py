@@ -675,3 +675,13 @@ def test_the_calendar_hands_each_status_to_the_regime_in_force():
     assert in_force(starts["RU_STORMZ"]) == {"convicted": "RU_STORMZ"}
     assert in_force(starts["RU_64FZ"]) == {"convicted": "RU_STORMV", "suspect": "RU_64FZ"}
     assert in_force(starts["RU_DEFENDANTS"])["defendant"] == "RU_DEFENDANTS"
+
+
+def test_a_regime_takes_back_the_refused_only_with_a_wait_and_former_recruits_if_it_admits_them():
+    regime = sim.load_scenario("ukraine_2024").regimes["UA_2024"]
+    neither = regime.model_copy(update={"reapply_wait_days": None, "admits_former_recruits": False})
+    assert not rules.takes_back(neither)
+    waits = neither.model_copy(update={"reapply_wait_days": 90})
+    assert rules.takes_back(waits) and not rules.takes_back(waits, refused=False)
+    admits = neither.model_copy(update={"admits_former_recruits": True})
+    assert rules.takes_back(admits) and not rules.takes_back(admits, former=False)
