@@ -28,6 +28,7 @@ def run(
     record_people: bool = False,
     extend: bool = False,
     force: bool = False,
+    threads: int | None = None,
 ) -> Result:
     """Run one scenario once. `population` scales the initial stock; `days` the horizon.
 
@@ -45,6 +46,9 @@ def run(
         record_people: Add the per-person table `Result.people`.
         extend: Allow `days` past the scenario's end_date.
         force: Run even if estimated not to fit in memory.
+        threads: Threads of the vector engine's pass over the people (default: the usable
+            cores, up to 4; one inside experiments, which run runs in parallel). Outputs
+            are the same for any number. The Mesa engine runs in one.
 
     Returns:
         The run's result.
@@ -59,6 +63,8 @@ def run(
         raise ValueError(f"days must be at least 1, got {days}")
     if seed < 0:
         raise ValueError(f"seed must be at least 0, got {seed}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
     days = scenario.horizon_days(days, extend)
@@ -70,7 +76,12 @@ def run(
         from .engines import vector
 
         return vector.simulate(
-            scenario, seed=seed, population=population, days=days, record_people=record_people
+            scenario,
+            seed=seed,
+            population=population,
+            days=days,
+            record_people=record_people,
+            threads=threads,
         )
     if record_people:
         raise ValueError("record_people is available with the vector engine only")

@@ -553,6 +553,9 @@ CASES |= {
         argv_only("run", "ukraine_2024", "--population", "0"), ("--population", "1")
     ),
     "cli:seed-negative": Case(argv_only("run", "ukraine_2024", "--seed", "-1"), ("--seed", "0")),
+    "cli:threads-zero": Case(
+        argv_only("run", "ukraine_2024", "--threads", "0"), ("--threads", "1")
+    ),
     "cli:population-1e12": Case(
         argv_only("run", "ukraine_2024", "--population", "1000000000000"),
         ("ukraine_2024.toml", "population", "GiB", "--force"),

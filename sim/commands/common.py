@@ -29,6 +29,14 @@ SeedOpt = Annotated[int, typer.Option(min=0, help="Random seed (a whole number >
 PopulationOpt = Annotated[
     int | None, typer.Option(min=1, help="Initial population (default: the scenario's).")
 ]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Threads of the pass over the people (default: the usable cores, up to 4); "
+        "outputs are the same for any number.",
+    ),
+]
 DaysOpt = Annotated[
     int | None,
     typer.Option(min=1, help="Days to simulate (default: to the scenario's end_date)."),

@@ -21,6 +21,7 @@ from .common import (
     RecordPeopleOpt,
     SeedOpt,
     SetOpt,
+    ThreadsOpt,
     UsageError,
     app,
     console,
@@ -72,6 +73,7 @@ def run_cmd(
     extend: ExtendOpt = False,
     force: ForceOpt = False,
     record_people: RecordPeopleOpt = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Run one scenario and its no-recruitment baseline (same seed); write manifest.json,
     timeseries.parquet, summary.csv and by_group.parquet."""
@@ -103,6 +105,7 @@ def run_cmd(
                 days=days,
                 extend=extend,
                 force=force,
+                threads=threads,
             )
             from ..counterfactual import recruitment_effect  # the no-recruitment baseline
             from ..model.population import reused

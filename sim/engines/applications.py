@@ -47,12 +47,14 @@ def schedule(
     r_idx: int,
     app_day: np.ndarray,
     app_regime: np.ndarray,
+    eligible_delta: np.ndarray,
 ) -> None:
     """Application days of people of `pop` (a block) eligible under one regime while
     holding one status.
 
-    Updates `app_day`, `app_regime` (per row of `pop`) and the eligible-stock deltas.
-    People who applied in an earlier window are no longer candidates.
+    Updates `app_day`, `app_regime` (per row of `pop`) and the eligible-stock deltas
+    `eligible_delta` (by day; the block's own, so blocks can be worked in threads). People
+    who applied in an earlier window are no longer candidates.
     """
     n_days = run.n_days
     rid, _regime, start, end = span = run.spans[r_idx]
@@ -63,7 +65,7 @@ def schedule(
         return
     name = f"apply.{rid}.{STATUSES[status]}"
     day = _first_application_day(
-        run, pop, draws, name, r_idx, status, idx, pop.sentence_end[idx], lo, hi
+        run, pop, draws, name, r_idx, status, idx, pop.sentence_end[idx], lo, hi, eligible_delta
     )
     applied = day < hi
     app_day[idx[applied]] = day[applied]
@@ -108,7 +110,7 @@ def schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regime
     pos = sub[pos]
     name = f"apply.{rid}.{STATUSES[status]}.r{run.round}"
     day = _first_application_day(
-        run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi
+        run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi, run.eligible_delta
     )
     applied = day < hi
     app_day[pos[applied]] = day[applied]
@@ -126,10 +128,12 @@ def _first_application_day(
     custody_end,
     lo,
     hi,
+    eligible_delta: np.ndarray,
 ) -> np.ndarray:
     """Day each person `idx` of `pop`, eligible over days [lo, hi) under a regime with a
     status, applies (a day >= hi: not in the window), drawing from the stream `name`; and
-    the window counted in the eligible stock (until the application, if any)."""
+    the window counted in the eligible stock's changes by day `eligible_delta` (until the
+    application, if any)."""
     n_days = run.n_days
     cum, stacked = run.hazard(r_idx, status)
     if cum[:, -1].any():
@@ -144,8 +148,8 @@ def _first_application_day(
         day = first_day_at_least(cum, rows, lo, need, stacked, hi)
     else:  # no hazard under this law: nobody applies (every need is above 0)
         day = hi.astype(np.int64)
-    run.eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
-    run.eligible_delta -= np.bincount(np.minimum(np.minimum(day, hi), n_days), minlength=n_days + 1)
+    eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
+    eligible_delta -= np.bincount(np.minimum(np.minimum(day, hi), n_days), minlength=n_days + 1)
     return day
 
 

@@ -23,15 +23,17 @@ The rules themselves (who is eligible, screening verdicts, service terms) are th
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..model import rules
-from ..model.population import Population, blocks
+from ..model.population import Population, block_makers
 from ..model.random import PeopleStreams
 from ..model.taxonomy import (
     AWAITING_COURT,
@@ -62,6 +64,7 @@ from .first_passage import stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 from .service import aftermath, deploy, pieces
+from .threads import in_order, run_threads
 
 BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
 if TYPE_CHECKING:
@@ -155,7 +158,9 @@ class Run:
     streams: PeopleStreams = field(init=False)  # draws of the rows of `pop`
     n_people: int = 0  # everyone drawn
     n_initial: int = 0  # of whom in custody at day 0
-    population_seconds: float = 0.0  # time `apply` spent drawing people
+    # Time the block pass spent drawing people, and on the rest (`apply`; in all threads)
+    population_seconds: float = 0.0
+    apply_seconds: float = 0.0
     people: Population | None = None  # drawn already (ids in order): `apply` takes these
     current: list[Cohort] = field(default_factory=list)  # this round's cohorts
     # Filed contracts of the rounds before (`file_recruits`): the recruits table's columns
@@ -165,6 +170,8 @@ class Run:
     # contracts signed, day refused or NEVER), candidates of the next round.
     pending: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     hazards: dict[tuple[int, int], tuple] = field(default_factory=dict)
+    hazards_lock: threading.Lock = field(default_factory=threading.Lock)
+    threads: int = 1  # threads of the block pass (`apply`)
     recruits_offence: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
@@ -175,6 +182,7 @@ class Run:
         population: int | None,
         days: int | None,
         record_people: bool,
+        threads: int = 1,
     ) -> Run:
         """Set up a run: the law's periods, the horizon and empty records (the people are
         drawn by `apply`).
@@ -185,6 +193,7 @@ class Run:
             population: Initial population size, or None for the scenario's.
             days: Number of days, or None for the scenario's horizon.
             record_people: Keep per-person event days for the people table.
+            threads: Threads of the block pass (`apply`).
 
         Returns:
             The run, ready to step.
@@ -202,6 +211,7 @@ class Run:
             demobilised=demobilised,
             log=PeopleLog() if record_people else None,
             eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
+            threads=threads,
         )
 
     def back(self, ids, day, end, enlisted, refused=None) -> None:
@@ -225,10 +235,11 @@ class Run:
         """`application_hazard` of a regime and status, and its rows stacked for
         `first_passage.first_day_at_least` (None for a single row), computed once per run."""
         key = (r_idx, status)
-        if key not in self.hazards:
-            cum = applications.application_hazard(self, self.spans[r_idx], status)
-            self.hazards[key] = (cum, stacked_rows(cum) if cum.shape[0] > 1 else None)
-        return self.hazards[key]
+        with self.hazards_lock:  # blocks sifted in threads ask for the same tables
+            if key not in self.hazards:
+                cum = applications.application_hazard(self, self.spans[r_idx], status)
+                self.hazards[key] = (cum, stacked_rows(cum) if cum.shape[0] > 1 else None)
+            return self.hazards[key]
 
     def result(self, seed: int, timings: dict[str, float]) -> Result:
         """The canonical time series and summary from the ledger."""
@@ -333,23 +344,19 @@ def recruit_columns(run: Run, c: Cohort) -> dict[str, np.ndarray]:
 
 
 def apply(run: Run) -> None:
-    """The pass over the people, a block of consecutive ids at a time: draw them
-    (`population.blocks`), their eligibility windows and application days (status by
-    status, regime by regime), count everyone's custody and the release at sentence end of
-    those who never apply, and keep only the applicants (`Run.pop`). Then one cohort of
-    applicants per application regime."""
+    """The pass over the people, a block of consecutive ids at a time (`sift`, in
+    `run.threads` threads): draw them, their eligibility windows and application days.
+    Then, block by block in order, count everyone's custody and the release at sentence
+    end of those who never apply, and keep only the applicants (`Run.pop`). Then one
+    cohort of applicants per application regime."""
     kept: list[Population] = []
     app_days, app_regimes = [], []
-    lap = time.perf_counter()
-    for block in _blocks(run):
-        run.population_seconds += time.perf_counter() - lap
-        app_day = np.full(block.n, NEVER, dtype=np.int32)
-        app_regime = np.full(block.n, -1, dtype=np.int8)
-        draws = PeopleStreams(run.seed, block.ids)
-        for status in rules.STATUS_ORDER:
-            for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
-                if rules.covers(regime, status):
-                    applications.schedule(run, block, draws, status, r_idx, app_day, app_regime)
+    for sifted in in_order(functools.partial(sift, run), _blocks(run), run.threads):
+        lap = time.perf_counter()
+        block, app_day, app_regime = sifted.block, sifted.app_day, sifted.app_regime
+        run.population_seconds += sifted.drawing_seconds
+        run.apply_seconds += sifted.sifting_seconds
+        run.eligible_delta += sifted.eligible_delta
         applies = app_day < run.n_days
         applications.count_custody(run, block, applies)
         if run.log is not None:
@@ -357,7 +364,9 @@ def apply(run: Run) -> None:
         kept.append(block.take(applies))
         app_days.append(app_day[applies])
         app_regimes.append(app_regime[applies])
-        lap = time.perf_counter()
+        del sifted, block, app_day, app_regime
+        run.apply_seconds += time.perf_counter() - lap
+    lap = time.perf_counter()
     run.pop = pop = Population.concat(kept, kept[0].facility_climate)
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
@@ -373,17 +382,53 @@ def apply(run: Run) -> None:
             applied = app_day[a].astype(np.int64)
             sent = pop.sentence_end[a]
             run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
+    run.apply_seconds += time.perf_counter() - lap
 
 
-def _blocks(run: Run) -> Iterator[Population]:
-    """The run's people a block at a time: drawn (`population.blocks`), or cut from
-    `Run.people`."""
+@dataclass
+class Sifted:
+    """One block of people after `sift`."""
+
+    block: Population
+    app_day: np.ndarray  # int32 per row; NEVER: no application
+    app_regime: np.ndarray  # int8 per row; position in `Run.spans`, -1: none
+    eligible_delta: np.ndarray  # int64; the block's changes of the eligible stock by day
+    drawing_seconds: float  # time spent drawing the block
+    sifting_seconds: float  # time spent on it after drawing
+
+
+def sift(run: Run, make: Callable[[], Population]) -> Sifted:
+    """Draw a block of people (`make`) and find who applies when: eligibility windows
+    status by status, regime by regime (`applications.schedule`). It reads the run and
+    changes nothing in it, so blocks can be sifted in any order and in threads."""
+    lap = time.perf_counter()
+    block = make()
+    drawing_seconds = time.perf_counter() - lap
+    app_day = np.full(block.n, NEVER, dtype=np.int32)
+    app_regime = np.full(block.n, -1, dtype=np.int8)
+    eligible_delta = np.zeros_like(run.eligible_delta)
+    draws = PeopleStreams(run.seed, block.ids)
+    for status in rules.STATUS_ORDER:
+        for r_idx, (_rid, regime, _start, _end) in enumerate(run.spans):
+            if rules.covers(regime, status):
+                applications.schedule(
+                    run, block, draws, status, r_idx, app_day, app_regime, eligible_delta
+                )
+    sifting_seconds = time.perf_counter() - lap - drawing_seconds
+    return Sifted(block, app_day, app_regime, eligible_delta, drawing_seconds, sifting_seconds)
+
+
+def _blocks(run: Run) -> list[Callable[[], Population]]:
+    """The run's people a block at a time, as functions giving each block: drawn
+    (`population.block_makers`), or cut from `Run.people`."""
     if run.people is None:
-        yield from blocks(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE)
-        return
-    step = BLOCK_PEOPLE or max(run.people.n, 1)
-    for first in range(0, max(run.people.n, 1), step):
-        yield run.people.take(slice(first, first + step))
+        return block_makers(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE)
+    people = run.people
+    step = BLOCK_PEOPLE or max(people.n, 1)
+    return [
+        functools.partial(people.take, slice(first, first + step))
+        for first in range(0, max(people.n, 1), step)
+    ]
 
 
 def screen(run: Run) -> None:
@@ -550,20 +595,24 @@ def simulate(
     population: int | None = None,
     days: int | None = None,
     record_people: bool = False,
+    threads: int | None = None,
 ) -> Result:
     """Run the vectorised engine once: the `STAGES` in order over one `Run`.
 
-    `record_people` adds a per-person table of events; `timings` has one entry per stage.
+    `record_people` adds a per-person table of events; `threads` is the number of threads
+    of the block pass (`sim.engines.threads.run_threads`; the outputs are the same for
+    any number). `timings` has one entry per stage: wall time, except `population` and
+    `apply`, the block pass's time drawing people and on the rest, summed over threads.
     """
     t0 = time.perf_counter()
-    run = Run.start(scenario, seed, population, days, record_people)
+    run = Run.start(scenario, seed, population, days, record_people, run_threads(threads))
     timings = {"population": 0.0}
     for stage in STAGES:
         lap = time.perf_counter()
         stage(run)
         timings[stage.__name__] = time.perf_counter() - lap
-    timings["population"] = run.population_seconds  # spent inside `apply`
-    timings["apply"] -= run.population_seconds
+    timings["population"] = run.population_seconds
+    timings["apply"] = run.apply_seconds
     lap = time.perf_counter()
     run.file_recruits()
     while run.pending:  # rounds of people coming back, until nobody is left to decide on

@@ -96,6 +96,7 @@ def run_task(task: Task) -> dict:
 
     from ..by_group import of_result
     from ..counterfactual import recruitment_effect
+    from ..engines.threads import one_per_run
     from ..model.population import reused
 
     started = time.perf_counter()
@@ -106,7 +107,9 @@ def run_task(task: Task) -> dict:
             "seed": task.seed,
             "population": task.population,
         }
-        with reused():  # the run and its no-recruitment baseline draw the people once
+        # The run and its no-recruitment baseline draw the people once; runs run in
+        # parallel on workers, each in one thread.
+        with reused(), one_per_run():
             result = sim.run(scn, **options, days=task.days, record_people=task.record_people)
             groups = None
             if task.batch_outputs:

@@ -9,7 +9,8 @@ the scenario's start date; `NEVER` marks an event that does not happen.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -190,10 +191,11 @@ _reuse: dict | None = None
 
 @contextlib.contextmanager
 def reused(max_people: int = 1 << 22) -> Iterator[None]:
-    """Within this block, `blocks` keeps the last population it drew (up to `max_people`
-    people, about 50 bytes each) and gives it again to a run that would draw the same
-    people: same seed, size, days and block size, and the same `[population]` apart from
-    `volunteering` and `campaigns`, which the draw does not read. So a run and its
+    """Within this block, `block_makers` (and `blocks`) keep the last population drawn
+    (up to `max_people` people, about 50 bytes each) and give it again to a run that
+    would draw the same people: same seed, size, days and block size, and the same
+    `[population]` apart from `volunteering` and `campaigns`, which the draw does not
+    read. A population is given again only once all its blocks were drawn. So a run and its
     no-recruitment baseline (the same people under no law) draw them once. Files with a
     warm-up are drawn each time (who applied during it depends on the behaviour).
 
@@ -226,30 +228,58 @@ def blocks(
         An iterator of populations (at least one, possibly empty), ids in order; rows of a
         block other than the first carry their person ids (`Population.ids`).
     """
+    for make in block_makers(scenario, seed, size, n_days, block_people):
+        yield make()
+
+
+def block_makers(
+    scenario: Scenario,
+    seed: int,
+    size: int | None = None,
+    n_days: int | None = None,
+    block_people: int | None = 1 << 18,
+) -> list[Callable[[], Population]]:
+    """`blocks`, each as a function that draws its block when called: in any order and
+    from any thread (a person's draws depend only on seed and id), so that an engine can
+    draw several blocks at once.
+
+    Args:
+        scenario, seed, size, n_days, block_people: As for `blocks`.
+
+    Returns:
+        One function per block, in the order of the blocks' ids.
+    """
     n_days = scenario.n_days if n_days is None else n_days
     if warm_up_days(scenario):
-        yield synthesize(scenario, seed, size, n_days)
-        return
+        return [functools.partial(synthesize, scenario, seed, size, n_days)]
     p = scenario.population
     if _reuse is None:
-        yield from _draw_blocks(p, seed, size, n_days, block_people)
-        return
+        return _draw_makers(p, seed, size, n_days, block_people)[0]
     reuse = _reuse
     drawn_by = p.model_dump_json(exclude={"volunteering", "campaigns"})
     key = (int(seed), size, n_days, block_people, drawn_by)
-    if reuse.get("key") == key:
-        yield from reuse["blocks"]
-        return
+    kept = reuse.get("blocks")
+    if reuse.get("key") == key and kept is not None and all(b is not None for b in kept):
+        return [functools.partial(_given, block) for block in kept]
     reuse.pop("key", None)
-    kept: list[Population] | None = []
-    for block in _draw_blocks(p, seed, size, n_days, block_people):
-        if kept is not None:
-            kept.append(block)
-            if sum(b.n for b in kept) > reuse["max_people"]:
-                kept = None
-        yield block
-    if kept is not None:
-        reuse.update(key=key, blocks=kept)
+    reuse.pop("blocks", None)
+    makers, n_total = _draw_makers(p, seed, size, n_days, block_people)
+    if n_total > reuse["max_people"]:
+        return makers
+    slots: list[Population | None] = [None] * len(makers)
+    reuse.update(key=key, blocks=slots)  # complete once every block has been drawn
+    return [functools.partial(_kept, slots, i, make) for i, make in enumerate(makers)]
+
+
+def _given(block: Population) -> Population:
+    """A block drawn before (`reused`)."""
+    return block
+
+
+def _kept(slots: list, i: int, make: Callable[[], Population]) -> Population:
+    """Block `i` drawn by `make`, and kept in `slots[i]` for a later run (`reused`)."""
+    slots[i] = block = make()
+    return block
 
 
 def _applied_during_warm_up(scenario: Scenario, seed: int, pop: Population, days: int):
@@ -308,15 +338,17 @@ def _advance(pop: Population, days: int, drop: np.ndarray | None = None) -> Popu
 
 def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Population:
     """The population on the day its stock is drawn (day 0), with admissions for `n_days`."""
-    return next(_draw_blocks(p, seed, size, n_days, block_people=None))
+    (make,), _n_total = _draw_makers(p, seed, size, n_days, block_people=None)
+    return make()
 
 
-def _draw_blocks(
+def _draw_makers(
     p: PopulationParams, seed: int, size: int | None, n_days: int, block_people: int | None
-) -> Iterator[Population]:
+) -> tuple[list[Callable[[], Population]], int]:
     """`_draw`'s population in blocks of `block_people` consecutive person ids (one block
-    if None; always at least one). Each person's draws depend only on seed and id, so the
-    blocks are the rows of the whole population, in order."""
+    if None; always at least one), each as a function that draws it, and the number of
+    people. Each person's draws depend only on seed and id, so the blocks are the rows of
+    the whole population, in order, whenever and wherever each is drawn."""
     n0 = p.initial_size if size is None else int(size)
     streams = Streams(seed)
     # Admissions scale with the population so a scaled-down run keeps the same turnover.
@@ -329,9 +361,20 @@ def _draw_blocks(
         - cs * cs / 2
     ).astype(np.float32)
     step = max(n_total, 1) if block_people is None else int(block_people)
-    for first in range(0, max(n_total, 1), step):
-        last = min(first + step, n_total)
-        yield _draw_range(p, streams, n0, admitted_by_day, first, last, climate)
+    makers: list[Callable[[], Population]] = [
+        functools.partial(
+            _draw_range,
+            p,
+            streams,
+            n0,
+            admitted_by_day,
+            first,
+            min(first + step, n_total),
+            climate,
+        )
+        for first in range(0, max(n_total, 1), step)
+    ]
+    return makers, n_total
 
 
 def _draw_range(

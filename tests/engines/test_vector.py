@@ -71,7 +71,8 @@ def test_blocks_of_people_change_no_output(monkeypatch, name):
     """`apply` draws and sifts people a block at a time and keeps only the applicants,
     later stages take the people a piece at a time, the ledger adds custody moves into its
     counts every so many: time series, recruits and people tables are the same, to the
-    last bit, whatever the block and piece sizes (a warm-up file is one block)."""
+    last bit, whatever the block and piece sizes and the number of threads sifting the
+    blocks (a warm-up file is one block)."""
     from sim.engines import applications, ledger, service, vector
 
     scenario = sim.load_scenario(name)
@@ -84,18 +85,20 @@ def test_blocks_of_people_change_no_output(monkeypatch, name):
 
     monkeypatch.setattr(applications, "open_regimes", spy)
 
-    def outputs(block_people):
+    def outputs(block_people, threads):
         monkeypatch.setattr(vector, "BLOCK_PEOPLE", block_people)
         monkeypatch.setattr(service, "PIECE_PEOPLE", block_people)
         monkeypatch.setattr(ledger, "FLUSH_CUSTODY_MOVES", block_people or 1 << 18)
-        r = sim.run(scenario, seed=2, population=6000, days=400, record_people=True)
+        r = sim.run(
+            scenario, seed=2, population=6000, days=400, record_people=True, threads=threads
+        )
         return r.timeseries, r.recruits, r.people, r.n_agents
 
-    whole = outputs(None)
+    whole = outputs(None, threads=1)
     assert len(whole[1]) > 100  # recruits, so that the comparison has something to compare
-    for block in (1000, 37):
+    for block, threads in ((1000, 1), (1000, 3), (37, 2)):
         back_sifted.clear()
-        for got, want in zip(outputs(block), whole, strict=True):
+        for got, want in zip(outputs(block, threads), whole, strict=True):
             if isinstance(want, int):
                 assert got == want
             else:
