@@ -20,14 +20,14 @@ from ..model.taxonomy import INCARCERATED, NEVER, RELEASED, STATUSES
 from .first_passage import first_day_at_least
 
 if TYPE_CHECKING:
+    from .ledger import Ledger
     from .vector import Run
 
 
-def count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
-    """The ordinary custody path of a block of people: admissions, custody from day 0 or
-    admission, and release at sentence end for those who never apply (the applicants'
-    custody ends where the pipeline says)."""
-    ledger = run.ledger
+def count_custody(ledger: Ledger, block: Population, applies: np.ndarray) -> None:
+    """The ordinary custody path of a block of people, into `ledger`: admissions, custody
+    from day 0 or admission, and release at sentence end for those who never apply (the
+    applicants' custody ends where the pipeline says)."""
     admitted = block.admit_day[block.admit_day >= 0]
     ledger.count(admitted, "admissions")
     never = np.flatnonzero(~applies)
@@ -35,8 +35,6 @@ def count_custody(run: Run, block: Population, applies: np.ndarray) -> None:
     ledger.move(release, INCARCERATED, RELEASED, "sentence_releases", grouped=True)
     end = np.where(applies, NEVER, block.sentence_end)
     ledger.stay(block, block.custody_start, end)
-    run.n_people += block.n
-    run.n_initial += block.n_initial
 
 
 def schedule(

@@ -58,6 +58,20 @@ class Ledger:
         self._custody_moves: list[tuple[np.ndarray, np.ndarray, int]] = []  # of `pop`
         self._n_custody_moves = 0
 
+    def add(self, other: Ledger) -> None:
+        """Add the records of `other` (same horizon, no custody moves held: a block's
+        ledger of `stay`s and grouped moves) into this one. Counts are whole numbers, so
+        the sum is the same in any order.
+
+        Args:
+            other: The ledger added; it is left flushed.
+        """
+        assert other.n_days == self.n_days and not other._custody_moves
+        other._flush()
+        self._state_delta += other._state_delta
+        self._flow_counts += other._flow_counts
+        self._custody_delta += other._custody_delta
+
     def _hold(self, kind: int, keys: np.ndarray) -> None:
         """Hold bincount keys of one kind (0 entered, 1 left, 2 flows) until a flush."""
         self._keys[kind].append(keys)

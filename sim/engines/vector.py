@@ -345,10 +345,10 @@ def recruit_columns(run: Run, c: Cohort) -> dict[str, np.ndarray]:
 
 def apply(run: Run) -> None:
     """The pass over the people, a block of consecutive ids at a time (`sift`, in
-    `run.threads` threads): draw them, their eligibility windows and application days.
-    Then, block by block in order, count everyone's custody and the release at sentence
-    end of those who never apply, and keep only the applicants (`Run.pop`). Then one
-    cohort of applicants per application regime."""
+    `run.threads` threads): draw them, their eligibility windows and application days,
+    everyone's custody and the release at sentence end of those who never apply. Then,
+    block by block in order, add the blocks' counts into the run's and keep only the
+    applicants (`Run.pop`). Then one cohort of applicants per application regime."""
     kept: list[Population] = []
     app_days, app_regimes = [], []
     for sifted in in_order(functools.partial(sift, run), _blocks(run), run.threads):
@@ -357,11 +357,13 @@ def apply(run: Run) -> None:
         run.population_seconds += sifted.drawing_seconds
         run.apply_seconds += sifted.sifting_seconds
         run.eligible_delta += sifted.eligible_delta
-        applies = app_day < run.n_days
-        applications.count_custody(run, block, applies)
+        run.ledger.add(sifted.ledger)
+        run.n_people += block.n
+        run.n_initial += block.n_initial
         if run.log is not None:
             run.log.add_block(block, app_day, app_regime)
-        kept.append(block.take(applies))
+        applies = app_day < run.n_days
+        kept.append(sifted.applicants)
         app_days.append(app_day[applies])
         app_regimes.append(app_regime[applies])
         del sifted, block, app_day, app_regime
@@ -393,14 +395,17 @@ class Sifted:
     app_day: np.ndarray  # int32 per row; NEVER: no application
     app_regime: np.ndarray  # int8 per row; position in `Run.spans`, -1: none
     eligible_delta: np.ndarray  # int64; the block's changes of the eligible stock by day
+    ledger: Ledger  # the block's custody (`applications.count_custody`)
+    applicants: Population  # the block's people who apply
     drawing_seconds: float  # time spent drawing the block
     sifting_seconds: float  # time spent on it after drawing
 
 
 def sift(run: Run, make: Callable[[], Population]) -> Sifted:
-    """Draw a block of people (`make`) and find who applies when: eligibility windows
-    status by status, regime by regime (`applications.schedule`). It reads the run and
-    changes nothing in it, so blocks can be sifted in any order and in threads."""
+    """Draw a block of people (`make`), find who applies when (eligibility windows status
+    by status, regime by regime: `applications.schedule`), count the block's custody in
+    a ledger of its own and take its applicants. It reads the run and changes nothing in
+    it, so blocks can be sifted in any order and in threads."""
     lap = time.perf_counter()
     block = make()
     drawing_seconds = time.perf_counter() - lap
@@ -414,8 +419,21 @@ def sift(run: Run, make: Callable[[], Population]) -> Sifted:
                 applications.schedule(
                     run, block, draws, status, r_idx, app_day, app_regime, eligible_delta
                 )
+    applies = app_day < run.n_days
+    ledger = Ledger(run.n_days)
+    applications.count_custody(ledger, block, applies)
+    applicants = block.take(applies)
     sifting_seconds = time.perf_counter() - lap - drawing_seconds
-    return Sifted(block, app_day, app_regime, eligible_delta, drawing_seconds, sifting_seconds)
+    return Sifted(
+        block,
+        app_day,
+        app_regime,
+        eligible_delta,
+        ledger,
+        applicants,
+        drawing_seconds,
+        sifting_seconds,
+    )
 
 
 def _blocks(run: Run) -> list[Callable[[], Population]]:

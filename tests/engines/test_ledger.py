@@ -148,3 +148,39 @@ def test_a_large_move_recorded_in_pieces_counts_the_same(monkeypatch):
     assert split == [5, 2, 2, 1] * 2  # each move of five in pieces of two
     men = CUSTODY_GROUP_COLUMNS.index("incarcerated_convicted_male")
     assert list(whole[2][:, men]) == [4, 2, 2, 1, 1, 1]  # inside at the end of each day
+
+
+def test_ledgers_of_blocks_added_count_as_one_ledger():
+    """Blocks of people counted in ledgers of their own (as threads sift them), then added
+    into the run's, give the stocks, flows and custody by group of one ledger."""
+    rng = np.random.default_rng(4)
+    n, n_days = 300, 40
+    pop = SimpleNamespace(
+        status0=rng.choice([SUSPECT, CONVICTED], n).astype(np.uint8),
+        investigation_end=rng.integers(0, 30, n).astype(np.int32),
+        trial_end=rng.integers(30, 60, n).astype(np.int32),
+        male=rng.random(n) < 0.9,
+        admit_day=rng.integers(-1, 45, n).astype(np.int32),
+    )
+    start = np.maximum(pop.admit_day, 0)
+    end = rng.integers(0, 80, n)
+    release = rng.integers(0, 50, n)
+
+    def record(ledger: Ledger, rows: slice) -> None:
+        part = SimpleNamespace(**{k: v[rows] for k, v in vars(pop).items()})
+        ledger.count(part.admit_day[part.admit_day >= 0], "admissions")
+        ledger.move(release[rows], INCARCERATED, RELEASED, "sentence_releases", grouped=True)
+        ledger.stay(part, start[rows], end[rows])
+
+    one = Ledger(n_days)
+    record(one, slice(0, n))
+    run = Ledger(n_days)
+    for first in (200, 0, 100):  # any order
+        block = Ledger(n_days)
+        record(block, slice(first, first + 100))
+        run.add(block)
+    initial = np.zeros(N_STATES, dtype=np.int64)
+    assert (run.stocks(initial) == one.stocks(initial)).all()
+    assert (run.flow_counts() == one.flow_counts()).all()
+    assert (run.custody_groups() == one.custody_groups()).all()
+    assert one.custody_groups().any() and one.flow_counts().any()
