@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .engines.threads import run_threads
+
 BENCH_SCENARIO = "russia_2022_2025"
 BENCH_DAYS = 1095  # three years of days, as in issue 14
 REAL_SCALE = ("russia_2022_2025", "ukraine_2024")
@@ -49,22 +51,24 @@ TARGETS: dict[str, float] = {
 _CHILD = r"""
 import json, resource, sys, time
 import sim
+from sim.engines.threads import run_threads
 name = sys.argv[1]
-size, days, repeats, seed = (int(a) for a in sys.argv[2:6])
+size, days, repeats, seed, threads = (int(a) for a in sys.argv[2:7])
+threads = run_threads(threads or None)
 scn = sim.load_scenario(name)
 sim.run(scn, seed=seed, population=1000, days=days)  # every import and cache warm
 base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 walls, timings = [], []
 for r in range(repeats):
     t = time.perf_counter()
-    res = sim.run(scn, seed=seed + r, population=size, days=days)
+    res = sim.run(scn, seed=seed + r, population=size, days=days, threads=threads)
     walls.append(time.perf_counter() - t)
     timings.append(res.timings)
     people = res.n_agents
     del res
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"walls": walls, "timings": timings, "people": people,
-                  "base_kib": base_kib, "peak_kib": peak_kib}))
+                  "base_kib": base_kib, "peak_kib": peak_kib, "threads": threads}))
 """
 
 
@@ -82,15 +86,18 @@ def _repeats(size: int) -> int:
     return 5 if size <= 1_000_000 else 3 if size <= 10_000_000 else 1
 
 
-def _measure_size(size: int, days: int) -> dict[str, Any]:
+def _measure_size(size: int, days: int, threads: int | None = None) -> dict[str, Any]:
     """Time one population size in a fresh child (raises RuntimeError if the child fails,
-    e.g. when the run is estimated not to fit in memory)."""
-    args = (BENCH_SCENARIO, str(size), str(days), str(_repeats(size)), "1")
+    e.g. when the run is estimated not to fit in memory); `threads` None: a run's default."""
+    args = (BENCH_SCENARIO, str(size), str(days), str(_repeats(size)), "1", str(threads or 0))
     return _child(_CHILD, *args, what=f"{size:,} people")
 
 
-def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[str, Any]]:
-    """Wall time (median), phases and memory of the vector engine at each population size.
+def scale(
+    sizes: list[int], days: int = BENCH_DAYS, progress=None, threads: int | None = None
+) -> list[dict[str, Any]]:
+    """Wall time (median), phases and memory of the vector engine at each population size,
+    with `threads` threads per run (None: a run's default, `threads.run_threads`).
 
     Memory: `run_bytes` is the child's peak resident memory minus its resident memory after
     imports and a 1,000-person warm-up run (the interpreter and libraries excluded); it is
@@ -99,7 +106,7 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
     rows = []
     for size in sizes:
         try:
-            m = _measure_size(size, days)
+            m = _measure_size(size, days, threads)
         except RuntimeError as exc:  # e.g. an opt-in size that does not fit in memory
             if progress:
                 progress(f"scale {size:>13,}: {exc}")
@@ -113,6 +120,7 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
             {
                 "people_initial": size,
                 "days": days,
+                "threads": m["threads"],
                 "repeats": len(walls),
                 "wall_s": wall,
                 "wall_s_all": walls,
@@ -127,7 +135,10 @@ def scale(sizes: list[int], days: int = BENCH_DAYS, progress=None) -> list[dict[
             }
         )
         if progress:
-            progress(f"scale {size:>13,}: {wall:.3f} s median of {len(walls)}")
+            progress(
+                f"scale {size:>13,}: {wall:.3f} s median of {len(walls)}, "
+                f"{m['threads']} thread{'s' if m['threads'] > 1 else ''}"
+            )
     return rows
 
 
@@ -152,21 +163,31 @@ def scaling_exponent(rows: list[dict[str, Any]], lo: int, hi: int) -> float | No
 
 
 def real_scale(names=REAL_SCALE, repeats: int = 7, progress=None) -> dict[str, Any]:
-    """Median wall time of one run of each scenario at its own size and horizon, warm."""
+    """Median wall time of one run of each scenario at its own size and horizon, warm:
+    with a run's default threads, and in one thread (seeds interleaved)."""
     import sim
 
     out = {}
     for name in names:
         scn = sim.load_scenario(name)
         sim.run(scn, seed=0)  # warm up
-        walls = []
+        walls: dict[int | None, list[float]] = {None: [], 1: []}
         for seed in range(repeats):
-            t = time.perf_counter()
-            sim.run(scn, seed=seed)
-            walls.append(time.perf_counter() - t)
-        out[name] = {"wall_s": statistics.median(walls), "wall_s_all": walls}
+            for asked, times in walls.items():
+                t = time.perf_counter()
+                sim.run(scn, seed=seed, threads=asked)
+                times.append(time.perf_counter() - t)
+        out[name] = {
+            "wall_s": statistics.median(walls[None]),
+            "wall_s_all": walls[None],
+            "threads": run_threads(None),
+            "wall_s_one_thread": statistics.median(walls[1]),
+        }
         if progress:
-            progress(f"real scale {name}: {out[name]['wall_s']:.4f} s median of {repeats}")
+            progress(
+                f"real scale {name}: {out[name]['wall_s']:.4f} s median of {repeats} "
+                f"({out[name]['wall_s_one_thread']:.4f} s in one thread)"
+            )
     return out
 
 
@@ -308,8 +329,8 @@ def machine() -> dict[str, Any]:
     """Describe the machine a benchmark ran on, so reports from different hosts compare.
 
     Returns:
-        Python, numpy and numba versions, platform, CPU count, CPU model, memory and load
-        average.
+        Python, numpy and numba versions, platform, CPU count, CPU model, memory, load
+        average and the threads a run takes by default.
     """
     import importlib.metadata
     import platform
@@ -322,6 +343,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "numpy": np.__version__,
         "numba": importlib.metadata.version("numba"),  # the kernels' compiler (sim.jit)
+        "run_threads": run_threads(None),  # a run's threads by default
         "load_average_1_5_15": list(os.getloadavg()),
     }
     try:
@@ -369,6 +391,8 @@ def run_benchmarks(
         "targets": TARGETS,
     }
     report["scale"] = scale(sizes, progress=progress)
+    if 10**6 in sizes and run_threads(None) > 1:  # what the threads bought
+        report["one_thread_1e6"] = scale([10**6], progress=progress, threads=1)[0]
     report["scaling_exponent_1e6_1e7"] = scaling_exponent(report["scale"], 10**6, 10**7)
     if real:
         report["real_scale"] = real_scale(progress=progress)

@@ -123,12 +123,16 @@ def test_bench_plumbing_at_tiny_sizes(tmp_path):
     assert row["people_total"] >= 2_000 and row["repeats"] == 5
     assert row["bytes_per_person_total"] <= row["bytes_per_initial_person"]
     assert {"population", "output", "total"} <= set(row["phases_s"])
+    assert row["threads"] == bench.run_threads(None)  # a run's default
+    (one,) = bench.scale([2_000], days=60, threads=1)
+    assert one["threads"] == 1
     ref = bench.reference(people=2_000, days=60, repeats=1)
     assert ref["ratio"] == pytest.approx(ref["prisonflow_s"] / ref["probe_s"])
     report = {"machine": bench.machine(), "scale": rows, "reference": ref}
     path = bench.write_report(report, tmp_path)
     machine = json.loads(path.read_text())["machine"]
     assert machine["cpus"] == os.cpu_count() and machine["numba"]
+    assert machine["run_threads"] == bench.run_threads(None)
 
 
 def test_reference_probe_conserves_people():

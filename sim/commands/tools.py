@@ -102,6 +102,17 @@ def print_bench(report: dict, bench) -> None:
     for r in measured:
         phases = ", ".join(f"{k} {v:.3f}" for k, v in r["phases_s"].items())
         console.print(f"phases at {r['people_initial']:,} (median s): {phases}")
+    one = report.get("one_thread_1e6")
+    if one and "wall_s" in one:
+        console.print(
+            f"runs take {report['machine']['run_threads']} threads by default; in one thread, "
+            f"{one['people_initial']:,} people: {one['wall_s']:.3f} s median of {one['repeats']}"
+        )
+    for name, r in report.get("real_scale", {}).items():
+        console.print(
+            f"real scale {name}: {r['wall_s']:.4f} s with {r['threads']} threads, "
+            f"{r['wall_s_one_thread']:.4f} s in one"
+        )
     for r in report["scale"]:
         if "error" in r:
             console.print(f"{r['people_initial']:,} people: not measured: {r['error']}")
