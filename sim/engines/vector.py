@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model import rules
-from ..model.population import Population, block_makers
+from ..model.population import Population, block_bounds, block_makers
 from ..model.random import PeopleStreams
 from ..model.taxonomy import (
     AWAITING_COURT,
@@ -440,12 +440,12 @@ def _blocks(run: Run) -> list[Callable[[], Population]]:
     """The run's people a block at a time, as functions giving each block: drawn
     (`population.block_makers`), or cut from `Run.people`."""
     if run.people is None:
-        return block_makers(run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE)
-    people = run.people
-    step = BLOCK_PEOPLE or max(people.n, 1)
+        return block_makers(
+            run.scenario, run.seed, run.population, run.n_days, BLOCK_PEOPLE, run.threads
+        )
     return [
-        functools.partial(people.take, slice(first, first + step))
-        for first in range(0, max(people.n, 1), step)
+        functools.partial(run.people.take, slice(first, last))
+        for first, last in block_bounds(run.people.n, BLOCK_PEOPLE, run.threads)
     ]
 
 

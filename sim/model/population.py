@@ -238,6 +238,7 @@ def block_makers(
     size: int | None = None,
     n_days: int | None = None,
     block_people: int | None = 1 << 18,
+    blocks_multiple_of: int = 1,
 ) -> list[Callable[[], Population]]:
     """`blocks`, each as a function that draws its block when called: in any order and
     from any thread (a person's draws depend only on seed and id), so that an engine can
@@ -245,6 +246,8 @@ def block_makers(
 
     Args:
         scenario, seed, size, n_days, block_people: As for `blocks`.
+        blocks_multiple_of: Cut the people into a multiple of this many blocks of equal
+            size where they are enough (`block_bounds`): one per thread working them.
 
     Returns:
         One function per block, in the order of the blocks' ids.
@@ -254,16 +257,16 @@ def block_makers(
         return [functools.partial(synthesize, scenario, seed, size, n_days)]
     p = scenario.population
     if _reuse is None:
-        return _draw_makers(p, seed, size, n_days, block_people)[0]
+        return _draw_makers(p, seed, size, n_days, block_people, blocks_multiple_of)[0]
     reuse = _reuse
     drawn_by = p.model_dump_json(exclude={"volunteering", "campaigns"})
-    key = (int(seed), size, n_days, block_people, drawn_by)
+    key = (int(seed), size, n_days, block_people, blocks_multiple_of, drawn_by)
     kept = reuse.get("blocks")
     if reuse.get("key") == key and kept is not None and all(b is not None for b in kept):
         return [functools.partial(_given, block) for block in kept]
     reuse.pop("key", None)
     reuse.pop("blocks", None)
-    makers, n_total = _draw_makers(p, seed, size, n_days, block_people)
+    makers, n_total = _draw_makers(p, seed, size, n_days, block_people, blocks_multiple_of)
     if n_total > reuse["max_people"]:
         return makers
     slots: list[Population | None] = [None] * len(makers)
@@ -342,13 +345,47 @@ def _draw(p: PopulationParams, seed: int, size: int | None, n_days: int) -> Popu
     return make()
 
 
+def block_bounds(n: int, block_people: int | None, multiple_of: int = 1) -> list[tuple[int, int]]:
+    """Consecutive ranges [first, last) of `n` rows in blocks of at most `block_people`
+    (None: one block; always at least one block). With `multiple_of` > 1, the number of
+    blocks is rounded up to a multiple of it, as long as each block keeps at least
+    `MIN_SPLIT_PEOPLE` rows, and the blocks are of equal size (to a row): threads working
+    them then finish together.
+
+    Args:
+        n: Number of rows.
+        block_people: Most rows a block.
+        multiple_of: Number of blocks to round up to a multiple of (threads).
+
+    Returns:
+        The blocks' (first, last) rows, in order.
+    """
+    if block_people is None or n <= 0:
+        return [(0, max(n, 0))]
+    count = -(-n // int(block_people))
+    if multiple_of > 1:
+        rounded = -(-count // multiple_of) * multiple_of
+        count = max(count, min(rounded, n // MIN_SPLIT_PEOPLE))
+    edges = [n * k // count for k in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+# The fewest people a block is cut down to so that threads have a block each.
+MIN_SPLIT_PEOPLE = 1 << 15
+
+
 def _draw_makers(
-    p: PopulationParams, seed: int, size: int | None, n_days: int, block_people: int | None
+    p: PopulationParams,
+    seed: int,
+    size: int | None,
+    n_days: int,
+    block_people: int | None,
+    blocks_multiple_of: int = 1,
 ) -> tuple[list[Callable[[], Population]], int]:
-    """`_draw`'s population in blocks of `block_people` consecutive person ids (one block
-    if None; always at least one), each as a function that draws it, and the number of
-    people. Each person's draws depend only on seed and id, so the blocks are the rows of
-    the whole population, in order, whenever and wherever each is drawn."""
+    """`_draw`'s population in blocks (`block_bounds`) of consecutive person ids, each as
+    a function that draws it, and the number of people. Each person's draws depend only
+    on seed and id, so the blocks are the rows of the whole population, in order,
+    whenever and wherever each is drawn."""
     n0 = p.initial_size if size is None else int(size)
     streams = Streams(seed)
     # Admissions scale with the population so a scaled-down run keeps the same turnover.
@@ -360,19 +397,9 @@ def _draw_makers(
         cs * ndtri(streams.uniform("population.facility_climate", np.arange(p.facilities)))
         - cs * cs / 2
     ).astype(np.float32)
-    step = max(n_total, 1) if block_people is None else int(block_people)
     makers: list[Callable[[], Population]] = [
-        functools.partial(
-            _draw_range,
-            p,
-            streams,
-            n0,
-            admitted_by_day,
-            first,
-            min(first + step, n_total),
-            climate,
-        )
-        for first in range(0, max(n_total, 1), step)
+        functools.partial(_draw_range, p, streams, n0, admitted_by_day, first, last, climate)
+        for first, last in block_bounds(n_total, block_people, blocks_multiple_of)
     ]
     return makers, n_total
 

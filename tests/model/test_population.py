@@ -232,3 +232,26 @@ def test_a_run_and_its_baseline_draw_the_people_once_when_reused(monkeypatch):
     for a, b in zip(fresh, kept, strict=True):
         pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
         pd.testing.assert_frame_equal(a.recruits, b.recruits)
+
+
+@pytest.mark.parametrize(
+    ("n", "block_people", "multiple_of", "sizes"),
+    [
+        (10, None, 2, [10]),
+        (0, 4, 2, [0]),
+        (10, 4, 1, [3, 3, 4]),
+        (700_000, 1 << 18, 1, [233_333, 233_333, 233_334]),
+        (700_000, 1 << 18, 2, [175_000] * 4),  # a multiple of the threads, equal sizes
+        (50_000, 1 << 18, 2, [50_000]),  # too few people to cut for a second thread
+        (70_000, 1 << 18, 4, [35_000, 35_000]),  # as many as keep MIN_SPLIT_PEOPLE each
+    ],
+)
+def test_block_bounds_cover_every_row_once_in_blocks_of_at_most_the_size(
+    n, block_people, multiple_of, sizes
+):
+    from sim.model.population import block_bounds
+
+    bounds = block_bounds(n, block_people, multiple_of)
+    assert [last - first for first, last in bounds] == sizes
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
