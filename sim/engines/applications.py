@@ -133,7 +133,7 @@ def _first_application_day(
     the window counted in the eligible stock's changes by day `eligible_delta` (until the
     application, if any)."""
     n_days = run.n_days
-    cum, stacked = run.hazard(r_idx, status)
+    cum, row_of = run.hazard(r_idx, status)
     if cum[:, -1].any():
         climate = pop.facility_climate[pop.facility[idx]]
         years = rules.custody_avoided_years(status, custody_end, pop.sentence_years[idx], lo)
@@ -142,8 +142,8 @@ def _first_application_day(
             need = draws.exponential(name, idx)
             need /= person
         del person, climate, years
-        rows = None if stacked is None else pop.facility[idx]
-        day = first_day_at_least(cum, rows, lo, need, stacked, hi)
+        rows = None if row_of is None else pop.facility[idx]
+        day = first_day_at_least(cum, rows, lo, need, hi, row_of)
     else:  # no hazard under this law: nobody applies (every need is above 0)
         day = hi.astype(np.int64)
     eligible_delta += np.bincount(lo, minlength=n_days + 1)[: n_days + 1]
@@ -151,9 +151,13 @@ def _first_application_day(
     return day
 
 
-def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
-    """Cumulative application hazard per facility at the start of each day, shape (F|1, D+1),
-    at person factor 1: the law's day term (`rules.daily_rates`) summed over days."""
+def application_hazard(
+    run: Run, span: rules.Span, status: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cumulative application hazard at the start of each day, at person factor 1: the
+    law's day term (`rules.daily_rates`) summed over days, as its distinct rows, shape
+    (R, D+1), and each facility's row among them (None: one row for every facility).
+    Facilities visited by recruiters on the same days share a row."""
     n_days, streams = run.n_days, Streams(run.seed)
 
     def uniform(name: str, n: int) -> np.ndarray:
@@ -163,5 +167,5 @@ def application_hazard(run: Run, span: rules.Span, status: int) -> np.ndarray:
     phases = rules.visit_phases(run.scenario.population, uniform)
     rates, row_of = rules.distinct_daily_rates(run.scenario, span, status, n_days, phases)
     cum = np.zeros((rates.shape[0], n_days + 1), dtype=np.float64)
-    np.cumsum(rates, axis=1, out=cum[:, 1:])  # per distinct row, then handed to its facilities
-    return cum if row_of is None else cum[row_of]
+    np.cumsum(rates, axis=1, out=cum[:, 1:])
+    return cum, row_of

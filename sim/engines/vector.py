@@ -60,7 +60,6 @@ from ..results import (
 )
 from ..scenario import Regime, Scenario
 from . import applications, service
-from .first_passage import stacked_rows
 from .ledger import N_STATES, Ledger, PeopleLog
 from .queues import fifo_serve
 from .service import aftermath, deploy, pieces
@@ -232,13 +231,12 @@ class Run:
         )
 
     def hazard(self, r_idx: int, status: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """`application_hazard` of a regime and status, and its rows stacked for
-        `first_passage.first_day_at_least` (None for a single row), computed once per run."""
+        """`application_hazard` of a regime and status (its distinct rows, and each
+        facility's row), computed once per run."""
         key = (r_idx, status)
         with self.hazards_lock:  # blocks sifted in threads ask for the same tables
             if key not in self.hazards:
-                cum = applications.application_hazard(self, self.spans[r_idx], status)
-                self.hazards[key] = (cum, stacked_rows(cum) if cum.shape[0] > 1 else None)
+                self.hazards[key] = applications.application_hazard(self, self.spans[r_idx], status)
             return self.hazards[key]
 
     def result(self, seed: int, timings: dict[str, float]) -> Result:

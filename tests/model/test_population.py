@@ -254,4 +254,4 @@ def test_block_bounds_cover_every_row_once_in_blocks_of_at_most_the_size(
     bounds = block_bounds(n, block_people, multiple_of)
     assert [last - first for first, last in bounds] == sizes
     assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(a[1] == b[0] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
