@@ -166,12 +166,16 @@ WRONG_KIND_SCENARIO = (
 
 
 def _deep_merge(base: dict, child: dict) -> dict:
-    out = copy.deepcopy(base)
+    """`base` with `child`'s keys set, tables merged key by key (a table with a `dist` key
+    is a distribution: replaced whole). New dicts along the merged paths; the values are
+    those of `base` and `child`, not copies: `_load_raw` merges parses of its own
+    (`_read_toml` gives a fresh copy each time), so nothing else holds them."""
+    out = dict(base)
     for k, v in child.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict) and "dist" not in v:
             out[k] = _deep_merge(out[k], v)
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = v
     return out
 
 

@@ -400,3 +400,28 @@ def test_parsed_files_are_kept_by_content_and_handed_out_as_copies(tmp_path):
     assert _read_toml(path) == {"a": "one"}
     path.write_text('a = "two"\n')  # same size, written at once
     assert _read_toml(path) == {"a": "two"}
+
+
+def test_merging_files_changes_neither_input_and_loads_share_nothing():
+    import copy
+
+    from sim.scenario import _deep_merge, _resolve_path
+
+    base = {"a": {"x": 1, "y": [1]}, "d": {"dist": "fixed", "value": 1}, "k": 1}
+    child = {"a": {"y": [2]}, "d": {"dist": "gamma", "mean": 2.0, "sd": 1.0}}
+    before = copy.deepcopy((base, child))
+    merged = _deep_merge(base, child)
+    assert merged == {
+        "a": {"x": 1, "y": [2]},
+        "d": {"dist": "gamma", "mean": 2.0, "sd": 1.0},  # a distribution is replaced whole
+        "k": 1,
+    }
+    assert (base, child) == before
+    # a loaded file (extending two bases) is the loader's own: changing one load's tables
+    # changes no later load
+    path = _resolve_path("russia_2022_2025")
+    first, second = _load_raw(path), _load_raw(path)
+    assert first == second
+    first["population"]["initial_size"] = -1
+    first["regimes"].clear()
+    assert _load_raw(path) == second != first
