@@ -44,6 +44,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sim.jit import kernel
+
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
@@ -161,8 +163,36 @@ def custody_factor(custody_avoided_years, response: Response):
     Returns:
         A multiplier >= 0, 1 at one year avoided, non-decreasing in years avoided.
     """
-    years = np.clip(np.nan_to_num(np.asarray(custody_avoided_years, float), posinf=25.0), 0, 25)
-    return ((1.0 + years) / (1.0 + REF_CUSTODY_YEARS)) ** response.custody
+    years = np.asarray(custody_avoided_years, dtype=np.float64)
+    out = np.empty(years.shape, dtype=np.float64)
+    _custody_factor_into(years.ravel(), 1.0 + REF_CUSTODY_YEARS, response.custody, out.ravel())
+    return out if out.ndim else out[()]
+
+
+@kernel
+def _custody_factor_into(years, one_plus_ref, power, out):
+    """`custody_factor` into `out`, one person at a time: NaN years count as 0, infinite
+    (life) and longer as 25; then `((1 + years) / one_plus_ref) ** power`, with numpy's
+    special exponents (square, square root, reciprocal, 1, 0) as numpy takes them, so that
+    the values are numpy's `clip(nan_to_num(years, posinf=25), 0, 25)` to the bit."""
+    for i in range(years.size):
+        y = years[i]
+        if y != y:
+            y = 0.0
+        y = min(max(y, 0.0), 25.0)
+        x = (1.0 + y) / one_plus_ref
+        if power == 2.0:
+            out[i] = x * x
+        elif power == 0.5:
+            out[i] = np.sqrt(x)
+        elif power == 1.0:
+            out[i] = x
+        elif power == -1.0:
+            out[i] = 1.0 / x
+        elif power == 0.0:
+            out[i] = 1.0
+        else:
+            out[i] = x**power
 
 
 def true_death_risk(offer: Offer, response: Response) -> float:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.volunteering import (
+    REF_CUSTODY_YEARS,
     RELEASE_VALUE,
     Offer,
     Response,
@@ -123,3 +124,27 @@ def test_bad_offer_values_are_named():
         Offer("pardon", 0)
     with pytest.raises(ValueError, match="pay_wages: must be a finite number >= 0"):
         Offer("pardon", None, pay_wages=-1)
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0, 2.0, 0.556322, 0.17, 1.3])
+def test_custody_factor_is_numpys_formula_to_the_bit(power):
+    """The compiled custody factor against the numpy expression it replaced, at numpy's
+    special exponents (square, square root, 1, 0) and others, with NaN, infinite, negative
+    and over-25-year custody among the years."""
+    rng = np.random.default_rng(7)
+    years = np.concatenate(
+        [
+            rng.gamma(1.0, 3.0, 50_000),
+            rng.uniform(-5.0, 40.0, 20_000),
+            rng.uniform(0, 25, 20_000).astype(np.float32),
+            [np.nan, np.inf, -np.inf, 0.0, -0.0, 25.0, 1e-300],
+        ]
+    )
+    response = dataclasses.replace(Response(), custody=power)
+    clipped = np.clip(np.nan_to_num(years, posinf=25.0), 0, 25)
+    expected = ((1.0 + clipped) / (1.0 + REF_CUSTODY_YEARS)) ** power
+    got = custody_factor(years, response)
+    assert got.dtype == np.float64 and got.shape == years.shape
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+    one = custody_factor(years[3], response)
+    assert isinstance(one, np.float64) and one == expected[3]
