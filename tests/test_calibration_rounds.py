@@ -131,3 +131,52 @@ def test_joint_calibration_same_posterior_with_one_or_two_workers_and_when_resum
     assert same(plain, joint(fit, 2, runner))
     assert runner.resumed == 2 * 2 * 12 - len(lost)
     assert not same(plain, joint(fit, 2, seed=6))  # the check can fail
+
+
+# ---------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_on_calibrate_keeps_the_runs_and_the_hint_resumes(tmp_path, monkeypatch, prisonflow):
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_experiments_executors import sigint_at_default
+
+    args = ["calibrate", "ukraine_2024", "--params", KEY, "--particles", "10", "--rounds", "2"]
+    args += ["--population", str(POP), "--workers", "1", "--seed", "5", "--out", "cal"]
+    with sigint_at_default():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", *args],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    parts = rounds_dir(tmp_path / "cal") / "round-0" / "parts"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "calibrate ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "calibration interrupted" in err and "Traceback" not in err
+    hint = err.strip().split("continue with: ", 1)[1]
+    assert hint == "prisonflow " + shlex.join(args) + " --resume"
+    stored = {p.name for p in parts.glob("*.parquet")}
+    assert len(stored) >= 2 and not list(parts.glob("*.failed.json"))
+    assert not (tmp_path / "cal" / "estimates.csv").exists()
+    monkeypatch.chdir(tmp_path)  # the hint, as pasted where calibrate ran
+    code, stdout, err = prisonflow(*shlex.split(hint)[1:])
+    assert code == 0, err
+    assert (tmp_path / "cal" / "estimates.csv").exists() and "wrote" in stdout
+    assert not rounds_dir(tmp_path / "cal").exists()  # removed once finished
