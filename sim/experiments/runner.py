@@ -17,7 +17,7 @@ import pandas as pd
 from ..results import write_atomic
 from .directory import check_out_dir, check_resume, prepare_dir
 from .errors import ExperimentAborted, ExperimentInterrupted
-from .executors import open_executor, terminate_as_interrupt
+from .executors import KeptExecutor, open_executor, terminate_as_interrupt
 from .store import (
     collect,
     finished_keys,
@@ -188,8 +188,10 @@ def run_tasks(
     progress: bool,
     console,
     argv: list[str],
+    kept: KeptExecutor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
-    """Run every task not yet stored; return (runs, summary, manifest, stats)."""
+    """Run every task not yet stored; return (runs, summary, manifest, stats). With `kept`,
+    on its executor (`workers` and `scheduler` are then its), left open for the next."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     stored = check_resume(out_dir, kind, design, entropy) if resume else None
@@ -213,7 +215,9 @@ def run_tasks(
             with contextlib.ExitStack() as stack:
                 if todo:
                     executor, window, label = stack.enter_context(
-                        open_executor(workers, scheduler, len(todo))
+                        kept.open(len(tasks))
+                        if kept is not None
+                        else open_executor(workers, scheduler, len(todo))
                     )
                 else:
                     executor, window, label = None, 0, "nothing to run"
