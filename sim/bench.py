@@ -236,16 +236,16 @@ def calibration_ratio(progress=None) -> dict[str, Any]:
     runs = CALIBRATION_PARTICLES * CALIBRATION_ROUNDS
 
     def run_on(workers: int, tmp: Path) -> None:
-        runner = RoundRunner(scn, targets, tmp / "parts", seed=1, workers=workers)
-        calibration.calibrate(
-            scn,
-            params,
-            targets,
-            particles=CALIBRATION_PARTICLES,
-            rounds=CALIBRATION_ROUNDS,
-            seed=1,
-            simulate=runner,
-        )
+        with RoundRunner(scn, targets, tmp / "parts", seed=1, workers=workers) as runner:
+            calibration.calibrate(
+                scn,
+                params,
+                targets,
+                particles=CALIBRATION_PARTICLES,
+                rounds=CALIBRATION_ROUNDS,
+                seed=1,
+                simulate=runner,
+            )
 
     timed = _worker_ratio(f"calibration, {runs} runs of {BATCH_SCENARIO}", run_on, progress)
     return {"scenario": BATCH_SCENARIO, "param": CALIBRATION_PARAM, "runs": runs, **timed}

@@ -6,11 +6,17 @@ Each round is an experiment directory `<parts_dir>/round-<t>` (kind `batch`; des
 round's particle values; entropy: the calibration seed). Particle i of round t is point
 i with the seed ABC-SMC gives it; a resumed calibration recomputes the same proposals
 (the proposal generator is seeded) and finds the runs already stored.
+
+A runner used as a context manager (`with RoundRunner(...) as simulate:`) runs every round
+on one pool of worker processes, started by the first round that has runs to run and
+stopped on leaving the block (at once on an error or an interrupt); otherwise each round
+starts and stops its own.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -19,13 +25,30 @@ from .calibration import Targets
 from .calibration.joint import JointFit, country_seeds
 from .calibration.smc import overrides_of
 from .experiments.directory import base_manifest
+from .experiments.executors import KeptExecutor
 from .experiments.runner import run_tasks
 from .experiments.tasks import Task
 from .experiments.template import points_frame
 from .scenario import Scenario
 
 
-class RoundRunner:
+class _Rounds:
+    """What both runners share: their worker pool, kept while inside `with`."""
+
+    workers: int | None
+    kept: KeptExecutor | None = None
+
+    def __enter__(self) -> Self:
+        self.kept = KeptExecutor(self.workers).__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        kept, self.kept = self.kept, None
+        if kept is not None:
+            kept.__exit__(*exc)
+
+
+class RoundRunner(_Rounds):
     """A `simulate(round, params, values, seeds)` for `calibrate`: runs the particles of a
     round with the experiment runner in `parts_dir` and returns their distances."""
 
@@ -49,7 +72,7 @@ class RoundRunner:
         self.resumed = 0  # runs found stored (resume)
 
     def __call__(self, round_no: int, params, values: np.ndarray, seeds) -> np.ndarray:
-        data = self.scn.to_dict()
+        data, observe = self.scn.to_dict(), self.targets.observed_rows()
         tasks = [
             Task(
                 i,
@@ -59,7 +82,7 @@ class RoundRunner:
                 overrides_of(params, row),
                 population=self.population,
                 days=self.days,
-                observe=self.targets.observed_rows(),
+                observe=observe,
             )
             for i, (row, s) in enumerate(zip(values, seeds, strict=True))
         ]
@@ -74,7 +97,7 @@ class RoundRunner:
         return distances(summary, range(len(tasks)), self.targets)
 
 
-class JointRoundRunner:
+class JointRoundRunner(_Rounds):
     """The `simulate` of a joint calibration (`sim.calibration.joint`): each round's runs of
     every country (particle i of country c is task c * particles + i, with the country's
     seed stream) through the experiment runner, stored in `parts_dir` like `RoundRunner`'s.
@@ -98,7 +121,7 @@ class JointRoundRunner:
         n = len(values)
         tasks, names = [], []
         for c, country in enumerate(self.fit.countries):
-            data = country.scenario.to_dict()
+            data, observe = country.scenario.to_dict(), country.targets.observed_rows()
             for i, (row, s) in enumerate(zip(values, country_seeds(seeds, c), strict=True)):
                 overrides = self.fit.overrides(country.name, row)
                 point = c * n + i
@@ -111,7 +134,7 @@ class JointRoundRunner:
                         overrides,
                         population=country.population,
                         days=country.days,
-                        observe=country.targets.observed_rows(),
+                        observe=observe,
                     )
                 )
                 names.append(country.name)
@@ -134,7 +157,8 @@ class JointRoundRunner:
 
 
 def run_round(runner, round_no: int, tasks: list[Task], names: list[str], design: dict):
-    """Run a round's tasks in `runner.parts_dir/round-<t>` (resuming what is stored).
+    """Run a round's tasks in `runner.parts_dir/round-<t>` (resuming what is stored), on
+    `runner.kept` if it has one (a runner inside `with`).
 
     Returns:
         The runs' summary (one row per task, by point; model values `observed.<i>`).
@@ -158,6 +182,7 @@ def run_round(runner, round_no: int, tasks: list[Task], names: list[str], design
         progress=False,
         console=None,
         argv=runner.argv,
+        kept=getattr(runner, "kept", None),  # its pool, inside `with runner`
     )
     runner.resumed += stats["resumed"]
     return summary.set_index("point")

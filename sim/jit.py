@@ -5,6 +5,12 @@ as such through `.py_func` for tests). numba is imported and the kernel compiled
 from numba's on-disk cache) only when it is first called, so commands that run no model
 (`--help`, `scenarios`, loading a scenario) never import numba. Kernels are compiled without
 fast-math, so their floating-point results are those of the same operations in numpy.
+
+An interrupt (Ctrl-C, or SIGTERM under `terminate_as_interrupt`) that arrives while a kernel
+runs is raised by its Python handler at the first Python code run after: often numba's own,
+boxing the kernel's result, which numba does not check; the call then fails with a
+`SystemError` ("returned a result with an exception set") caused by the KeyboardInterrupt.
+A kernel call raises the KeyboardInterrupt instead (`interrupt_behind`).
 """
 
 from __future__ import annotations
@@ -32,10 +38,38 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
             import numba
 
             compiled = numba.njit(cache=True, nogil=True)(fn)
-        return compiled(*args)
+        try:
+            return compiled(*args)
+        except SystemError as exc:
+            if interrupt_behind(exc) is None:
+                raise
+            raise KeyboardInterrupt from exc
 
     call.py_func = fn  # type: ignore[attr-defined]
     return call
+
+
+def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt a `SystemError` stands for, if it does: an interrupt raised by
+    a signal handler inside a C call (a compiled kernel) that went on as if nothing had
+    happened, which Python then reports as a SystemError whose cause is the interrupt.
+
+    Args:
+        exc: An exception.
+
+    Returns:
+        The interrupt behind `exc` (a SystemError, maybe chained), or None.
+    """
+    seen: set[int] = set()
+    while isinstance(exc, SystemError) and id(exc) not in seen:
+        seen.add(id(exc))
+        behind = exc.__cause__ or exc.__context__
+        if isinstance(behind, KeyboardInterrupt):
+            return behind
+        if behind is None:
+            return None
+        exc = behind
+    return None
 
 
 @kernel

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
+import pytest
 
 import sim
 from sim.calibration import calibrate, parse_param, targets_for
@@ -46,6 +49,13 @@ def test_one_or_two_workers_and_a_resumed_run_give_the_same_posterior(tmp_path):
         RoundRunner(scn, targets, tmp_path / "w2", seed=5, population=POP, workers=2),
     )
     assert same(plain, two)
+    # every round on one kept pool of workers, stopped on leaving the block
+    assert not multiprocessing.active_children()
+    with RoundRunner(scn, targets, tmp_path / "k", seed=5, population=POP, workers=2) as kept:
+        assert same(plain, fit(scn, targets, params, 2, kept))
+        assert kept.kept is not None and kept.kept.opened == 1
+        assert len(multiprocessing.active_children()) == 2
+    assert not multiprocessing.active_children() and kept.kept is None
     # interrupted after round 0, some of whose runs were lost: resume runs only the rest
     parts = tmp_path / "r"
     fit(
@@ -62,6 +72,26 @@ def test_one_or_two_workers_and_a_resumed_run_give_the_same_posterior(tmp_path):
     assert not same(
         plain, calibrate(scn, params, targets, particles=12, rounds=2, seed=6, population=POP)
     )
+
+
+def test_a_kept_pool_stops_its_workers_on_an_error_and_starts_again_after(tmp_path):
+    scn, targets, params = setup()
+    runner = RoundRunner(scn, targets, tmp_path / "e", seed=5, population=POP, workers=2)
+    with pytest.raises(RuntimeError, match="in between"), runner:
+        fit(scn, targets, params, 1, runner)
+        assert len(multiprocessing.active_children()) == 2
+        raise RuntimeError("in between")
+    assert not multiprocessing.active_children()
+    runner = RoundRunner(scn, targets, tmp_path / "i", seed=5, population=POP, workers=2)
+    with runner:  # an interrupt inside a round: the pool is stopped, and the next starts one
+        kept = runner.kept
+        assert kept is not None
+        with pytest.raises(KeyboardInterrupt), kept.open(12):
+            raise KeyboardInterrupt
+        assert not multiprocessing.active_children()
+        assert same(fit(scn, targets, params, 1), fit(scn, targets, params, 1, runner))
+        assert kept.opened == 2
+    assert not multiprocessing.active_children()
 
 
 def test_calibrate_refuses_leftover_rounds_without_resume(tmp_path, prisonflow):
@@ -131,3 +161,58 @@ def test_joint_calibration_same_posterior_with_one_or_two_workers_and_when_resum
     assert same(plain, joint(fit, 2, runner))
     assert runner.resumed == 2 * 2 * 12 - len(lost)
     assert not same(plain, joint(fit, 2, seed=6))  # the check can fail
+
+
+# ---------------------------------------------------------- Ctrl-C
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_on_calibrate_keeps_the_runs_and_the_hint_resumes(
+    workers, tmp_path, monkeypatch, prisonflow
+):
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_experiments_executors import sigint_at_default
+    from test_experiments_faults import wait_until_gone
+
+    args = ["calibrate", "ukraine_2024", "--params", KEY, "--particles", "10", "--rounds", "2"]
+    args += ["--population", str(POP), "--workers", str(workers), "--seed", "5", "--out", "cal"]
+    with sigint_at_default():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", *args],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its workers share its process group
+        )
+    parts = rounds_dir(tmp_path / "cal") / "round-0" / "parts"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "calibrate ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert not wait_until_gone(proc.pid), "workers outlived the interrupted calibration"
+    assert err.count("\n") == 1 and "calibration interrupted" in err and "Traceback" not in err
+    hint = err.strip().split("continue with: ", 1)[1]
+    assert hint == "prisonflow " + shlex.join(args) + " --resume"
+    stored = {p.name for p in parts.glob("*.parquet")}
+    assert len(stored) >= 2 and not list(parts.glob("*.failed.json"))
+    assert not (tmp_path / "cal" / "estimates.csv").exists()
+    monkeypatch.chdir(tmp_path)  # the hint, as pasted where calibrate ran
+    code, stdout, err = prisonflow(*shlex.split(hint)[1:])
+    assert code == 0, err
+    assert (tmp_path / "cal" / "estimates.csv").exists() and "wrote" in stdout
+    assert not rounds_dir(tmp_path / "cal").exists()  # removed once finished

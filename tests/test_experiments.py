@@ -429,3 +429,17 @@ def test_bundled_specs_present():
     } <= names
     sobol = ex.load_spec(SWEEPS / "ukraine_sobol.toml")
     assert sobol.method == "sobol" and len(sobol.parameters) >= 4
+
+
+def test_chunks_shrink_towards_the_end_and_keep_the_order():
+    from sim.experiments.runner import chunk_size, chunks_of
+
+    tasks = [ex.Task(i, 0, i, {}) for i in range(200)]
+    chunks = list(chunks_of(tasks, window=4))
+    assert [t for chunk in chunks for t in chunk] == tasks  # every task once, in order
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes[0] == chunk_size(200, 4) == 8
+    assert sizes == sorted(sizes, reverse=True) and sizes[-4:] == [1, 1, 1, 1]
+    assert len(chunks) < 200 / 2  # still few messages
+    assert [len(c) for c in chunks_of(tasks[:10], window=4)] == [1] * 10
+    assert list(chunks_of([], window=4)) == []

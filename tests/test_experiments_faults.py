@@ -16,10 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 from test_experiments import cli, write_spec
+from test_jit import signals_itself, uncached
 
 import sim
 
@@ -221,6 +223,54 @@ def failing_run(fail_when):
         return real(scenario, **kwargs)
 
     return run
+
+
+def interrupted_in_compiled_code(at_call: int):
+    """`sim.run`, except that its `at_call`-th call receives SIGTERM inside a compiled kernel
+    (numba's own dispatch, not `sim.jit`'s: the SystemError numba raises reaches the task)."""
+    import numba
+
+    real, raw, calls = sim.run, numba.njit(signals_itself), []
+
+    def run(scenario, **kwargs):
+        calls.append(1)
+        if len(calls) == at_call:
+            raw(os.getpid(), int(signal.SIGTERM), np.empty(1000))
+        return real(scenario, **kwargs)
+
+    return run
+
+
+@uncached
+def test_an_interrupt_inside_compiled_code_stops_the_task_instead_of_failing_it(monkeypatch):
+    from sim.experiments.executors import terminate_as_interrupt
+    from sim.experiments.tasks import Task, run_task, scenario_data
+
+    monkeypatch.setattr(sim, "run", interrupted_in_compiled_code(at_call=1))
+    task = Task(0, 0, 1, scenario_data(sim.load_scenario("ukraine_2024")), days=10)
+    with terminate_as_interrupt() as received, pytest.raises(KeyboardInterrupt) as info:
+        run_task(task)
+    assert received == [signal.SIGTERM]
+    assert isinstance(info.value.__cause__, SystemError)  # what numba raised
+
+
+@uncached
+def test_an_interrupt_inside_compiled_code_keeps_the_runs_for_resume(tmp_path, monkeypatch):
+    kwargs = dict(replicates=4, population=300, days=40, entropy=3, workers=1)
+    whole = sim.batch("ukraine_2024", out=tmp_path / "whole", **kwargs)
+    monkeypatch.setattr(
+        sim, "run", interrupted_in_compiled_code(at_call=5)
+    )  # a run and its baseline: 2 calls
+    with pytest.raises(sim.experiments.ExperimentInterrupted) as info:
+        sim.batch("ukraine_2024", out=tmp_path / "b", **kwargs)
+    assert info.value.signum == signal.SIGTERM and info.value.done == 2
+    parts = sorted(p.name for p in (tmp_path / "b" / "parts").iterdir())
+    assert parts == ["p00000-r0000.parquet", "p00000-r0001.parquet"]  # no failed run
+    monkeypatch.undo()
+    resumed = sim.batch("ukraine_2024", out=tmp_path / "b", resume=True, **kwargs)
+    assert resumed.manifest["n_resumed"] == 2 and resumed.manifest["n_failed"] == 0
+    assert_frame_equal(resumed.summary, whole.summary)
+    assert_frame_equal(resumed.runs, whole.runs)
 
 
 def test_a_batch_whose_runs_all_fail_exits_1(tmp_path, monkeypatch, capsys):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+import ctypes
+import os
+import signal
 
-from sim.jit import kernel
+import numpy as np
+import pytest
+
+from sim.experiments.executors import terminate_as_interrupt
+from sim.jit import interrupt_behind, kernel
+
+_KILL = ctypes.CDLL(None).kill  # kill(2), which compiled code can call
+_KILL.argtypes, _KILL.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
 
 
 def _running_total(values, out):
@@ -25,3 +34,51 @@ def test_a_kernel_computes_what_its_plain_function_does():
     np.testing.assert_array_equal(got, want)  # no fast-math: the same sums, bit for bit
     np.testing.assert_array_equal(got, np.cumsum(values))
     assert type(compiled(values, np.empty(1000))) is np.ndarray  # and again, compiled
+
+
+def signals_itself(pid, signum, out):
+    """Send `signum` to process `pid` (this one) from compiled code, then fill `out`: the
+    signal arrives while the kernel runs, as a Ctrl-C in a long kernel does. Its Python
+    handler then runs in numba's code boxing the returned array, which numba does not check:
+    called through numba alone, the call fails with a SystemError caused by the interrupt."""
+    _KILL(pid, signum)
+    for i in range(out.size):
+        out[i] = i
+    return out
+
+
+# numba cannot cache a kernel that calls through ctypes, and says so
+uncached = pytest.mark.filterwarnings("ignore:Cannot cache compiled function")
+
+
+@uncached
+def test_an_interrupt_inside_a_kernel_is_a_keyboard_interrupt():
+    compiled = kernel(signals_itself)
+    compiled(os.getpid(), 0, np.empty(3))  # compiled, and signal 0 sends nothing
+    with terminate_as_interrupt() as received:
+        with pytest.raises(KeyboardInterrupt) as info:
+            compiled(os.getpid(), int(signal.SIGTERM), np.empty(1000))
+    assert received == [signal.SIGTERM]
+    # what numba raised: the SystemError the interrupt caused
+    assert isinstance(info.value.__cause__, SystemError)
+    assert interrupt_behind(info.value.__cause__) is not None
+
+
+def test_interrupt_behind_finds_only_interrupts_that_caused_a_system_error():
+    interrupt = KeyboardInterrupt()
+    try:
+        try:
+            raise interrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("returned a result with an exception set") from exc
+    except SystemError as exc:
+        caused = exc
+    assert interrupt_behind(caused) is interrupt
+    outer = SystemError("again")
+    outer.__context__ = caused
+    assert interrupt_behind(outer) is interrupt
+    assert interrupt_behind(SystemError("a bug")) is None
+    assert interrupt_behind(RuntimeError("not a SystemError")) is None
+    other = SystemError("caused by something else")
+    other.__cause__ = ValueError()
+    assert interrupt_behind(other) is None

@@ -117,12 +117,17 @@ def calibrate_cmd(
             console.print(f"{s.name}: {note}" if joint else note, highlight=False)
     runner: dict[str, Any] = dict(seed=seed, workers=workers, resume=resume, argv=sys.argv)
     kw: dict[str, Any] = dict(particles=particles, rounds=rounds, seed=seed, progress=console.log)
-    with _calibration_errors(out):
+    simulate = (
+        JointRoundRunner(fit, parts, **runner)
+        if joint
+        else RoundRunner(scn, targets, parts, population=population, **runner)
+    )
+    # every round on one pool of workers, stopped before an interrupt's message
+    with _calibration_errors(out), simulate:
+        kw["simulate"] = simulate
         if joint:
-            kw["simulate"] = JointRoundRunner(fit, parts, **runner)
             result = calibration.run_joint_calibration(fit, out, command, overwrite, **kw)
         else:
-            kw["simulate"] = RoundRunner(scn, targets, parts, population=population, **runner)
             result = calibration.run_calibration(
                 scn, plist, targets, out, command, overwrite, population=population, **kw
             )
@@ -206,7 +211,7 @@ def refit_cmd(
         if note := calibration.scale_note(c.scenario, c.population):
             console.print(f"{c.name}: {note}", highlight=False)
     runner = JointRoundRunner(fit, parts, seed=seed, workers=workers, resume=resume, argv=sys.argv)
-    with _calibration_errors(out):
+    with _calibration_errors(out), runner:
         result = calibration.run_joint_calibration(
             fit, out, command, overwrite, particles=particles, rounds=rounds, seed=seed,
             progress=console.log, simulate=runner,

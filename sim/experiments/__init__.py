@@ -33,7 +33,7 @@ from .batch import Batch, batch, intervals
 from .designs import METHODS, METHODS_BY_NAME, Design, Method, design_size, make_design
 from .directory import check_out_dir
 from .errors import ExperimentAborted, ExperimentInterrupted, SpecError
-from .executors import machine_workers, open_executor
+from .executors import KeptExecutor, machine_workers, open_executor
 from .sensitivity import analyze, noise_share, point_means
 from .spec import PARAM_KEYS, SPEC_KEYS, Parameter, SweepSpec, load_spec
 from .store import PART_META, collect, finished_keys, write_part
@@ -63,6 +63,7 @@ __all__ = [
     "Batch",
     "Design",
     "Experiment",
+    "KeptExecutor",
     "ExperimentAborted",
     "ExperimentInterrupted",
     "ExperimentResult",

@@ -1,6 +1,8 @@
 """Executors and signals: where tasks run (in this process, a process pool, a Dask cluster).
 
 Every executor offers `submit(fn, *args) -> Future`, so the runner has one code path.
+An experiment opens its executor and closes it when it ends; several experiments in a row
+(the rounds of a calibration) can share one, opened once and kept (`KeptExecutor`).
 Workers end with their parent, even when the parent is killed with SIGKILL: each worker
 process installs a parent-death watch (Linux `prctl(PR_SET_PDEATHSIG)` where available,
 and everywhere a thread that polls `os.getppid()`).
@@ -339,3 +341,58 @@ def open_executor(
         raise
     else:
         pool.shutdown(wait=True)
+
+
+class KeptExecutor:
+    """One executor for several experiments in a row (a calibration's rounds): opened by
+    the first that has runs to run, kept open between them, closed on leaving the `with`
+    block. Worker processes start once, not once per experiment. An exception inside
+    `open` (an interrupt, a broken pool) or leaving the block stops the workers at once, as
+    `open_executor` does; the next `open` then starts new ones.
+
+    Args:
+        workers: Number of worker processes, or None for one per CPU.
+        scheduler: Dask scheduler ('local' or an address), or None.
+    """
+
+    def __init__(self, workers: int | None, scheduler: str | None = None):
+        self.workers, self.scheduler = workers, scheduler
+        self._stack: contextlib.ExitStack | None = None
+        self._got: tuple[Any, int, str] | None = None
+        self.opened = 0  # how many times an executor was started
+
+    def __enter__(self) -> KeptExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close(*exc)
+
+    @contextlib.contextmanager
+    def open(self, n_tasks: int) -> Iterator[tuple[Any, int, str]]:
+        """`open_executor` for one experiment, the kept executor if open; the first sizes it
+        (`n_tasks`: its number of runs, as `open_executor`'s).
+
+        Yields:
+            The executor, how many tasks to keep in flight, and a label.
+        """
+        if self._got is None:
+            stack = contextlib.ExitStack()
+            self._got = stack.enter_context(open_executor(self.workers, self.scheduler, n_tasks))
+            self._stack = stack
+            self.opened += 1
+        try:
+            yield self._got
+        except BaseException as exc:
+            self.close(type(exc), exc, exc.__traceback__)
+            raise
+
+    def close(self, *exc: Any) -> None:
+        """Close the executor: wait for its workers to end, or with an exception's
+        (type, value, traceback), stop them at once."""
+        stack, self._stack, self._got = self._stack, None, None
+        if stack is None:
+            return
+        if exc and exc[0] is not None:
+            stack.__exit__(*exc)
+        else:
+            stack.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -17,7 +17,7 @@ import pandas as pd
 from ..results import write_atomic
 from .directory import check_out_dir, check_resume, prepare_dir
 from .errors import ExperimentAborted, ExperimentInterrupted
-from .executors import open_executor, terminate_as_interrupt
+from .executors import KeptExecutor, open_executor, terminate_as_interrupt
 from .store import (
     collect,
     finished_keys,
@@ -121,6 +121,17 @@ def chunk_size(n_tasks: int, window: int) -> int:
     return max(1, min(8, n_tasks // max(4 * window, 1)))
 
 
+def chunks_of(todo: Sequence[Task], window: int) -> Iterator[Sequence[Task]]:
+    """The tasks in order, in chunks of `chunk_size` of the tasks still to send: chunks
+    shrink towards the end (to single runs), so that the workers finish together rather
+    than some waiting while one works through a last big chunk."""
+    start = 0
+    while start < len(todo):
+        size = chunk_size(len(todo) - start, window)
+        yield todo[start : start + size]
+        start += size
+
+
 def _drive(
     executor,
     window: int,
@@ -139,9 +150,8 @@ def _drive(
 
 
 def _drive_pool(executor, window, todo, parts, progress, transient, workers_store) -> None:
-    size = chunk_size(len(todo), window)
-    chunks = iter([todo[i : i + size] for i in range(0, len(todo), size)])
-    inflight: dict[Future, list[Task]] = {}
+    chunks = chunks_of(todo, window)
+    inflight: dict[Future, Sequence[Task]] = {}
     while True:
         while len(inflight) < window:
             chunk = next(chunks, None)
@@ -188,8 +198,10 @@ def run_tasks(
     progress: bool,
     console,
     argv: list[str],
+    kept: KeptExecutor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
-    """Run every task not yet stored; return (runs, summary, manifest, stats)."""
+    """Run every task not yet stored; return (runs, summary, manifest, stats). With `kept`,
+    on its executor (`workers` and `scheduler` are then its), left open for the next."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     stored = check_resume(out_dir, kind, design, entropy) if resume else None
@@ -213,7 +225,9 @@ def run_tasks(
             with contextlib.ExitStack() as stack:
                 if todo:
                     executor, window, label = stack.enter_context(
-                        open_executor(workers, scheduler, len(todo))
+                        kept.open(len(tasks))
+                        if kept is not None
+                        else open_executor(workers, scheduler, len(todo))
                     )
                 else:
                     executor, window, label = None, 0, "nothing to run"

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..jit import interrupt_behind
 from ..results import SUMMARY_EXTRA
 from ..scenario import Scenario, ScenarioError, apply_overrides, validate_raw
 from ..taxonomy import FLOW_COLUMNS, OFFENCES
@@ -116,6 +117,8 @@ def run_task(task: Task) -> dict:
                 result.summary.update(recruitment_effect(scn, result, **options, days=task.days))
                 groups = of_result(result, list(scn.regimes))
     except Exception as exc:  # recorded as a failed run; interrupts (BaseException) pass
+        if interrupt_behind(exc) is not None:  # Ctrl-C inside compiled code: an interrupt
+            raise KeyboardInterrupt from exc
         return {
             "status": "failed",
             "error": error_text(exc),
