@@ -53,6 +53,9 @@ LOOKED_UP = {
 USED = {*LOOKED_UP.values(), "facility_climate", "n_initial"}
 
 
+_LET_GO = np.zeros(0, dtype=np.int8)  # what a filed cohort's arrays are left as
+
+
 def row_dtype(n: int) -> type[np.signedinteger]:
     """The narrowest of int32 and int64 that holds the row numbers of `n` rows."""
     return np.int32 if n <= np.iinfo(np.int32).max else np.int64
@@ -68,34 +71,57 @@ class RecruitParts:
 
     def file(self, pop: Population, c: Cohort, n_days: int) -> None:
         """File the contracts of cohort `c` (its people are rows of `pop`), the days it
-        decided within the horizon `n_days` (-1 otherwise: never, or past the end)."""
-        a, applied, contract, exit_day = c.ids, c.applied, c.contract, c.exit_day
+        decided within the horizon `n_days` (-1 otherwise: never, or past the end). The
+        cohort is used up: each of its arrays is let go once read, so that the cohort and
+        its part are not held whole at once."""
+
+        def take(*names: str) -> list[np.ndarray]:
+            """The cohort's arrays `names`, let go from the cohort."""
+            values = [getattr(c, name) for name in names]
+            for name in names:
+                setattr(c, name, _LET_GO)
+            return values
 
         def day(x: np.ndarray) -> np.ndarray:
             return np.where(x < n_days, x, -1).astype(np.int32)
 
+        take("service_end", "day")  # read no more (`day` is `deploy` after `train`)
+        part: dict[str, np.ndarray] = {}
+        (a,) = take("ids")
+        part["row"] = a.astype(row_dtype(pop.n))
+        part["regime"] = np.full(len(a), c.r_idx, dtype=np.int8)
+        (enlisted,) = take("enlisted")
+        part["enlistment"] = enlisted + 1
+        del enlisted
+        applied, sentence_end = take("applied", "sentence_end")
         status = rules.status_on(
             pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied
         )
-        sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
-        remaining = np.where(sentenced, c.sentence_end - applied, -1).astype(np.int32)
-        del sentenced
-        outcome = np.where(exit_day < n_days, service.outcome_codes(c), -1).astype(np.int8)
-        self.parts.append(
-            {
-                "row": a.astype(row_dtype(pop.n)),
-                "regime": np.full(len(a), c.r_idx, dtype=np.int8),
-                "enlistment": c.enlisted + 1,
-                "status": status,
-                "remaining_sentence_days": remaining,
-                "application_day": day(applied),
-                "contract_day": day(contract),  # all within the horizon (`train`)
-                "deploy_day": day(np.where(c.early, NEVER, c.deploy)),
-                "exit_day": day(exit_day),
-                "outcome": outcome,
-                "returned_to_custody_day": day(c.returned),
-            }
-        )
+        del a
+        sentenced = (status == CONVICTED) & (sentence_end < NEVER)
+        part["status"] = status
+        remaining = np.where(sentenced, sentence_end - applied, -1)
+        part["remaining_sentence_days"] = remaining.astype(np.int32)
+        del sentenced, sentence_end, remaining
+        part["application_day"] = day(applied)
+        del applied
+        (contract,) = take("contract")
+        part["contract_day"] = day(contract)  # all within the horizon (`train`)
+        del contract
+        early, deploy = take("early", "deploy")
+        part["deploy_day"] = day(np.where(early, NEVER, deploy))
+        del early, deploy
+        outcome = np.where(c.exit_day < n_days, service.outcome_codes(c), -1)
+        take("outcome", "ends")
+        (exit_day,) = take("exit_day")
+        part["exit_day"] = day(exit_day)
+        del exit_day
+        part["outcome"] = outcome.astype(np.int8)
+        del outcome
+        (returned,) = take("returned")
+        part["returned_to_custody_day"] = day(returned)
+        del returned
+        self.parts.append({name: part[name] for name in PART_COLUMNS})
 
     def _join(self, name: str) -> np.ndarray:
         """Column `name` of every part, joined; the parts' pieces let go."""

@@ -272,7 +272,7 @@ class Run:
         stages have run."""
         while self.current:  # one cohort at a time, each let go once filed
             self.recruit_parts.file(self.pop, self.current.pop(0), self.n_days)
-        release_freed_memory()
+            release_freed_memory()
 
 
 # ---------------------------------------------------------------------- stages
