@@ -88,15 +88,18 @@ class RecruitParts:
         take("service_end", "day")  # read no more (`day` is `deploy` after `train`)
         part: dict[str, np.ndarray] = {}
         (a,) = take("ids")
-        part["row"] = a.astype(row_dtype(pop.n))
+        part["row"] = a.astype(row_dtype(pop.n), copy=False)
         part["regime"] = np.full(len(a), c.r_idx, dtype=np.int8)
         (enlisted,) = take("enlisted")
         part["enlistment"] = enlisted + 1
         del enlisted
         applied, sentence_end = take("applied", "sentence_end")
-        status = rules.status_on(
-            pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied
-        )
+        status = np.empty(len(a), dtype=np.uint8)
+        for p in service.pieces(len(a)):  # the status's temporaries a piece at a time
+            x = a[p]
+            status[p] = rules.status_on(
+                pop.status0[x], pop.investigation_end[x], pop.trial_end[x], applied[p]
+            )
         del a
         sentenced = (status == CONVICTED) & (sentence_end < NEVER)
         part["status"] = status

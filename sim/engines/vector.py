@@ -516,6 +516,7 @@ def reapply(run: Run) -> None:
     run.pending, run.current, ledger = [], [], run.ledger
     # Each column joined, then its parts let go.
     ids, day_back, end, enlisted, refused = (np.concatenate(columns.pop(0)) for _ in range(5))
+    release_freed_memory()  # the many small parts of the people back
     run.round += 1
     app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
     app_regime = np.full(len(ids), -1, dtype=np.int8)
