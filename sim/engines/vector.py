@@ -205,12 +205,14 @@ class Run:
         `day` if `refused`) or a contract: candidates of the next round (`reapply`)."""
         if len(ids) == 0:
             return
-        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again.
-        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int32)
+        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again. Not
+        # refused: NEVER for each, held as one value (a broadcast view: no memory).
+        day = np.asarray(day, dtype=np.int32)
+        refused_day = day if refused else np.broadcast_to(NEVER, day.shape)
         self.pending.append(
             (
                 np.asarray(ids, dtype=np.int32),
-                np.asarray(day, dtype=np.int32),
+                day,
                 np.asarray(end, dtype=np.int32),
                 np.asarray(enlisted, dtype=np.int8),
                 refused_day,
@@ -510,38 +512,45 @@ def reapply(run: Run) -> None:
     """The next round: people back in custody (refused, caught deserters, reoffenders) may
     apply again under the regime then in force, if it takes them (`rules.later_window`);
     those who do not are released when their custody ends. Each person's decision is
-    their own, so the people back are sifted a piece at a time (`service.pieces`: the
-    windows' temporaries follow the piece, not everyone back)."""
-    columns = [list(x) for x in zip(*run.pending, strict=True)]
-    run.pending, run.current, ledger = [], [], run.ledger
-    # Each column joined, then its parts let go.
-    ids, day_back, end, enlisted, refused = (np.concatenate(columns.pop(0)) for _ in range(5))
-    release_freed_memory()  # the many small parts of the people back
+    their own, so the people back are sifted as they came back, a piece at a time
+    (`service.pieces`: the windows' temporaries follow the piece, not everyone back), each
+    let go once sifted; only those who apply are kept, in order, for the cohorts."""
+    pending, run.pending, run.current, ledger = run.pending, [], [], run.ledger
     run.round += 1
-    app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
-    app_regime = np.full(len(ids), -1, dtype=np.int8)
     sift = run.round <= MAX_ROUNDS and any(rules.takes_back(sp[1]) for sp in run.spans)
-    for part in pieces(len(ids)):  # views: `schedule_again` fills in app_day[part]
-        if sift:
-            spell = (
-                ids[part].astype(np.int64),
-                day_back[part].astype(np.int64),
-                end[part].astype(np.int64),
-                enlisted[part] > 0,
-                refused[part].astype(np.int64),
-            )
-            open_to = applications.open_regimes(run, spell)
-            for status in rules.STATUS_ORDER:  # in this order, as in round 1
-                for r_idx in open_to:
-                    if rules.covers(run.spans[r_idx][1], status):
-                        applications.schedule_again(
-                            run, status, r_idx, spell, app_day[part], app_regime[part]
-                        )
-        stays = app_day[part] >= run.n_days
-        ledger.move(end[part][stays], INCARCERATED, RELEASED, "sentence_releases", ids[part][stays])
+    kept: list[tuple[np.ndarray, ...]] = []  # (regime, rows, custody end, day, contracts)
+    while pending:
+        ids, day_back, end, enlisted, refused = pending.pop(0)
+        for part in pieces(len(ids)):
+            app_day = np.full(len(ids[part]), NEVER, dtype=np.int32)  # < horizon: applied
+            app_regime = np.full(len(app_day), -1, dtype=np.int8)
+            if sift:
+                spell = (
+                    ids[part].astype(np.int64),
+                    day_back[part].astype(np.int64),
+                    end[part].astype(np.int64),
+                    enlisted[part] > 0,
+                    refused[part].astype(np.int64),
+                )
+                open_to = applications.open_regimes(run, spell)
+                for status in rules.STATUS_ORDER:  # in this order, as in round 1
+                    for r_idx in open_to:
+                        if rules.covers(run.spans[r_idx][1], status):
+                            applications.schedule_again(
+                                run, status, r_idx, spell, app_day, app_regime
+                            )
+            stays, rows, ends = app_day >= run.n_days, ids[part], end[part]
+            ledger.move(ends[stays], INCARCERATED, RELEASED, "sentence_releases", rows[stays])
+            columns = (app_regime, rows, ends, app_day, enlisted[part])
+            kept.append(tuple(x[~stays] for x in columns))
+        del ids, day_back, end, enlisted, refused
+    release_freed_memory()  # the people back, sifted
+    if not kept:
+        return
+    regimes, ids, end, app_day, enlisted = (np.concatenate(x) for x in zip(*kept, strict=True))
+    del kept
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
-        a = np.flatnonzero(app_regime == r_idx)
-        a = a[app_day[a] < run.n_days]
+        a = np.flatnonzero(regimes == r_idx)
         if len(a):
             rows, applied = ids[a], app_day[a].astype(np.int64)
             cohort = Cohort(r_idx, rid, regime, rows, end[a], applied, run.round, enlisted[a])
