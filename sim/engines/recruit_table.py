@@ -83,7 +83,7 @@ class RecruitParts:
             return values
 
         def day(x: np.ndarray) -> np.ndarray:
-            return np.where(x < n_days, x, -1).astype(np.int32)
+            return np.where(x < n_days, x, -1).astype(np.int32, copy=False)
 
         take("service_end", "day")  # read no more (`day` is `deploy` after `train`)
         part: dict[str, np.ndarray] = {}
