@@ -30,10 +30,13 @@ from .scenario import Scenario, ScenarioError
 # about 98 MB);
 # vector 3000000 1096 russia_2022_2025: 21.7; vector 1000000 549 russia_wagner_2022 (a
 # warm-up, held whole): 40.9; vector 100000 1096 russia_2022_2025: 358. `prisonflow
-# bench`'s resident-memory figure (numba's arrays included) at 10^7 people, 1,095 days:
-# 15.4-15.8 bytes a person, admissions included; at 10^8: 17.1. agents 10000 365: 2,698;
-# agents 30000 365: 2,662. The guard uses the large-run figures rounded up, the warm-up's
-# whole population included: they are what matters near the limit.
+# bench`'s resident-memory figure (numba's arrays included; peak less the resident memory
+# after a warm-up) at 10^7 people, 1,095 days: 15.1-16.7 bytes a person, admissions
+# included; at 10^8: 9.2 (a peak of 1.94 GiB, the process included), measured on
+# 2026-11-23 once freed memory is given back between stages (`engines.memory`) and the
+# applicants, cohorts and recruits' parts are let go as they are used. agents 10000 365:
+# 2,698; agents 30000 365: 2,662. The guard uses the large-run figures rounded up, the
+# warm-up's whole population included: they are what matters near the limit.
 BYTES_PER_AGENT = {"vector": 50, "agents": 3000}
 
 

@@ -42,6 +42,7 @@ VETERAN_OUTCOMES = [k for k, (state, _flow) in enumerate(OUTCOMES) if state == V
 EXECUTED = len(OUTCOMES)  # outcome of a deserter caught and executed (not a hazard)
 # Name of each outcome in the recruits table, by position (service ended: AWARD's name).
 OUTCOME_NAMES = np.array([*(flow for _state, flow in OUTCOMES), "executed"], dtype=object)
+_READ_NO_MORE = np.zeros(0, dtype=np.int32)  # a cohort's array let go once done with
 MAX_SPELLS = 100  # a guard; each further spell needs another return to the unit
 # People whose per-person temporaries (draws, event days) a stage holds at once: each
 # person's path is their own, and the pieces are taken in order, so that the people back
@@ -73,6 +74,7 @@ def deploy(run: Run) -> None:
             sfx = c.suffix(spell)
             again = [_spell(run, c, pos[p], start[p], sfx) for p in pieces(len(pos))]
             pos, start = (np.concatenate(x) for x in zip(*again, strict=True))
+        c.service_end = _READ_NO_MORE  # by `aftermath` or the recruits table
         if run.log is not None and c.round == 1:
             _log(run, c)
 

@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,38 +36,26 @@ from ..model.population import Population, block_bounds, block_makers
 from ..model.random import PeopleStreams
 from ..model.taxonomy import (
     AWAITING_COURT,
-    CONVICTED,
-    DAYS_PER_YEAR,
     DEPLOYED,
     FLOW_CODE,
     INCARCERATED,
     NEVER,
-    OFFENCES,
     RELEASED,
     SCREENING,
-    STATUSES,
     TRAINING,
     VETERANS,
 )
-from ..results import (
-    RECRUIT_COLUMNS,
-    Result,
-    build_timeseries,
-    offence_counts,
-    recruits_frame,
-    summarize,
-)
+from ..results import Result, build_timeseries, offence_counts, summarize
 from ..scenario import Regime, Scenario
-from . import applications, service
+from . import applications
 from .ledger import N_STATES, Ledger, PeopleLog
+from .memory import release_freed_memory
 from .queues import fifo_serve
+from .recruit_table import RecruitParts, row_dtype
 from .service import aftermath, deploy, pieces
 from .threads import in_order, run_threads
 
 BLOCK_PEOPLE = 1 << 18  # people drawn and sifted at once by `apply`
-if TYPE_CHECKING:
-    import pandas as pd
-
 MAX_ROUNDS = 50  # a guard; each further round needs another refusal or return to custody
 
 
@@ -91,7 +78,7 @@ class Cohort:
     r_idx: int
     rid: str
     regime: Regime
-    ids: np.ndarray  # population rows
+    ids: np.ndarray  # rows of `Run.pop` (int32 where that holds them: `row_dtype`)
     sentence_end: np.ndarray  # int32 (at most NEVER); custody ends (release takes precedence)
     day: np.ndarray  # int64
     round: int = 1  # 1: first applications; then re-applications (`reapply`)
@@ -163,7 +150,7 @@ class Run:
     people: Population | None = None  # drawn already (ids in order): `apply` takes these
     current: list[Cohort] = field(default_factory=list)  # this round's cohorts
     # Filed contracts of the rounds before (`file_recruits`): the recruits table's columns
-    recruit_parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    recruit_parts: RecruitParts = field(default_factory=RecruitParts)
     round: int = 1
     # People back in custody after an application: (people, day back, custody end,
     # contracts signed, day refused or NEVER), candidates of the next round.
@@ -218,12 +205,14 @@ class Run:
         `day` if `refused`) or a contract: candidates of the next round (`reapply`)."""
         if len(ids) == 0:
             return
-        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again.
-        refused_day = np.asarray(day if refused else np.full(len(ids), NEVER), dtype=np.int32)
+        # Held in int32 (rows, and days at most NEVER); `reapply` widens them again. Not
+        # refused: NEVER for each, held as one value (a broadcast view: no memory).
+        day = np.asarray(day, dtype=np.int32)
+        refused_day = day if refused else np.broadcast_to(NEVER, day.shape)
         self.pending.append(
             (
                 np.asarray(ids, dtype=np.int32),
-                np.asarray(day, dtype=np.int32),
+                day,
                 np.asarray(end, dtype=np.int32),
                 np.asarray(enlisted, dtype=np.int8),
                 refused_day,
@@ -259,11 +248,13 @@ class Run:
         if self.log is not None:
             ids = [sp[0] for sp in self.spans]
             people = self.log.table(pop.ids, ids, n_days)
-        # The applicants and the hazard tables are done with: let them go before the
-        # recruits table is joined (the run's peak memory).
+        # The recruits' columns read from the applicants, then the applicants and the
+        # hazard tables are let go before the recruits table is joined (the run's peak).
+        self.recruit_parts.look_up(pop)
         del self.pop, self.streams, pop
         self.ledger.pop = None
         self.hazards.clear()
+        release_freed_memory()
         return Result(
             people=people,
             scenario=self.scenario.name,
@@ -274,68 +265,16 @@ class Run:
             recruits_by_offence=by_offence,
             timings=timings,
             n_agents=self.n_people,
-            recruits=self.recruits(),
+            recruits=self.recruit_parts.frame([sp[0] for sp in self.spans]),
         )
 
     def file_recruits(self) -> None:
-        """File this round's contracts as the recruits table's columns (`recruit_columns`)
-        and let the cohorts go: a round's cohorts are final once its stages have run."""
+        """File this round's contracts as parts of the recruits table's columns
+        (`RecruitParts.file`) and let the cohorts go: a round's cohorts are final once its
+        stages have run."""
         while self.current:  # one cohort at a time, each let go once filed
-            self.recruit_parts.append(recruit_columns(self, self.current.pop(0)))
-
-    def recruits(self) -> pd.DataFrame:
-        """The recruits table (`sim.results.RECRUIT_COLUMNS`): one row per contract, from
-        the filed parts, a column at a time (each part's column is let go once joined);
-        names are looked up from codes."""
-        parts = self.recruit_parts
-        if not parts:
-            return recruits_frame()
-        columns = {name: np.concatenate([p.pop(name) for p in parts]) for name in RECRUIT_COLUMNS}
-        self.recruit_parts = []
-        names = {
-            "regime": [sp[0] for sp in self.spans],
-            "status": STATUSES,
-            "offence": OFFENCES,
-            # "": still serving at the horizon (position -1)
-            "outcome": [*service.OUTCOME_NAMES, ""],
-        }
-        for name, values in names.items():
-            columns[name] = np.array(values, dtype=object)[columns[name]]
-        return recruits_frame(columns)
-
-
-def recruit_columns(run: Run, c: Cohort) -> dict[str, np.ndarray]:
-    """The recruits table's columns for the contracts of cohort `c`, each in its final
-    dtype, names as codes (`Run.recruits` looks them up): 46 bytes a row instead of the
-    cohort's 80."""
-    pop, n_days = run.pop, run.n_days
-    a, applied, contract, exit_day = c.ids, c.applied, c.contract, c.exit_day
-
-    def day(x: np.ndarray) -> np.ndarray:
-        """Days within the horizon, -1 otherwise (never, or past the end)."""
-        return np.where(x < n_days, x, -1).astype(np.int32)
-
-    status = rules.status_on(pop.status0[a], pop.investigation_end[a], pop.trial_end[a], applied)
-    sentenced = (status == CONVICTED) & (c.sentence_end < NEVER)
-    return {
-        "person": pop.ids[a],
-        "regime": np.full(len(a), c.r_idx, dtype=np.int16),
-        "enlistment": c.enlisted + 1,
-        "status": status,
-        "offence": pop.offence[a],
-        "male": pop.male[a],
-        "age_years": (pop.age0[a] + contract / DAYS_PER_YEAR).astype(np.float32),
-        "sentence_years": pop.sentence_years[a],
-        "remaining_sentence_days": np.where(sentenced, c.sentence_end - applied, -1).astype(
-            np.int32
-        ),
-        "application_day": day(applied),
-        "contract_day": day(contract),
-        "deploy_day": day(np.where(c.early, NEVER, c.deploy)),
-        "exit_day": day(exit_day),
-        "outcome": np.where(exit_day < n_days, service.outcome_codes(c), -1).astype(np.int8),
-        "returned_to_custody_day": day(c.returned),
-    }
+            self.recruit_parts.file(self.pop, self.current.pop(0), self.n_days)
+            release_freed_memory()
 
 
 # ---------------------------------------------------------------------- stages
@@ -346,42 +285,48 @@ def apply(run: Run) -> None:
     `run.threads` threads): draw them, their eligibility windows and application days,
     everyone's custody and the release at sentence end of those who never apply. Then,
     block by block in order, add the blocks' counts into the run's and keep only the
-    applicants (`Run.pop`). Then one cohort of applicants per application regime."""
+    applicants (`Run.pop`), joined a column at a time. Then one cohort of applicants per
+    application regime; the applicants' custody ends are theirs from then on."""
     kept: list[Population] = []
     app_days, app_regimes = [], []
     for sifted in in_order(functools.partial(sift, run), _blocks(run), run.threads):
         lap = time.perf_counter()
-        block, app_day, app_regime = sifted.block, sifted.app_day, sifted.app_regime
+        app_day, app_regime = sifted.app_day, sifted.app_regime
         run.population_seconds += sifted.drawing_seconds
         run.apply_seconds += sifted.sifting_seconds
         run.eligible_delta += sifted.eligible_delta
         run.ledger.add(sifted.ledger)
-        run.n_people += block.n
-        run.n_initial += block.n_initial
-        if run.log is not None:
-            run.log.add_block(block, app_day, app_regime)
+        run.n_people += sifted.n
+        run.n_initial += sifted.n_initial
+        if run.log is not None and sifted.block is not None:
+            run.log.add_block(sifted.block, app_day, app_regime)
         applies = app_day < run.n_days
         kept.append(sifted.applicants)
         app_days.append(app_day[applies])
         app_regimes.append(app_regime[applies])
-        del sifted, block, app_day, app_regime
+        del sifted, app_day, app_regime
         run.apply_seconds += time.perf_counter() - lap
     lap = time.perf_counter()
-    run.pop = pop = Population.concat(kept, kept[0].facility_climate)
+    release_freed_memory()  # the blocks' temporaries (in the threads' arenas too)
+    climate = kept[0].facility_climate
+    run.pop = pop = Population.concat(kept, climate, consume=release_freed_memory)
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
     app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
-    del kept, app_days, app_regimes  # joined: the parts would double the applicants
+    del kept, app_days, app_regimes
     for key in [key for key in run.hazards if not rules.takes_back(run.spans[key[0]][1])]:
         del run.hazards[key]
     if run.log is not None:
         run.log.events(pop.n)
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
-        a = np.flatnonzero(app_regime == r_idx)
+        a = np.flatnonzero(app_regime == r_idx).astype(row_dtype(pop.n))
         if len(a):
             applied = app_day[a].astype(np.int64)
             sent = pop.sentence_end[a]
             run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
+    del app_day, app_regime
+    pop.let_go("admit_day", "sentence_end")  # not read after `apply`
+    release_freed_memory()
     run.apply_seconds += time.perf_counter() - lap
 
 
@@ -389,7 +334,9 @@ def apply(run: Run) -> None:
 class Sifted:
     """One block of people after `sift`."""
 
-    block: Population
+    block: Population | None  # the people (None unless `Run.log` records them)
+    n: int  # people in the block
+    n_initial: int  # of whom in custody at day 0
     app_day: np.ndarray  # int32 per row; NEVER: no application
     app_regime: np.ndarray  # int8 per row; position in `Run.spans`, -1: none
     eligible_delta: np.ndarray  # int64; the block's changes of the eligible stock by day
@@ -423,7 +370,9 @@ def sift(run: Run, make: Callable[[], Population]) -> Sifted:
     applicants = block.take(applies)
     sifting_seconds = time.perf_counter() - lap - drawing_seconds
     return Sifted(
-        block,
+        block if run.log is not None else None,
+        block.n,
+        block.n_initial,
         app_day,
         app_regime,
         eligible_delta,
@@ -563,39 +512,47 @@ def reapply(run: Run) -> None:
     """The next round: people back in custody (refused, caught deserters, reoffenders) may
     apply again under the regime then in force, if it takes them (`rules.later_window`);
     those who do not are released when their custody ends. Each person's decision is
-    their own, so the people back are sifted a piece at a time (`service.pieces`: the
-    windows' temporaries follow the piece, not everyone back)."""
-    columns = [list(x) for x in zip(*run.pending, strict=True)]
-    run.pending, run.current, ledger = [], [], run.ledger
-    # Each column joined, then its parts let go.
-    ids, day_back, end, enlisted, refused = (np.concatenate(columns.pop(0)) for _ in range(5))
+    their own, so the people back are sifted as they came back, a piece at a time
+    (`service.pieces`: the windows' temporaries follow the piece, not everyone back), each
+    let go once sifted; only those who apply are kept, in order, for the cohorts."""
+    pending, run.pending, run.current, ledger = run.pending, [], [], run.ledger
     run.round += 1
-    app_day = np.full(len(ids), NEVER, dtype=np.int32)  # within the horizon if applied
-    app_regime = np.full(len(ids), -1, dtype=np.int8)
     sift = run.round <= MAX_ROUNDS and any(rules.takes_back(sp[1]) for sp in run.spans)
-    for part in pieces(len(ids)):  # views: `schedule_again` fills in app_day[part]
-        if sift:
-            spell = (
-                ids[part].astype(np.int64),
-                day_back[part].astype(np.int64),
-                end[part].astype(np.int64),
-                enlisted[part] > 0,
-                refused[part].astype(np.int64),
-            )
-            open_to = applications.open_regimes(run, spell)
-            for status in rules.STATUS_ORDER:  # in this order, as in round 1
-                for r_idx in open_to:
-                    if rules.covers(run.spans[r_idx][1], status):
-                        applications.schedule_again(
-                            run, status, r_idx, spell, app_day[part], app_regime[part]
-                        )
-        stays = app_day[part] >= run.n_days
-        ledger.move(end[part][stays], INCARCERATED, RELEASED, "sentence_releases", ids[part][stays])
+    kept: list[tuple[np.ndarray, ...]] = []  # (regime, rows, custody end, day, contracts)
+    while pending:
+        ids, day_back, end, enlisted, refused = pending.pop(0)
+        for part in pieces(len(ids)):
+            app_day = np.full(len(ids[part]), NEVER, dtype=np.int32)  # < horizon: applied
+            app_regime = np.full(len(app_day), -1, dtype=np.int8)
+            if sift:
+                spell = (
+                    ids[part].astype(np.int64),
+                    day_back[part].astype(np.int64),
+                    end[part].astype(np.int64),
+                    enlisted[part] > 0,
+                    refused[part].astype(np.int64),
+                )
+                open_to = applications.open_regimes(run, spell)
+                for status in rules.STATUS_ORDER:  # in this order, as in round 1
+                    for r_idx in open_to:
+                        if rules.covers(run.spans[r_idx][1], status):
+                            applications.schedule_again(
+                                run, status, r_idx, spell, app_day, app_regime
+                            )
+            stays, rows, ends = app_day >= run.n_days, ids[part], end[part]
+            ledger.move(ends[stays], INCARCERATED, RELEASED, "sentence_releases", rows[stays])
+            columns = (app_regime, rows, ends, app_day, enlisted[part])
+            kept.append(tuple(x[~stays] for x in columns))
+        del ids, day_back, end, enlisted, refused
+    release_freed_memory()  # the people back, sifted
+    if not kept:
+        return
+    regimes, ids, end, app_day, enlisted = (np.concatenate(x) for x in zip(*kept, strict=True))
+    del kept
     for r_idx, (rid, regime, _start, _end) in enumerate(run.spans):
-        a = np.flatnonzero(app_regime == r_idx)
-        a = a[app_day[a] < run.n_days]
+        a = np.flatnonzero(regimes == r_idx)
         if len(a):
-            rows, applied = ids[a].astype(np.int64), app_day[a].astype(np.int64)
+            rows, applied = ids[a], app_day[a].astype(np.int64)
             cohort = Cohort(r_idx, rid, regime, rows, end[a], applied, run.round, enlisted[a])
             run.current.append(cohort)
 
@@ -623,9 +580,10 @@ def simulate(
     t0 = time.perf_counter()
     run = Run.start(scenario, seed, population, days, record_people, run_threads(threads))
     timings = {"population": 0.0}
-    for stage in STAGES:
+    for stage in STAGES:  # each stage's freed memory given back before the next's
         lap = time.perf_counter()
         stage(run)
+        release_freed_memory()
         timings[stage.__name__] = time.perf_counter() - lap
     timings["population"] = run.population_seconds
     timings["apply"] = run.apply_seconds
@@ -634,6 +592,7 @@ def simulate(
     while run.pending:  # rounds of people coming back, until nobody is left to decide on
         for stage in ROUND_STAGES:
             stage(run)
+            release_freed_memory()
         run.file_recruits()
     timings["rounds"] = time.perf_counter() - lap
     lap = time.perf_counter()

@@ -49,7 +49,7 @@ class Population:
     @property
     def n(self) -> int:
         """Number of people."""
-        return len(self.admit_day)
+        return len(self.status0)
 
     @property
     def ids(self) -> np.ndarray:
@@ -77,18 +77,39 @@ class Population:
         )
 
     @classmethod
-    def concat(cls, parts: list[Population], facility_climate: np.ndarray) -> Population:
-        """One population of the rows of `parts`, in order."""
+    def concat(
+        cls,
+        parts: list[Population],
+        facility_climate: np.ndarray,
+        consume: Callable[[], object] | None = None,
+    ) -> Population:
+        """One population of the rows of `parts`, in order. With `consume`, the parts are
+        used up: each of their columns is let go (`let_go`) once joined, and `consume`
+        called after each column (to give the memory back), so that the join holds one
+        column twice at most, not every column."""
         assert parts, "at least one part (possibly empty) gives the dtypes"
+        n_initial = sum(p.n_initial for p in parts)
         skip = ("facility_climate", "n_initial", "person_id")
-        names = [f.name for f in fields(cls) if f.name not in skip]
-        out = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
-        return cls(
-            n_initial=sum(p.n_initial for p in parts),
-            facility_climate=facility_climate,
-            person_id=np.concatenate([p.ids for p in parts]),
-            **out,
-        )
+        out = {}
+        for name in ["person_id", *(f.name for f in fields(cls) if f.name not in skip)]:
+            out[name] = np.concatenate(
+                [p.ids if name == "person_id" else getattr(p, name) for p in parts]
+            )
+            if consume is not None:
+                for p in parts:
+                    p.let_go(name)
+                consume()
+        return cls(n_initial=n_initial, facility_climate=facility_climate, **out)
+
+    def let_go(self, *names: str) -> None:
+        """Empty the columns `names`, whose memory then goes: for an engine done with
+        them (a column read afterwards by mistake is empty, not stale). The number of
+        people (`n`) is that of `status0`."""
+        for name in names:
+            value = getattr(self, name)
+            if name == "person_id" and value is None:
+                value = self.ids
+            setattr(self, name, value[:0].copy())  # a copy: a view would hold the memory
 
     @property
     def custody_start(self) -> np.ndarray:

@@ -105,3 +105,21 @@ def test_blocks_of_people_change_no_output(monkeypatch, name):
                 pd.testing.assert_frame_equal(got, want)
     if name == "russia_2022_2025":  # takes people back: more than a block of them
         assert max(back_sifted) == 37
+
+
+def test_apply_keeps_only_what_later_stages_read(russia):
+    """After `apply`: the applicants' entry days and custody ends are let go (the cohorts
+    hold the custody ends), cohort rows are int32, and a block's people are not kept past
+    `sift` unless a people log records them."""
+    from sim.engines import vector
+
+    run = vector.Run.start(russia, 3, 20_000, 400, record_people=False)
+    vector.apply(run)
+    assert run.pop.n > 100 and run.pop.admit_day.size == run.pop.sentence_end.size == 0
+    assert run.pop.status0.size == run.pop.n and run.pop.ids.size == run.pop.n
+    assert run.current and all(c.ids.dtype == np.int32 for c in run.current)
+    assert sum(len(c.ids) for c in run.current) == run.pop.n
+    make = vector._blocks(run)[0]
+    assert vector.sift(run, make).block is None
+    logged = vector.Run.start(russia, 3, 20_000, 400, record_people=True)
+    assert vector.sift(logged, make).block is not None

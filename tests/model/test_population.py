@@ -255,3 +255,38 @@ def test_block_bounds_cover_every_row_once_in_blocks_of_at_most_the_size(
     assert [last - first for first, last in bounds] == sizes
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def test_concat_consuming_the_parts_joins_the_same_rows_and_empties_the_parts():
+    """With `consume`, each column of the parts is let go once joined (and `consume` called
+    after each): the joined rows are those of a join that keeps the parts."""
+    from dataclasses import fields
+
+    from sim.model.population import blocks
+
+    scenario = sim.load_scenario("russia_2022_2025")
+    kept = list(blocks(scenario, 7, 20_000, 200, block_people=3000))
+    used = list(blocks(scenario, 7, 20_000, 200, block_people=3000))
+    calls = []
+    whole = Population.concat(kept, kept[0].facility_climate)
+    joined = Population.concat(used, used[0].facility_climate, consume=lambda: calls.append(1))
+    assert joined.n == whole.n > 3000 and joined.n_initial == whole.n_initial
+    for f in fields(whole):
+        np.testing.assert_array_equal(getattr(joined, f.name), getattr(whole, f.name))
+    skip = ("n_initial", "facility_climate")
+    columns = [f.name for f in fields(Population) if f.name not in skip]
+    assert len(calls) == len(columns)
+    assert all(getattr(p, name).size == 0 for p in used for name in columns)
+    assert all(p.n > 0 for p in kept)  # parts are left alone without `consume`
+
+
+def test_let_go_empties_columns_without_holding_their_memory(ukraine):
+    _, drawn = ukraine
+    pop = drawn.take(slice(0, 5000))  # views of the drawn table's columns
+    n = pop.n
+    pop.let_go("admit_day", "sentence_end", "person_id")
+    assert pop.admit_day.size == pop.sentence_end.size == pop.ids.size == 0
+    assert pop.admit_day.dtype == np.int32 and pop.ids.dtype == np.int64
+    assert pop.admit_day.base is None  # not a view of the drawn column
+    assert pop.n == n  # the number of people is that of status0
+    assert drawn.admit_day.size > n  # the table the columns were taken from is intact
