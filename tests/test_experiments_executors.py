@@ -105,3 +105,23 @@ def test_ctrl_c_on_compare_keeps_runs_and_the_hint_resumes(tmp_path, monkeypatch
     assert manifest["kind"] == "compare" and manifest["n_failed"] == 0
     assert manifest["n_resumed"] == stored
     assert len(pd.read_csv(tmp_path / "cmp" / "comparison.csv"))
+
+
+def test_a_killed_pool_leaves_no_manager_thread_to_wake_at_exit():
+    """Stopping a pool at once (an interrupt) also waits for its manager thread: at exit,
+    concurrent.futures wakes every manager thread it knows of through a pipe, and one
+    closing that pipe meanwhile printed a traceback after Ctrl-C's one-line message."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.experiments.executors import _kill_pool
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"))
+    busy = [pool.submit(time.sleep, 30) for _ in range(2)]
+    while not all(f.running() for f in busy):
+        time.sleep(0.01)
+    manager = pool._executor_manager_thread
+    assert manager is not None and manager.is_alive()
+    _kill_pool(pool)
+    assert not manager.is_alive()
+    assert not multiprocessing.active_children()

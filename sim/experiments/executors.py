@@ -119,6 +119,7 @@ def _start_method() -> str:
 
 def _kill_pool(pool) -> None:
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(Exception):
@@ -126,6 +127,12 @@ def _kill_pool(pool) -> None:
     for p in processes:
         with contextlib.suppress(Exception):
             p.join(5)
+    # Let the pool's manager thread finish, closing its wake-up pipe, before anything else:
+    # at exit, concurrent.futures wakes every manager thread it knows of, and one closing
+    # its pipe meanwhile makes that write fail (a traceback after the one-line message).
+    if manager is not None:
+        with contextlib.suppress(Exception):
+            manager.join(5)
 
 
 # --------------------------------------------------------------------------- __main__ guard
