@@ -11,6 +11,7 @@ applicants' table let go as soon as it is read. The table is then joined a colum
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
@@ -65,7 +66,8 @@ class RecruitParts:
     """The recruits table's columns, filed cohort by cohort (`file`), looked up in the
     applicants' table (`look_up`), then joined (`frame`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: Callable[[], bool] = release_freed_memory) -> None:
+        self.release = release  # gives freed memory back (`memory.FreedMemory` of a run)
         self.parts: list[dict[str, np.ndarray]] = []
         self.looked_up: dict[str, np.ndarray] = {}  # whole columns, from `look_up`
 
@@ -137,11 +139,11 @@ class RecruitParts:
             return
         rows = self._join("row")
         pop.let_go(*(f.name for f in fields(pop) if f.name not in USED))
-        release_freed_memory()
+        self.release()
         for name, source in LOOKED_UP.items():
             self.looked_up[name] = (pop.ids if name == "person" else getattr(pop, source))[rows]
             pop.let_go(source)
-            release_freed_memory()
+            self.release()
         # Age at the contract: the contract days are all within the horizon.
         contract = self._join("contract_day")
         age0 = self.looked_up["age_years"]
@@ -167,6 +169,6 @@ class RecruitParts:
             if name in names:
                 column = np.array(names[name], dtype=object)[column]
             columns[name] = column
-            release_freed_memory()
+            self.release()
         self.parts = []
         return recruits_frame(columns)

@@ -49,7 +49,7 @@ from ..results import Result, build_timeseries, offence_counts, summarize
 from ..scenario import Regime, Scenario
 from . import applications
 from .ledger import N_STATES, Ledger, PeopleLog
-from .memory import release_freed_memory
+from .memory import FreedMemory
 from .queues import fifo_serve
 from .recruit_table import RecruitParts, row_dtype
 from .service import aftermath, deploy, pieces
@@ -158,6 +158,8 @@ class Run:
     hazards: dict[tuple[int, int], tuple] = field(default_factory=dict)
     hazards_lock: threading.Lock = field(default_factory=threading.Lock)
     threads: int = 1  # threads of the block pass (`apply`)
+    # gives freed memory back between stages, in runs large enough to gain from it
+    release: FreedMemory = field(default_factory=lambda: FreedMemory(0))
     recruits_offence: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
@@ -186,6 +188,9 @@ class Run:
         """
         n_days = scenario.n_days if days is None else int(days)
         war_end, demobilised = rules.war_days(scenario)
+        release = FreedMemory(
+            scenario.population.initial_size if population is None else population
+        )
         return cls(
             scenario=scenario,
             seed=int(seed),
@@ -198,6 +203,8 @@ class Run:
             log=PeopleLog() if record_people else None,
             eligible_delta=np.zeros(n_days + 1, dtype=np.int64),
             threads=threads,
+            release=release,
+            recruit_parts=RecruitParts(release),
         )
 
     def back(self, ids, day, end, enlisted, refused=None) -> None:
@@ -254,7 +261,7 @@ class Run:
         del self.pop, self.streams, pop
         self.ledger.pop = None
         self.hazards.clear()
-        release_freed_memory()
+        self.release()
         return Result(
             people=people,
             scenario=self.scenario.name,
@@ -274,7 +281,7 @@ class Run:
         stages have run."""
         while self.current:  # one cohort at a time, each let go once filed
             self.recruit_parts.file(self.pop, self.current.pop(0), self.n_days)
-            release_freed_memory()
+            self.release()
 
 
 # ---------------------------------------------------------------------- stages
@@ -307,9 +314,9 @@ def apply(run: Run) -> None:
         del sifted, app_day, app_regime
         run.apply_seconds += time.perf_counter() - lap
     lap = time.perf_counter()
-    release_freed_memory()  # the blocks' temporaries (in the threads' arenas too)
+    run.release()  # the blocks' temporaries (in the threads' arenas too)
     climate = kept[0].facility_climate
-    run.pop = pop = Population.concat(kept, climate, consume=release_freed_memory)
+    run.pop = pop = Population.concat(kept, climate, consume=run.release)
     run.streams = PeopleStreams(run.seed, pop.ids)
     run.ledger.pop = pop
     app_day, app_regime = np.concatenate(app_days), np.concatenate(app_regimes)
@@ -326,7 +333,7 @@ def apply(run: Run) -> None:
             run.current.append(Cohort(r_idx, rid, regime, a, sent, applied))
     del app_day, app_regime
     pop.let_go("admit_day", "sentence_end")  # not read after `apply`
-    release_freed_memory()
+    run.release()
     run.apply_seconds += time.perf_counter() - lap
 
 
@@ -544,7 +551,7 @@ def reapply(run: Run) -> None:
             columns = (app_regime, rows, ends, app_day, enlisted[part])
             kept.append(tuple(x[~stays] for x in columns))
         del ids, day_back, end, enlisted, refused
-    release_freed_memory()  # the people back, sifted
+    run.release()  # the people back, sifted
     if not kept:
         return
     regimes, ids, end, app_day, enlisted = (np.concatenate(x) for x in zip(*kept, strict=True))
@@ -583,7 +590,7 @@ def simulate(
     for stage in STAGES:  # each stage's freed memory given back before the next's
         lap = time.perf_counter()
         stage(run)
-        release_freed_memory()
+        run.release()
         timings[stage.__name__] = time.perf_counter() - lap
     timings["population"] = run.population_seconds
     timings["apply"] = run.apply_seconds
@@ -592,7 +599,7 @@ def simulate(
     while run.pending:  # rounds of people coming back, until nobody is left to decide on
         for stage in ROUND_STAGES:
             stage(run)
-            release_freed_memory()
+            run.release()
         run.file_recruits()
     timings["rounds"] = time.perf_counter() - lap
     lap = time.perf_counter()

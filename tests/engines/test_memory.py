@@ -43,3 +43,20 @@ def test_it_reports_what_the_c_library_says(monkeypatch):
     monkeypatch.setattr(memory, "_trim", lambda: trim)
     assert memory.release_freed_memory() is False
     assert calls == [0]  # trims everything: no padding kept at the top of the heap
+
+
+def test_only_large_runs_give_memory_back(monkeypatch):
+    """A run gives freed memory back between stages only from RELEASE_FROM_PEOPLE initial
+    people: for a small run the calls cost more than the memory is worth."""
+    import sim
+
+    calls = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append(1) or True)
+    assert not memory.FreedMemory(memory.RELEASE_FROM_PEOPLE - 1)() and not calls
+    assert memory.FreedMemory(memory.RELEASE_FROM_PEOPLE)() and len(calls) == 1
+    calls.clear()
+    sim.run("ukraine_2024", seed=1, population=3000)
+    assert not calls  # a small run: none
+    monkeypatch.setattr(memory, "RELEASE_FROM_PEOPLE", 1000)
+    sim.run("ukraine_2024", seed=1, population=3000)
+    assert len(calls) > 5  # between stages, cohorts and rounds
