@@ -184,38 +184,14 @@ def test_ctrl_c_on_calibrate_keeps_the_runs_and_the_hint_resumes(
     workers, tmp_path, monkeypatch, prisonflow
 ):
     import shlex
-    import signal
-    import subprocess
-    import sys
-    import time
 
-    from test_experiments_executors import sigint_at_default
+    from test_experiments_executors import interrupt_after_parts
     from test_experiments_faults import wait_until_gone
 
     args = ["calibrate", "ukraine_2024", "--params", KEY, "--particles", "10", "--rounds", "2"]
     args += ["--population", str(POP), "--workers", str(workers), "--seed", "5", "--out", "cal"]
-    with sigint_at_default():
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sim", *args],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # its workers share its process group
-        )
     parts = rounds_dir(tmp_path / "cal") / "round-0" / "parts"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
-                break
-            time.sleep(0.01)
-        assert proc.poll() is None, "calibrate ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, err = interrupt_after_parts(args, tmp_path, parts, new_session=True)
     assert proc.returncode == 130, err
     assert not wait_until_gone(proc.pid), "workers outlived the interrupted calibration"
     assert err.count("\n") == 1 and "calibration interrupted" in err and "Traceback" not in err

@@ -64,30 +64,41 @@ def sigint_at_default():
         signal.signal(signal.SIGINT, old)
 
 
-def test_ctrl_c_on_compare_keeps_runs_and_the_hint_resumes(tmp_path, monkeypatch, capsys):
-    args = ["compare", "--replicates", "2", "--population", "5000", "--workers", "1"]
-    args += ["--entropy", "6", "--out", "cmp"]
+def interrupt_after_parts(
+    args: list[str], cwd: Path, parts: Path, new_session: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """Run `python -m sim ARGS` in `cwd` (SIGINT at its default), send it SIGINT once two
+    runs are stored in `parts`, and give the process, ended, and its stderr. With
+    `new_session`, it leads a process group of its own (its workers share it)."""
     with sigint_at_default():
         proc = subprocess.Popen(
             [sys.executable, "-m", "sim", *args],
-            cwd=tmp_path,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=new_session,
         )
-    parts = tmp_path / "cmp" / "batch" / "parts"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             if parts.is_dir() and len(list(parts.glob("*.parquet"))) >= 2:
                 break
             time.sleep(0.01)
-        assert proc.poll() is None, "compare ended before it could be interrupted"
+        assert proc.poll() is None, f"{args[0]} ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return proc, err
+
+
+def test_ctrl_c_on_compare_keeps_runs_and_the_hint_resumes(tmp_path, monkeypatch, capsys):
+    args = ["compare", "--replicates", "2", "--population", "5000", "--workers", "1"]
+    args += ["--entropy", "6", "--out", "cmp"]
+    parts = tmp_path / "cmp" / "batch" / "parts"
+    proc, err = interrupt_after_parts(args, tmp_path, parts)
     assert proc.returncode == 130, err
     assert err.count("\n") == 1 and "interrupted (SIGINT)" in err and "Traceback" not in err
     hint = err.strip().split("continue with: ", 1)[1]
