@@ -7,6 +7,8 @@ appendix. Labels come from the scenarios' metadata (`[scenario] short_label`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pandas as pd
 
 from .. import figures as figs
 from ..decompose_report import decomposition_section
+from ..figures.parallel import draw_all
 from ..manifest import scenarios_from_manifest
 from ..observed_outputs import with_custody_by_status
 from ..taxonomy import FLOW_COLUMNS, SEXES, STATUSES
@@ -68,21 +71,28 @@ def compare_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
     offences = read_csv(directory / "offences.csv")
     fit = read_csv(directory / "observation_fit.csv")
     scaled = manifest.get("population") is not None
-    made: list[figs.FigureInfo | None] = [
-        figs.stocks_figure(runs, compared, labels, fig_dir, regimes=regimes_by_name(scenarios)),
-        figs.flow_figure(runs, compared, labels, fig_dir),
-        figs.observations_figure(runs, fit, labels, fig_dir, scaled=scaled),
-        figs.counterfactual_figure(
-            runs,
-            cells,
-            manifest.get("references", {}),
-            pop_labels,
-            policy_labels,
-            fig_dir,
+    jobs: list[Callable[[], figs.FigureInfo | None]] = [
+        partial(
+            figs.stocks_figure, runs, compared, labels, fig_dir, regimes=regimes_by_name(scenarios)
+        ),
+        partial(figs.flow_figure, runs, compared, labels, fig_dir),
+        partial(figs.observations_figure, runs, fit, labels, fig_dir, scaled=scaled),
+    ]
+    if len(cells):
+        jobs.append(
+            partial(
+                figs.counterfactual_figure,
+                runs,
+                cells,
+                manifest.get("references", {}),
+                pop_labels,
+                policy_labels,
+                fig_dir,
+            )
         )
-        if len(cells)
-        else None,
-        figs.paired_figure(
+    jobs.append(
+        partial(
+            figs.paired_figure,
             paired,
             [
                 ("released_to_army", "released to army (difference, people)"),
@@ -92,8 +102,8 @@ def compare_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
             pop_labels,
             policy_labels,
             fig_dir,
-        ),
-    ]
+        )
+    )
     rows = [(n, f"{labels[n]} ({n})") for n in compared]
     separators = []
     for pop in manifest["populations"]:
@@ -105,8 +115,8 @@ def compare_figures(directory: Path, manifest: dict, fig_dir: Path) -> list:
             for _, r in sub.iterrows()
         ]
     if offences is not None:
-        made.append(figs.offences_figure(offences, rows, fig_dir, separators=separators))
-    return [f for f in made if f is not None]
+        jobs.append(partial(figs.offences_figure, offences, rows, fig_dir, separators=separators))
+    return [f for f in draw_all(jobs) if f is not None]
 
 
 def compare_report(directory: Path, manifest: dict) -> tuple[str, list]:

@@ -7,12 +7,15 @@ and sensitivity indices.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from .. import figures as figs
 from ..experiments.batch import BATCH_METRICS
+from ..figures.parallel import draw_all
 from ..observed_outputs import with_custody_by_status
 from ..results import write_atomic_text
 from ..scenario import Scenario, ScenarioError, load_scenario
@@ -108,12 +111,14 @@ def batch_report(directory: Path, manifest: dict) -> tuple[str, list]:
 def batch_figures(got: dict, fig_dir: Path) -> list:
     """Draw a batch's figures (from `batch_inputs`) into `fig_dir`; the first is the key
     figure."""
-    runs, names, labels = got["runs"], got["names"], got["labels"]
-    made = [
-        figs.stocks_figure(runs, names, labels, fig_dir, regimes=regimes_by_name(got["scenarios"])),
-        figs.flow_figure(runs, names, labels, fig_dir),
-        figs.observations_figure(runs, got["fit"], labels, fig_dir, scaled=got["scaled"]),
+    runs, names, labels, fit = got["runs"], got["names"], got["labels"], got["fit"]
+    regimes = regimes_by_name(got["scenarios"])
+    jobs: list[Callable[[], figs.FigureInfo | None]] = [
+        partial(figs.stocks_figure, runs, names, labels, fig_dir, regimes=regimes),
+        partial(figs.flow_figure, runs, names, labels, fig_dir),
+        partial(figs.observations_figure, runs, fit, labels, fig_dir, scaled=got["scaled"]),
     ]
+    made = draw_all(jobs)
     return [f for f in made if f is not None]
 
 
