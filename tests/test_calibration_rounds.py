@@ -205,3 +205,33 @@ def test_ctrl_c_on_calibrate_keeps_the_runs_and_the_hint_resumes(
     assert code == 0, err
     assert (tmp_path / "cal" / "estimates.csv").exists() and "wrote" in stdout
     assert not rounds_dir(tmp_path / "cal").exists()  # removed once finished
+
+
+def test_ctrl_c_between_rounds_prints_the_hint_and_the_hint_resumes(
+    tmp_path, monkeypatch, prisonflow
+):
+    """Ctrl-C while the next round's proposals are drawn (no run under way): the same
+    one-line hint as during runs, and the stored round is not run again."""
+    import shlex
+
+    from sim.calibration import smc
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = smc.propose
+    monkeypatch.setattr(smc, "propose", interrupted)
+    monkeypatch.chdir(tmp_path)
+    args = ["calibrate", "ukraine_2024", "--params", KEY, "--particles", "10", "--rounds", "2"]
+    args += ["--population", str(POP), "--workers", "1", "--seed", "5", "--out", "cal"]
+    code, _stdout, err = prisonflow(*args)
+    assert code == 130, err
+    assert err.count("\n") == 1 and "calibration interrupted" in err and "Traceback" not in err
+    hint = err.strip().split("continue with: ", 1)[1]
+    assert hint == "prisonflow " + shlex.join(args) + " --resume"
+    parts = rounds_dir(tmp_path / "cal") / "round-0" / "parts"
+    assert len(list(parts.glob("*.parquet"))) == 10
+    monkeypatch.setattr(smc, "propose", real)
+    code, stdout, err = prisonflow(*shlex.split(hint)[1:])
+    assert code == 0, err
+    assert (tmp_path / "cal" / "estimates.csv").exists() and "wrote" in stdout

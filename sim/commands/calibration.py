@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -252,12 +253,17 @@ def _calibration_errors(out: Path):
         yield
     except (ScenarioError, ex.SpecError) as exc:
         fail(str(exc))
-    except ex.ExperimentInterrupted as exc:
+    except (ex.ExperimentInterrupted, KeyboardInterrupt) as exc:
+        # During a round's runs the runner stops them (ExperimentInterrupted); between
+        # rounds (proposals, weights, the final check of the fit) Ctrl-C arrives as it is.
+        # Either way the runs of every finished round are stored, and resuming recomputes
+        # the same proposals from them.
+        signum = exc.signum if isinstance(exc, ex.ExperimentInterrupted) else signal.SIGINT
         args = [a for a in sys.argv[1:] if a != "--resume"]
         args += [] if any(a.startswith("--out") for a in args) else ["--out", str(out)]
         hint = shlex.join(["prisonflow", *args, "--resume"])
         print(f"prisonflow: calibration interrupted; continue with: {hint}", file=sys.stderr)
-        raise typer.Exit(128 + exc.signum) from None
+        raise typer.Exit(128 + signum) from None
     except ex.ExperimentAborted as exc:
         print(f"prisonflow: error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
