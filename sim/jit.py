@@ -6,6 +6,12 @@ from numba's on-disk cache) only when it is first called, so commands that run n
 (`--help`, `scenarios`, loading a scenario) never import numba. Kernels are compiled without
 fast-math, so their floating-point results are those of the same operations in numpy.
 
+A helper (`helper`) is a scalar function that kernels call: compiled into each kernel that
+names it, and a plain Python function otherwise. numba's on-disk cache of a kernel is
+renewed when the kernel's own source file changes, not when a helper's does: after editing
+a helper in another module, touch the modules of the kernels that call it (or delete their
+`__pycache__/*.nbi` files). A fresh install compiles everything anew.
+
 An interrupt (Ctrl-C, or SIGTERM under `terminate_as_interrupt`) that arrives while a kernel
 runs is raised by its Python handler at the first Python code run after: often numba's own,
 boxing the kernel's result, which numba does not check; the call then fails with a
@@ -16,6 +22,7 @@ A kernel call raises the KeyboardInterrupt instead (`interrupt_behind`).
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +44,7 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
         if compiled is None:
             import numba
 
-            compiled = numba.njit(cache=True, nogil=True)(fn)
+            compiled = numba.njit(cache=True, nogil=True)(_with_helpers_compiled(fn))
         try:
             return compiled(*args)
         except SystemError as exc:
@@ -47,6 +54,57 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     call.py_func = fn  # type: ignore[attr-defined]
     return call
+
+
+def helper(fn: Callable[..., Any] | None = None, *, inline: bool = False) -> Any:
+    """Mark `fn` as a helper of kernels: compiled into the kernels (and helpers) that call
+    it by name, callable from Python as it is (for tests and the odd scalar). Used as
+    `@helper` or `@helper(inline=True)`.
+
+    Args:
+        fn: A function numba can compile in no-Python mode.
+        inline: Inline its body into each caller (numba's `inline="always"`): for short
+            helpers called per element, where a call costs more than the work (array
+            arguments are reference-counted at each call). Each inlined copy is compiled
+            anew, so long helpers stay calls.
+
+    Returns:
+        `fn` itself, marked (or, without `fn`, a decorator that marks it).
+    """
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__kernel_helper__ = "always" if inline else "never"  # type: ignore[attr-defined]
+        return fn
+
+    return mark if fn is None else mark(fn)
+
+
+# Each helper's compiled version (numba dispatchers), made once per process.
+_compiled_helpers: dict[Callable[..., Any], Any] = {}
+
+
+def _with_helpers_compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as numba is to compile it: the helpers it names swapped, in a copy of its
+    globals, for their compiled versions (themselves with their helpers compiled)."""
+    swaps = {}
+    for name in fn.__code__.co_names:
+        value: Any = fn.__globals__.get(name)
+        inline = getattr(value, "__kernel_helper__", None)
+        if inline is None:
+            continue
+        if value not in _compiled_helpers:
+            import numba
+
+            compiled = numba.njit(nogil=True, inline=inline)(_with_helpers_compiled(value))
+            _compiled_helpers[value] = compiled
+        swaps[name] = _compiled_helpers[value]
+    if not swaps:
+        return fn
+    out = types.FunctionType(
+        fn.__code__, {**fn.__globals__, **swaps}, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    out.__qualname__, out.__module__, out.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    return out
 
 
 def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:

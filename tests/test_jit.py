@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.experiments.executors import terminate_as_interrupt
-from sim.jit import interrupt_behind, kernel
+from sim.jit import helper, interrupt_behind, kernel
 
 _KILL = ctypes.CDLL(None).kill  # kill(2), which compiled code can call
 _KILL.argtypes, _KILL.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
@@ -82,3 +82,27 @@ def test_interrupt_behind_finds_only_interrupts_that_caused_a_system_error():
     other = SystemError("caused by something else")
     other.__cause__ = ValueError()
     assert interrupt_behind(other) is None
+
+
+@helper
+def _square(x):
+    return x * x
+
+
+@helper(inline=True)
+def _square_plus(x, y):
+    return _square(x) + y  # a helper calling a helper
+
+
+def _squares_plus(values, y, out):
+    for i in range(values.size):
+        out[i] = _square_plus(values[i], y)
+    return out
+
+
+def test_helpers_run_as_python_and_inside_kernels():
+    assert _square(3.0) == 9.0 and _square_plus(3.0, 1.0) == 10.0  # plain Python
+    values = np.random.default_rng(1).random(100)
+    got = kernel(_squares_plus)(values, 0.5, np.empty(100))
+    np.testing.assert_array_equal(got, values * values + 0.5)
+    assert _square.__kernel_helper__ == "never" and _square_plus.__kernel_helper__ == "always"

@@ -6,6 +6,10 @@ meets the law in `daily_rates` and `person_factor`, the one place both engines t
 hazard of applying from. Each rule here is a
 numpy function of people's attributes that takes scalars or arrays, so the vector engine
 applies it to everyone at once and a Mesa agent to itself; neither engine restates it.
+The rules of the eligibility windows (custody with a status, fixed exclusions, personal
+limits) are stated for one person, as helpers compiled into kernels, in
+`sim.model.windows` (re-exported here): their numpy functions run them person by person,
+and `eligibility_window` runs them all in one pass over a block of people.
 What stays in the engines is dynamics: event-day arithmetic in `sim.engines.vector`, day
 steps in `sim.engines.mesa_model`. The results keep the dtype of the attributes passed in
 (the vector engine passes the population's float32 arrays, an agent Python floats).
@@ -28,12 +32,17 @@ from .taxonomy import (
     DAYS_PER_YEAR,
     DEFENDANT,
     NEVER,
-    OFFENCE_CODE,
     PRETRIAL,
     STATUS_CODE,
     STATUSES,
     SUSPECT,
 )
+from .windows import age_day as age_day
+from .windows import eligibility_window as eligibility_window
+from .windows import exclusions as exclusions
+from .windows import not_excluded as not_excluded
+from .windows import personal_window as personal_window
+from .windows import status_segment as status_segment
 
 # (regime id, regime, first day in force, first day no longer in force)
 Span = tuple[str, Regime, int, int]
@@ -82,12 +91,6 @@ def covers(regime: Regime, status: int) -> bool:
     return STATUSES[status] in regime.statuses
 
 
-def age_day(age0, age_years: float):
-    """First day on which people aged `age0` at day 0 are at least `age_years` old."""
-    age0 = np.asarray(age0, dtype=np.float64)
-    return np.ceil((age_years - age0) * DAYS_PER_YEAR).astype(np.int32)
-
-
 # ---------------------------------------------------------------------- legal status
 
 
@@ -124,80 +127,7 @@ def status_path(status0, investigation_end, trial_end):
     )
 
 
-def status_segment(pop: Population, status: int) -> tuple[np.ndarray, np.ndarray]:
-    """Days [lo, hi) during which each person is in custody with `status` (lo >= hi: never);
-    the intervals over which `status_on` is `status` while custody lasts."""
-    start = pop.custody_start
-    if status == SUSPECT:
-        lo = np.where(pop.status0 == SUSPECT, start, NEVER)
-        hi = pop.investigation_end
-    elif status == DEFENDANT:
-        in_case = (pop.status0 == SUSPECT) | (pop.status0 == DEFENDANT)
-        lo = np.where(in_case, np.maximum(start, pop.investigation_end), NEVER)
-        hi = pop.trial_end
-    elif status == PRETRIAL:
-        lo = np.where(pop.status0 == PRETRIAL, start, NEVER)
-        hi = pop.trial_end
-    else:
-        lo = np.maximum(start, pop.trial_end)
-        hi = pop.sentence_end
-    return lo.astype(np.int32), np.minimum(hi, pop.sentence_end).astype(np.int32)
-
-
 # ---------------------------------------------------------------------- eligibility
-
-
-def not_excluded(regime: Regime, offence, former_official, sentence_end, male):
-    """Whom no fixed exclusion of the regime rules out: offence, former high office, life
-    sentence (`sentence_end` NEVER), sex."""
-    ok = np.ones(np.shape(offence), dtype=bool)
-    if regime.excluded_offences:
-        excluded = np.zeros(len(OFFENCE_CODE), dtype=bool)  # by offence code
-        excluded[[OFFENCE_CODE[o] for o in regime.excluded_offences]] = True
-        ok &= ~excluded[offence]
-    if not regime.admits_former_officials:
-        ok &= ~np.asarray(former_official, dtype=bool)
-    if not regime.admits_life_sentences:
-        ok &= np.asarray(sentence_end) != NEVER
-    if {"male", "female"} - set(regime.sexes):
-        ok &= np.where(male, "male" in regime.sexes, "female" in regime.sexes)
-    return ok
-
-
-def personal_window(regime: Regime, status: int, sentence_end, age0):
-    """Days [lo, hi) that a person's own limits leave for applying under the regime: old
-    enough and not too old, and for convicts no more than the limit left to serve."""
-    lo = age_day(age0, regime.min_age_years)
-    hi = age_day(age0, regime.max_age_years)
-    if status == CONVICTED and regime.max_remaining_sentence_days is not None:
-        lo = np.maximum(lo, np.asarray(sentence_end) - regime.max_remaining_sentence_days)
-    return lo, hi
-
-
-def eligibility_window(
-    regime: Regime,
-    status: int,
-    pop: Population,
-    start_day: int,
-    end_day: int,
-    among: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """People eligible under `regime` while holding `status`, and their [lo, hi) days.
-
-    `start_day`/`end_day` bound the regime's period in force (clipped to the horizon);
-    `among` optionally restricts the candidates (a boolean mask, e.g. not yet applied).
-    """
-    seg_lo, seg_hi = status_segment(pop, status)
-    ok = (seg_lo < end_day) & (seg_hi > start_day) & (seg_lo < seg_hi)
-    if among is not None:
-        ok &= among
-    ok &= not_excluded(regime, pop.offence, pop.former_official, pop.sentence_end, pop.male)
-    idx = np.flatnonzero(ok)
-    own_lo, own_hi = personal_window(regime, status, pop.sentence_end[idx], pop.age0[idx])
-    lo = np.maximum(np.maximum(seg_lo[idx], start_day), own_lo)
-    hi = np.minimum(np.minimum(seg_hi[idx], end_day), own_hi)
-    keep = lo < hi
-    return idx[keep], lo[keep].astype(np.int32), hi[keep].astype(np.int32)
 
 
 def status_interval(pop: Population, ids: np.ndarray, status: int):

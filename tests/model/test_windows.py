@@ -1,0 +1,75 @@
+"""The eligibility windows (`sim.model.windows`): the compiled per-person rules give, bit for
+bit, what their numpy statement (tests/model/reference_rules.py) gives, for every bundled
+regime and variants that switch each exclusion and limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reference_rules as ref
+from test_rules import AGREEMENT_POP, people
+
+import sim
+from sim.model import rules
+from sim.model.population import synthesize
+from sim.model.rules import eligibility_window, not_excluded, status_segment
+
+
+def _regime_variants():
+    """Every bundled regime, and variants that switch each exclusion and limit."""
+    import itertools
+
+    seen = []
+    for name in ("ukraine_2024", "russia_2022_2025", "russia_wagner_2022"):
+        seen += list(sim.load_scenario(name).regimes.values())
+    base = seen[0]
+    for offences, officials, life, sexes, limit in itertools.product(
+        ([], ["murder_aggravated", "sexual_minor"]),
+        (True, False),
+        (True, False),
+        (["male"], ["female"], ["male", "female"], []),
+        (None, 0, 400),
+    ):
+        seen.append(
+            base.model_copy(
+                update=dict(
+                    excluded_offences=offences,
+                    admits_former_officials=officials,
+                    admits_life_sentences=life,
+                    sexes=sexes,
+                    max_remaining_sentence_days=limit,
+                )
+            )
+        )
+    return seen
+
+
+@pytest.mark.parametrize("name", ["ukraine_2024", "russia_2022_2025"])
+def test_compiled_windows_match_the_numpy_statement_bit_for_bit(name):
+    scenario = sim.load_scenario(name)
+    drawn = synthesize(scenario, 4, 6000, 400)
+    pops = [drawn, people(**AGREEMENT_POP)]
+    among = np.random.default_rng(1).random(drawn.n) < 0.7
+    checked = 0
+    for regime in _regime_variants():
+        for pop in pops:
+            for status in range(4):
+                for got, want in [
+                    (status_segment(pop, status), ref.status_segment(pop, status)),
+                    (
+                        rules.personal_window(regime, status, pop.sentence_end, pop.age0),
+                        ref.personal_window(regime, status, pop.sentence_end, pop.age0),
+                    ),
+                ]:
+                    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+                args = (pop.offence, pop.former_official, pop.sentence_end, pop.male)
+                assert np.array_equal(not_excluded(regime, *args), ref.not_excluded(regime, *args))
+                for start, end, mask in [(0, 400, None), (37, 250, among), (-5, 3, None)]:
+                    if mask is not None and len(mask) != pop.n:
+                        continue
+                    got = eligibility_window(regime, status, pop, start, end, among=mask)
+                    want = ref.eligibility_window(regime, status, pop, start, end, among=mask)
+                    for g, w in zip(got, want, strict=True):
+                        assert g.dtype == w.dtype and np.array_equal(g, w)
+                    checked += len(got[0])
+    assert checked > 10_000  # the windows were not all empty
