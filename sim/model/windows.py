@@ -135,6 +135,33 @@ def _not_excluded_into(excluded, officials, life, men, women, offence, former, e
         )
 
 
+def _slots(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Room for up to `n` windows: rows (int64), first and last days (int32)."""
+    return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+
+
+def _first(count: int, slots: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The `count` windows a kernel wrote into `slots`, as arrays of their own."""
+    rows, lo, hi = (a[:count].copy() for a in slots)
+    return rows, lo, hi
+
+
+def _traits(pop: Population) -> tuple[np.ndarray, ...]:
+    """The columns the exclusions and personal limits read, for the kernels: offence,
+    former official, male, age at day 0."""
+    return pop.offence, pop.former_official, pop.male, pop.age0
+
+
+def _limits(regime: Regime, status: int) -> tuple[float, float, int]:
+    """A regime's personal limits for `status`, for the kernels: youngest and oldest age
+    (years), most days of sentence left (-1: no limit)."""
+    return (
+        float(regime.min_age_years),
+        float(regime.max_age_years),
+        _remaining_limit(regime, status),
+    )
+
+
 def _remaining_limit(regime: Regime, status: int) -> int:
     """Most days of sentence left that `regime` admits for `status` (-1: no limit)."""
     if status == CONVICTED and regime.max_remaining_sentence_days is not None:
@@ -198,55 +225,32 @@ def eligibility_window(
         Row numbers of the eligible (int64, increasing), and their first and last days
         (int32; [lo, hi), lo < hi).
     """
-    n = pop.n
-    idx = np.empty(n, dtype=np.int64)
-    lo, hi = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    idx, lo, hi = slots = _slots(pop.n)
     count = _windows_into(
         status,
         _case_path(pop),
-        pop.offence,
-        pop.former_official,
-        pop.male,
-        pop.age0,
+        _traits(pop),
         np.ones(1, dtype=bool) if among is None else among,
         among is not None,
         exclusions(regime),
-        float(regime.min_age_years),
-        float(regime.max_age_years),
-        _remaining_limit(regime, status),
+        _limits(regime, status),
         int(start_day),
         int(end_day),
         idx,
         lo,
         hi,
     )
-    return idx[:count].copy(), lo[:count].copy(), hi[:count].copy()
+    return _first(count, slots)
 
 
 @kernel
 def _windows_into(
-    status,
-    case,
-    offence,
-    former_official,
-    male,
-    age0,
-    among,
-    use_among,
-    excluded,
-    min_age,
-    max_age,
-    remaining_limit,
-    start_day,
-    end_day,
-    idx,
-    lo,
-    hi,
+    status, case, traits, among, use_among, excluded, limits, start_day, end_day, idx, lo, hi
 ):
     """`eligibility_window` person by person: the eligible's rows and days into `idx`,
     `lo`, `hi`; returns how many."""
     status0, admit_day, investigation_end, trial_end, sentence_end = case
-    offences, officials, life, men, women = excluded
+    offence, former_official, male, age0 = traits
     count = 0
     for i in range(status0.size):
         if use_among and not among[i]:
@@ -257,14 +261,200 @@ def _windows_into(
         )
         if not (seg_lo < end_day and seg_hi > start_day and seg_lo < seg_hi):
             continue
-        if not _admitted(
-            offences, officials, life, men, women, offence[i], former_official[i], end, male[i]
-        ):
-            continue
-        own_lo, own_hi = _personal_window_of(min_age, max_age, remaining_limit, end, age0[i])
-        first = max(max(seg_lo, start_day), own_lo)
-        last = min(min(seg_hi, end_day), own_hi)
+        first, last = _window_left(
+            excluded, limits, offence[i], former_official[i], male[i], age0[i], end,
+            seg_lo, seg_hi, start_day, end_day,
+        )  # fmt: skip
         if first < last:
             idx[count], lo[count], hi[count] = i, first, last
+            count += 1
+    return count
+
+
+@helper(inline=True)
+def _window_left(
+    excluded, limits, offence, former_official, male, age0, end, first, last, start_day, end_day
+):
+    """What a regime leaves of a person's days [first, last) with a status: nothing if a
+    fixed exclusion rules them out (`_admitted`, custody ending on `end`), else the days
+    within its period in force [start_day, end_day) and their own limits
+    (`_personal_window_of`). Returns (first, last); first >= last: no window."""
+    offences, officials, life, men, women = excluded
+    min_age, max_age, remaining_limit = limits
+    if not _admitted(offences, officials, life, men, women, offence, former_official, end, male):
+        return np.int64(0), np.int64(0)
+    own_lo, own_hi = _personal_window_of(min_age, max_age, remaining_limit, end, age0)
+    return np.int64(max(max(first, start_day), own_lo)), np.int64(min(min(last, end_day), own_hi))
+
+
+# ---------------------------------------------------------------------- later rounds
+
+
+def status_interval(pop: Population, ids: np.ndarray, status: int):
+    """Days [lo, hi) during which people `ids` hold `status` by their case's path, whether
+    in custody or not (`status_on` over all days; lo >= hi: never)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    lo, hi = np.empty(len(ids), dtype=np.int64), np.empty(len(ids), dtype=np.int64)
+    _intervals_into(status, _case_path(pop), ids, lo, hi)
+    return lo, hi
+
+
+@helper(inline=True)
+def _interval_of(status, status0, investigation_end, trial_end):
+    """`status_interval` of one person: (lo, hi), int64."""
+    before = np.int64(-NEVER)
+    never = np.int64(NEVER)
+    if status == SUSPECT:
+        lo = before if status0 == SUSPECT else never
+        hi = np.int64(investigation_end)
+    elif status == DEFENDANT:
+        in_case = status0 == SUSPECT or status0 == DEFENDANT
+        lo = (np.int64(investigation_end) if status0 == SUSPECT else before) if in_case else never
+        hi = np.int64(trial_end)
+    elif status == PRETRIAL:
+        lo = before if status0 == PRETRIAL else never
+        hi = np.int64(trial_end)
+    else:
+        lo = max(np.int64(trial_end), before)
+        hi = never
+    return lo, hi
+
+
+@kernel
+def _intervals_into(status, case, ids, lo, hi):
+    """`status_interval` of people `ids` into `lo`, `hi`."""
+    status0, _admit_day, investigation_end, trial_end, _sentence_end = case
+    for i in range(ids.size):
+        p = ids[i]
+        lo[i], hi[i] = _interval_of(status, status0[p], investigation_end[p], trial_end[p])
+
+
+def _reapply_terms(regime: Regime) -> tuple[int, bool]:
+    """The numbers `_reapply_from_of` takes from a regime: the wait after a refusal (-1:
+    no re-application) and whether former recruits are admitted."""
+    wait = regime.reapply_wait_days
+    return (-1 if wait is None else int(wait)), bool(regime.admits_former_recruits)
+
+
+def reapply_from(regime: Regime, former_recruit, refused_day):
+    """Earliest day someone back in custody may apply again under `regime` (NEVER: not at
+    all): former recruits only if the regime admits them; after a refusal only if it takes
+    re-applications, once its wait (`reapply_wait_days`) is over. Scalars or arrays.
+
+    Args:
+        regime: The regime in force.
+        former_recruit: Whether the person signed a contract before.
+        refused_day: Day of the person's last refusal (NEVER: not refused).
+
+    Returns:
+        The earliest day (int64), 0 when only the eligibility window limits it.
+    """
+    former, refused = np.broadcast_arrays(
+        np.asarray(former_recruit, dtype=bool), np.asarray(refused_day, dtype=np.int64)
+    )
+    out = np.empty(former.shape, dtype=np.int64)
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (former, refused)]
+    _reapply_from_into(*_reapply_terms(regime), *flat, out.reshape(-1))
+    return out
+
+
+@helper(inline=True)
+def _reapply_from_of(wait, admits_former, former_recruit, refused_day):
+    """`reapply_from` of one person (`wait` -1: the regime takes no re-application)."""
+    refused = refused_day < NEVER
+    if refused and wait < 0:
+        return np.int64(NEVER)
+    if former_recruit and not admits_former:
+        return np.int64(NEVER)
+    if refused:
+        return np.int64(refused_day + wait)
+    return np.int64(0)
+
+
+@kernel
+def _reapply_from_into(wait, admits_former, former_recruit, refused_day, out):
+    """`reapply_from` person by person into `out`."""
+    for i in range(out.size):
+        out[i] = _reapply_from_of(wait, admits_former, former_recruit[i], refused_day[i])
+
+
+def later_window(
+    regime: Regime,
+    status: int,
+    pop: Population,
+    spell: tuple[np.ndarray, np.ndarray, np.ndarray],
+    start_day: int,
+    end_day: int,
+    former_recruits: np.ndarray,
+    refused_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`eligibility_window` for people back in custody (a spell [lo, hi) of custody after an
+    earlier application): who may apply again under `regime` with `status`, and when.
+
+    Former recruits only if the regime admits them; after a refusal only if the regime
+    takes re-applications, no sooner than its wait (`reapply_wait_days`). One compiled
+    pass over the spell, the rules person by person.
+
+    Args:
+        regime: The regime in force.
+        status: Legal status code.
+        pop: The population.
+        spell: (people, first day back in custody, day custody ends).
+        start_day, end_day: The regime's period in force, clipped to the horizon.
+        former_recruits: Whether each person signed a contract before.
+        refused_day: Day of each person's last refusal (NEVER: not refused).
+
+    Returns:
+        Positions in the spell arrays of those eligible, and their [lo, hi) days.
+    """
+    ids, spell_lo, spell_hi = (np.asarray(a, dtype=np.int64) for a in spell)
+    pos, lo, hi = slots = _slots(len(ids))
+    count = _later_windows_into(
+        status,
+        _case_path(pop),
+        _traits(pop),
+        (ids, spell_lo, spell_hi),
+        np.asarray(former_recruits, dtype=bool),
+        np.asarray(refused_day, dtype=np.int64),
+        _reapply_terms(regime),
+        exclusions(regime),
+        _limits(regime, status),
+        int(start_day),
+        int(end_day),
+        pos,
+        lo,
+        hi,
+    )
+    return _first(count, slots)
+
+
+@kernel
+def _later_windows_into(
+    status, case, traits, spell, former, refused, reapply, excluded, limits, start_day, end_day,
+    pos, lo, hi,
+):  # fmt: skip
+    """`later_window` person by person: the eligible's positions and days into `pos`, `lo`,
+    `hi`; returns how many."""
+    status0, _admit_day, investigation_end, trial_end, _sentence_end = case
+    offence, former_official, male, age0 = traits
+    ids, spell_lo, spell_hi = spell
+    wait, admits_former = reapply
+    count = 0
+    for i in range(ids.size):
+        p = ids[i]
+        first, last = _interval_of(status, status0[p], investigation_end[p], trial_end[p])
+        first, last = max(first, spell_lo[i]), min(last, spell_hi[i])
+        if not (first < end_day and last > start_day and first < last):
+            continue
+        earliest = _reapply_from_of(wait, admits_former, former[i], refused[i])
+        if earliest >= NEVER:
+            continue
+        first = max(first, earliest)
+        first, last = _window_left(
+            excluded, limits, offence[p], former_official[p], male[p], age0[p], spell_hi[i],
+            first, last, start_day, end_day,
+        )  # fmt: skip
+        if first < last:
+            pos[count], lo[count], hi[count] = i, first, last
             count += 1
     return count

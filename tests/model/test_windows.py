@@ -13,6 +13,7 @@ import sim
 from sim.model import rules
 from sim.model.population import synthesize
 from sim.model.rules import eligibility_window, not_excluded, status_segment
+from sim.model.taxonomy import NEVER
 
 
 def _regime_variants():
@@ -69,6 +70,42 @@ def test_compiled_windows_match_the_numpy_statement_bit_for_bit(name):
                         continue
                     got = eligibility_window(regime, status, pop, start, end, among=mask)
                     want = ref.eligibility_window(regime, status, pop, start, end, among=mask)
+                    for g, w in zip(got, want, strict=True):
+                        assert g.dtype == w.dtype and np.array_equal(g, w)
+                    checked += len(got[0])
+    assert checked > 10_000  # the windows were not all empty
+
+
+@pytest.mark.parametrize("name", ["ukraine_2024", "russia_2022_2025"])
+def test_compiled_later_windows_match_the_numpy_statement_bit_for_bit(name):
+    """People back in custody: the status on their case's path, the regime's terms for
+    refusals and former recruits, its exclusions and limits, person by person."""
+    scenario = sim.load_scenario(name)
+    pop = synthesize(scenario, 5, 5000, 400)
+    rng = np.random.default_rng(2)
+    n = 3000
+    ids = rng.integers(0, pop.n, n).astype(np.int64)
+    day_back = rng.integers(-30, 350, n).astype(np.int64)
+    end = np.where(rng.random(n) < 0.1, int(NEVER), day_back + rng.integers(0, 900, n))
+    former = rng.random(n) < 0.3
+    refused = np.where(rng.random(n) < 0.4, day_back, int(NEVER)).astype(np.int64)
+    spell = (ids, day_back, end.astype(np.int64))
+    checked = 0
+    for base in _regime_variants():
+        for wait, formers in [(None, True), (0, False), (45, True), (200, False)]:
+            regime = base.model_copy(
+                update=dict(reapply_wait_days=wait, admits_former_recruits=formers)
+            )
+            got = rules.reapply_from(regime, former, refused)
+            assert np.array_equal(got, ref.reapply_from(regime, former, refused))
+            for status in range(4):
+                got = rules.status_interval(pop, ids, status)
+                want = ref.status_interval(pop, ids, status)
+                assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+                for start, stop in [(0, 400), (60, 200)]:
+                    args = (regime, status, pop, spell, start, stop, former, refused)
+                    got = rules.later_window(*args)
+                    want = ref.later_window(*args)
                     for g, w in zip(got, want, strict=True):
                         assert g.dtype == w.dtype and np.array_equal(g, w)
                     checked += len(got[0])
