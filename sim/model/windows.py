@@ -1,7 +1,9 @@
 """The law's eligibility windows, stated for one person and compiled: who holds a status in
 custody when (`status_segment`), whom a regime's fixed exclusions rule out
 (`not_excluded`), what a person's own limits leave (`personal_window`, `age_day`), and
-all of them at once over a block of people (`eligibility_window`).
+all of them at once over a block of people (`eligibility_window`); for people back in
+custody, the status on their case's path (`status_interval`), when a regime takes them
+again (`reapply_from`), and their windows (`later_window`).
 
 Part of `sim.model.rules` (which re-exports these names; both engines call them from
 there). Each rule is a helper for one person (`sim.jit.helper`), compiled into the kernels
