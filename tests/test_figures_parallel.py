@@ -13,6 +13,7 @@ import threading
 from functools import partial
 
 import pytest
+from test_experiments_executors import sigint_at_default
 
 from sim.figures.parallel import draw_all
 
@@ -27,15 +28,20 @@ def _fails() -> None:
     raise ValueError("figure 2: no data for stocks")
 
 
-def _in_a_fresh_process(code: str) -> str:
-    """Run `code` in a new interpreter and return what it printed: `draw_all` forks only
-    where no other thread runs, and a test process may keep some (Dask's offload thread,
-    once a test has used a Dask cluster)."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def _in_a_fresh_process(code: str, expect_code: int = 0) -> str:
+    """Run `code` in a new interpreter, in a session of its own, and return what it printed:
+    `draw_all` forks only where no other thread runs, and a test process may keep some
+    (Dask's offload thread, once a test has used a Dask cluster)."""
+    with sigint_at_default():
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            start_new_session=True,
+        )
+    assert done.returncode == expect_code, done.stderr
+    return done.stdout + done.stderr
 
 
 @pytest.mark.skipif(not FORK, reason="fork is not available here")
@@ -50,10 +56,10 @@ def test_jobs_run_in_other_processes_and_come_back_in_order():
             return tag, os.getpid()
 
         got = draw_all([partial(pid, k) for k in range(5)], workers=2)
-        print([tag for tag, _ in got], len({p for _, p in got} - {os.getpid()}))
+        print([tag for tag, _ in got], os.getpid() in {p for _, p in got})
         """
     )
-    assert printed.split() == ["[0,", "1,", "2,", "3,", "4]", "2"]  # two workers, not this one
+    assert printed.split() == ["[0,", "1,", "2,", "3,", "4]", "False"]  # none ran here
 
 
 def test_one_worker_draws_here():
@@ -115,3 +121,29 @@ def test_figures_are_the_same_files_drawn_here_or_in_processes(tmp_path):
         "2 ['flows'] True",
         "2 True",
     ]
+
+
+@pytest.mark.skipif(not FORK, reason="fork is not available here")
+def test_ctrl_c_stops_the_workers_at_once_and_is_raised_here():
+    """Ctrl-C to the whole process group (as a terminal sends it) while the workers draw:
+    KeyboardInterrupt here within a second, not once the figures are done, no traceback
+    from the workers, and no worker left."""
+    printed = _in_a_fresh_process(
+        """
+        import multiprocessing, os, signal, time
+        from sim.figures.parallel import draw_all
+
+        def slow():
+            time.sleep(20)
+
+        signal.signal(signal.SIGALRM, lambda *_: os.killpg(0, signal.SIGINT))
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        started = time.monotonic()
+        try:
+            draw_all([slow, slow, slow], workers=2)
+        except KeyboardInterrupt:
+            print("interrupted after", round(time.monotonic() - started), "s;",
+                  len(multiprocessing.active_children()), "workers left")
+        """
+    )
+    assert printed.strip() == "interrupted after 1 s; 0 workers left", printed

@@ -6,16 +6,17 @@ that on two cores. Processes are forked, so each starts with the tables already 
 and nothing is pickled on the way in; only the small `FigureInfo` comes back. Where fork
 is not available, or other threads are running (a forked child would inherit their locks,
 held, and could hang), figures are drawn here, one after the other. Figures are the same
-either way: drawing does not depend on the process.
+either way: drawing does not depend on the process. Ctrl-C stops the workers at once
+and is raised here, as it is when figures are drawn one after the other.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -49,9 +50,17 @@ def draw_all(jobs: Sequence[Callable[[], T]], workers: int | None = None) -> lis
     ):
         return [job() for job in jobs]
     _jobs = jobs
+    context = multiprocessing.get_context("fork")
+    # The workers start with Ctrl-C blocked, for good: an interrupt is the parent's to act
+    # on (it stops them), and one arriving while they are forked waits until they are.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(pool.map(_draw, range(len(jobs))))  # type: ignore[arg-type]
+        pool = context.Pool(workers)
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    try:
+        return pool.map(_draw, range(len(jobs)), chunksize=1)  # type: ignore[arg-type]
+    finally:
+        pool.terminate()  # idle after the last figure; stopped at once on an interrupt
+        pool.join()
         _jobs = ()
