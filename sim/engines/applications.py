@@ -92,20 +92,19 @@ def schedule_again(run: Run, status: int, r_idx: int, spell, app_day, app_regime
     pop, n_days = run.pop, run.n_days
     ids, day_back, end, former, refused = spell
     rid, regime, start, stop_day = run.spans[r_idx]
-    sub = np.flatnonzero(app_day == NEVER)
     pos, lo, hi = rules.later_window(
         regime,
         status,
         pop,
-        (ids[sub], day_back[sub], end[sub]),
+        (ids, day_back, end),
         start,
         min(stop_day, n_days),
-        former[sub],
-        refused[sub],
+        former,
+        refused,
+        among=app_day == NEVER,
     )
     if len(pos) == 0:
         return
-    pos = sub[pos]
     name = f"apply.{rid}.{STATUSES[status]}.r{run.round}"
     day = _first_application_day(
         run, pop, run.streams, name, r_idx, status, ids[pos], end[pos], lo, hi, run.eligible_delta

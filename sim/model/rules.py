@@ -7,9 +7,9 @@ hazard of applying from. Each rule here is a
 numpy function of people's attributes that takes scalars or arrays, so the vector engine
 applies it to everyone at once and a Mesa agent to itself; neither engine restates it.
 The rules of the eligibility windows (custody with a status, fixed exclusions, personal
-limits) are stated for one person, as helpers compiled into kernels, in
-`sim.model.windows` (re-exported here): their numpy functions run them person by person,
-and `eligibility_window` runs them all in one pass over a block of people.
+limits, re-application terms) are stated for one person, as helpers compiled into
+kernels, in `sim.model.windows` (re-exported here): their numpy functions run them person
+by person, and `eligibility_window` and `later_window` run them all in one pass.
 What stays in the engines is dynamics: event-day arithmetic in `sim.engines.vector`, day
 steps in `sim.engines.mesa_model`. The results keep the dtype of the attributes passed in
 (the vector engine passes the population's float32 arrays, an agent Python floats).

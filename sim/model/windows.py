@@ -142,7 +142,7 @@ def _slots(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
 
 
-def _first(count: int, slots: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _filled(count: int, slots: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The `count` windows a kernel wrote into `slots`, as arrays of their own."""
     rows, lo, hi = (a[:count].copy() for a in slots)
     return rows, lo, hi
@@ -177,9 +177,7 @@ def personal_window(regime: Regime, status: int, sentence_end, age0):
     end, age = np.broadcast_arrays(sentence_end, np.asarray(age0, dtype=np.float64))
     lo, hi = np.empty(end.shape, dtype=np.int64), np.empty(end.shape, dtype=np.int64)
     _personal_windows_into(
-        float(regime.min_age_years),
-        float(regime.max_age_years),
-        _remaining_limit(regime, status),
+        *_limits(regime, status),
         np.ascontiguousarray(end).reshape(-1),
         np.ascontiguousarray(age).reshape(-1),
         lo.reshape(-1),
@@ -242,7 +240,7 @@ def eligibility_window(
         lo,
         hi,
     )
-    return _first(count, slots)
+    return _filled(count, slots)
 
 
 @kernel
@@ -389,6 +387,7 @@ def later_window(
     end_day: int,
     former_recruits: np.ndarray,
     refused_day: np.ndarray,
+    among: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`eligibility_window` for people back in custody (a spell [lo, hi) of custody after an
     earlier application): who may apply again under `regime` with `status`, and when.
@@ -405,6 +404,8 @@ def later_window(
         start_day, end_day: The regime's period in force, clipped to the horizon.
         former_recruits: Whether each person signed a contract before.
         refused_day: Day of each person's last refusal (NEVER: not refused).
+        among: Optionally, which of the spell's people are candidates (a boolean mask,
+            e.g. not yet applied in this round).
 
     Returns:
         Positions in the spell arrays of those eligible, and their [lo, hi) days.
@@ -418,6 +419,8 @@ def later_window(
         (ids, spell_lo, spell_hi),
         np.asarray(former_recruits, dtype=bool),
         np.asarray(refused_day, dtype=np.int64),
+        np.ones(1, dtype=bool) if among is None else among,
+        among is not None,
         _reapply_terms(regime),
         exclusions(regime),
         _limits(regime, status),
@@ -427,13 +430,13 @@ def later_window(
         lo,
         hi,
     )
-    return _first(count, slots)
+    return _filled(count, slots)
 
 
 @kernel
 def _later_windows_into(
-    status, case, traits, spell, former, refused, reapply, excluded, limits, start_day, end_day,
-    pos, lo, hi,
+    status, case, traits, spell, former, refused, among, use_among, reapply, excluded, limits,
+    start_day, end_day, pos, lo, hi,
 ):  # fmt: skip
     """`later_window` person by person: the eligible's positions and days into `pos`, `lo`,
     `hi`; returns how many."""
@@ -443,6 +446,8 @@ def _later_windows_into(
     wait, admits_former = reapply
     count = 0
     for i in range(ids.size):
+        if use_among and not among[i]:
+            continue
         p = ids[i]
         first, last = _interval_of(status, status0[p], investigation_end[p], trial_end[p])
         first, last = max(first, spell_lo[i]), min(last, spell_hi[i])

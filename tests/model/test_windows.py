@@ -90,6 +90,7 @@ def test_compiled_later_windows_match_the_numpy_statement_bit_for_bit(name):
     former = rng.random(n) < 0.3
     refused = np.where(rng.random(n) < 0.4, day_back, int(NEVER)).astype(np.int64)
     spell = (ids, day_back, end.astype(np.int64))
+    among = rng.random(n) < 0.6
     checked = 0
     for base in _regime_variants():
         for wait, formers in [(None, True), (0, False), (45, True), (200, False)]:
@@ -109,4 +110,13 @@ def test_compiled_later_windows_match_the_numpy_statement_bit_for_bit(name):
                     for g, w in zip(got, want, strict=True):
                         assert g.dtype == w.dtype and np.array_equal(g, w)
                     checked += len(got[0])
+                    # candidates restricted by a mask: as if the others were not in the spell
+                    got = rules.later_window(*args, among=among)
+                    sub = np.flatnonzero(among)
+                    cut = (ids[sub], day_back[sub], end[sub].astype(np.int64))
+                    pos, lo, hi = ref.later_window(
+                        regime, status, pop, cut, start, stop, former[sub], refused[sub]
+                    )
+                    for g, w in zip(got, (sub[pos], lo, hi), strict=True):
+                        assert np.array_equal(g, w)
     assert checked > 10_000  # the windows were not all empty
