@@ -586,6 +586,9 @@ def simulate(
     """
     t0 = time.perf_counter()
     run = Run.start(scenario, seed, population, days, record_people, run_threads(threads))
+    # What earlier work freed (a previous run's result, say) goes back first: the block
+    # pass's threads allocate in arenas of their own, which cannot reuse it.
+    run.release()
     timings = {"population": 0.0}
     for stage in STAGES:  # each stage's freed memory given back before the next's
         lap = time.perf_counter()

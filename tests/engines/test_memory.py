@@ -60,3 +60,25 @@ def test_only_large_runs_give_memory_back(monkeypatch):
     monkeypatch.setattr(memory, "RELEASE_FROM_PEOPLE", 1000)
     sim.run("ukraine_2024", seed=1, population=3000)
     assert len(calls) > 5  # between stages, cohorts and rounds
+
+
+def test_a_large_run_gives_back_what_was_freed_before_it_draws_anyone(monkeypatch):
+    """The block pass's threads allocate in arenas of their own, which cannot reuse what
+    the main thread freed earlier (a previous run's result): a large run gives that back
+    before it draws its first block, not only after its first stage."""
+    import sim
+    from sim.model import population
+
+    events: list[str] = []
+    monkeypatch.setattr(memory, "RELEASE_FROM_PEOPLE", 1000)
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: events.append("release") or True)
+    draw = population._draw_range
+
+    def drawing(*args, **kwargs):
+        events.append("draw")
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(population, "_draw_range", drawing)
+    sim.run("ukraine_2024", seed=1, population=3000, threads=1)
+    assert "draw" in events
+    assert events[0] == "release"
