@@ -317,3 +317,6 @@ def test_a_third_country_from_toml_alone(tmp_path, monkeypatch):
     assert {("moldova_2024", "moldova_2024"), ("russia_wagner_2022", "moldova_2024")} <= pairs
     md = (out / "report.md").read_text()
     assert "Moldova's prisons (moldova\\_2024)" in md and "MD test law" in md
+    # Written before the comparison's wall time is known, the report gives the time so far.
+    wall_line = next(line for line in md.splitlines() if "Wall time" in line)
+    assert f"{result.manifest['wall_s_before_report']:.1f} s for the runs and tables" in wall_line

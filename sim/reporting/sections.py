@@ -391,9 +391,14 @@ def run_info(manifest: dict, what: str) -> list:
             else "real scale (each scenario's own population)."
         ),
     ]
+    executor = manifest.get("executor") or "executor not recorded"
     if manifest.get("wall_s") is not None:
-        executor = manifest.get("executor") or "executor not recorded"
         items.append(f"Wall time {float(manifest['wall_s']):.1f} s ({executor}).")
+    elif manifest.get("wall_s_before_report") is not None:  # a report made by its run
+        before = float(manifest["wall_s_before_report"])
+        items.append(
+            f"Wall time {before:.1f} s for the runs and tables ({executor}), then this report."
+        )
     blocks: list = [Items(items)]
     argv = manifest.get("argv")
     if argv:
