@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,6 +20,18 @@ import pytest
 from sim.scenario import bundled_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the wheel is not built from (environments, caches, outputs, earlier builds).
+NOT_SOURCE = (
+    ".git",
+    ".venv",
+    "results",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+)
 
 
 def run(argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -43,9 +56,13 @@ def can_build_here() -> bool:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """bin/ of a fresh venv holding the wheel built from this tree."""
+    """bin/ of a fresh venv holding the wheel built from this tree. It is built from a copy
+    of the tree: setuptools builds in the source's `build/`, where two test processes that
+    each set up this fixture (pytest-xdist) collided ("File exists")."""
     tmp = tmp_path_factory.mktemp("wheel")
-    build = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", "dist"]
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    build = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-w", "dist"]
     built = run(build + (["--no-build-isolation"] if can_build_here() else []), tmp)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = (tmp / "dist").glob("prisonflow-*.whl")
