@@ -1,7 +1,8 @@
 """`prisonflow --help` and `prisonflow scenarios` load no heavy libraries, nor the scenario
 schema (pydantic models over numpy): a listing reads the files without validating them
 (issue 14: lazy imports). Checked by the modules loaded in a fresh interpreter, never by
-timing. (pydantic itself is not checked: typer >= 0.2x imports it to read options.)"""
+timing. Nor pydantic, which typer 0.29 would import to read an unset `--help` option
+(`sim.commands.common._Group`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ import sys
 
 import pytest
 
-HEAVY = ("pandas", "scipy", "pyarrow", "matplotlib", "mesa", "numpy", "numba", "sim.schema")
+HEAVY = (
+    "pandas",
+    "scipy",
+    "pyarrow",
+    "matplotlib",
+    "mesa",
+    "numpy",
+    "numba",
+    "sim.schema",
+    "pydantic",
+)
 
 LOADED_AFTER = """
 import sys
