@@ -58,7 +58,21 @@ threads = run_threads(threads or None)
 scn = sim.load_scenario(name)
 sim.run(scn, seed=seed, population=1000, days=days)  # every import and cache warm
 base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-walls, timings = [], []
+
+def high_water_kib(reset):
+    # Linux: the resident high-water mark (VmHWM), reset afterwards if `reset`; else None
+    try:
+        with open("/proc/self/status") as f:
+            kib = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+        if reset:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+        return kib
+    except (OSError, StopIteration, ValueError):
+        return None
+
+walls, timings, peaks_kib = [], [], []
+high_water_kib(reset=True)
 for r in range(repeats):
     t = time.perf_counter()
     res = sim.run(scn, seed=seed + r, population=size, days=days, threads=threads)
@@ -66,9 +80,13 @@ for r in range(repeats):
     timings.append(res.timings)
     people = res.n_agents
     del res
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"walls": walls, "timings": timings, "people": people,
-                  "base_kib": base_kib, "peak_kib": peak_kib, "threads": threads}))
+    peaks_kib.append(high_water_kib(reset=True))
+if None in peaks_kib:  # no per-run marks: the process's peak over every run
+    peaks_kib, peak_kib = None, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+else:
+    peak_kib = max(peaks_kib)
+print(json.dumps({"walls": walls, "timings": timings, "people": people, "base_kib": base_kib,
+                  "peak_kib": peak_kib, "peaks_kib": peaks_kib, "threads": threads}))
 """
 
 
@@ -116,6 +134,7 @@ def scale(
         wall = statistics.median(walls)
         phases = {k: statistics.median(t[k] for t in m["timings"]) for k in m["timings"][0]}
         run_bytes = max(m["peak_kib"] - m["base_kib"], 0) * 1024
+        each = m.get("peaks_kib") or []
         rows.append(
             {
                 "people_initial": size,
@@ -131,6 +150,11 @@ def scale(
                 "run_bytes": run_bytes,
                 "bytes_per_initial_person": run_bytes / size,
                 "bytes_per_person_total": run_bytes / m["people"],
+                # each run's own peak (the high-water mark reset between runs), bytes per
+                # initial person: later runs' include what the allocator kept from earlier
+                "bytes_per_initial_person_each_run": [
+                    max(k - m["base_kib"], 0) * 1024 / size for k in each
+                ],
                 "phases_s": phases,
             }
         )

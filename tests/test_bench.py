@@ -124,6 +124,9 @@ def test_bench_plumbing_at_tiny_sizes(tmp_path):
     assert row["bytes_per_person_total"] <= row["bytes_per_initial_person"]
     assert {"population", "output", "total"} <= set(row["phases_s"])
     assert row["threads"] == bench.run_threads(None)  # a run's default
+    each = row["bytes_per_initial_person_each_run"]
+    if sys.platform.startswith("linux"):  # per-run high-water marks: the peak is their max
+        assert len(each) == 5 and max(each) == pytest.approx(row["bytes_per_initial_person"])
     (one,) = bench.scale([2_000], days=60, threads=1)
     assert one["threads"] == 1
     ref = bench.reference(people=2_000, days=60, repeats=1)

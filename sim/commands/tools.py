@@ -96,9 +96,14 @@ def print_bench(report: dict, bench) -> None:
         )
     console.print(table)
     console.print(
-        "bytes per person = (peak resident memory - resident memory after imports and a "
-        "warm-up run) / people"
+        "bytes per person = (peak resident memory over the runs - resident memory after "
+        "imports and a warm-up run) / people"
     )
+    for r in measured:
+        each = r.get("bytes_per_initial_person_each_run") or []
+        if len(each) > 1:  # later runs' peaks include what the allocator kept from earlier ones
+            runs = ", ".join(f"{b:.1f}" for b in each)
+            console.print(f"  each run at {r['people_initial']:,}, B/initial person: {runs}")
     for r in measured:
         phases = ", ".join(f"{k} {v:.3f}" for k, v in r["phases_s"].items())
         console.print(f"phases at {r['people_initial']:,} (median s): {phases}")
