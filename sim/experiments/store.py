@@ -12,6 +12,7 @@ the same tables as an uninterrupted one.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -71,11 +72,49 @@ def write_part(parts: Path, task: Task, out: dict) -> None:
     meta["summary"] = {k: _json_float(v) for k, v in out["summary"].items()}
     if "recruits_by_offence" in out:
         meta["recruits_by_offence"] = out["recruits_by_offence"]
-    table = pa.Table.from_pandas(out["timeseries"], preserve_index=False)
+    table = arrow_table(out["timeseries"])
     metadata = dict(table.schema.metadata or {})
     metadata[PART_META] = json.dumps(meta).encode()
     table = table.replace_schema_metadata(metadata)
-    write_atomic(parts / f"{task.key}{OK_SUFFIX}", lambda p: pq.write_table(table, p))
+    # Counts, not categories: dictionary encoding only costs time (and bytes) here.
+    write = functools.partial(pq.write_table, table, use_dictionary=False)
+    write_atomic(parts / f"{task.key}{OK_SUFFIX}", write)
+
+
+# Arrow schemas of the numeric tables stored so far, by (columns, dtypes): the time series
+# of every run of an experiment have the same.
+_SCHEMAS: dict[tuple, Any] = {}
+
+
+def arrow_table(frame: pd.DataFrame):
+    """`pyarrow.Table.from_pandas(frame, preserve_index=False)`, the same table and schema
+    (pandas metadata included). For a frame of numbers and dates (a run's time series) the
+    schema is worked out once per set of columns and dtypes and the columns are converted
+    directly: from_pandas infers the schema again for every table, about half of its
+    cost for a time series of 42 columns.
+
+    Args:
+        frame: The table to convert.
+
+    Returns:
+        The Arrow table (pyarrow.Table).
+    """
+    import pyarrow as pa
+
+    if not all(d.kind in "biufM" for d in frame.dtypes):
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    key = (tuple(frame.columns), tuple(map(str, frame.dtypes)), str(frame.columns.dtype))
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if len(_SCHEMAS) < 64:
+            _SCHEMAS[key] = table.schema
+        return table
+    columns = [
+        pa.array(frame[name].to_numpy(), type=field.type)
+        for name, field in zip(key[0], schema, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def run_and_store(tasks: Sequence[Task], parts: Path | None) -> list[dict]:
