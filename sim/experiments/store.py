@@ -101,7 +101,8 @@ def arrow_table(frame: pd.DataFrame):
     """
     import pyarrow as pa
 
-    if not all(d.kind in "biufM" for d in frame.dtypes):
+    # numpy's own dtypes only (not pandas' extension types: nullable, time-zoned, strings)
+    if not all(isinstance(d, np.dtype) and d.kind in "biufM" for d in frame.dtypes):
         return pa.Table.from_pandas(frame, preserve_index=False)
     key = (tuple(frame.columns), tuple(map(str, frame.dtypes)), str(frame.columns.dtype))
     schema = _SCHEMAS.get(key)
