@@ -259,7 +259,7 @@ def _windows_into(
         seg_lo, seg_hi = _segment_of(
             status, status0[i], max(admit_day[i], 0), investigation_end[i], trial_end[i], end
         )
-        if not (seg_lo < end_day and seg_hi > start_day and seg_lo < seg_hi):
+        if not _meets(seg_lo, seg_hi, start_day, end_day):
             continue
         first, last = _window_left(
             excluded, limits, offence[i], former_official[i], male[i], age0[i], end,
@@ -269,6 +269,14 @@ def _windows_into(
             idx[count], lo[count], hi[count] = i, first, last
             count += 1
     return count
+
+
+@helper(inline=True)
+def _meets(first, last, start_day, end_day):
+    """Whether days [first, last) (a status held in custody) are some days at all and
+    meet a regime's period in force [start_day, end_day): if not, the person has no window
+    and the rest of the rules need not be read (`_window_left` would find none)."""
+    return first < last and first < end_day and last > start_day
 
 
 @helper(inline=True)
@@ -451,7 +459,7 @@ def _later_windows_into(
         p = ids[i]
         first, last = _interval_of(status, status0[p], investigation_end[p], trial_end[p])
         first, last = max(first, spell_lo[i]), min(last, spell_hi[i])
-        if not (first < end_day and last > start_day and first < last):
+        if not _meets(first, last, start_day, end_day):
             continue
         earliest = _reapply_from_of(wait, admits_former, former[i], refused[i])
         if earliest >= NEVER:
